@@ -1,0 +1,189 @@
+//! Turns a checked [`Plan`] into Rust tokens: a `static PLAN` of `tradeforge_migrator::plan`
+//! types, and a constant per topic and per indicator for application code. On problems it
+//! expands to one `compile_error!` per problem plus the same items, empty, so that one mistake
+//! gives one error rather than a cascade.
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::quote;
+
+use crate::diag::Problems;
+use crate::model::{Category, Indicator, Migration, OutputKind, ParameterKind, Plan, Script, Topic, Value};
+use crate::{indicators, topics};
+
+/// The items the plan expands to.
+pub fn expand(plan: &Plan) -> TokenStream {
+    let fingerprint = &plan.fingerprint;
+    let postgres = plan.postgres.iter().map(migration);
+    let clickhouse = plan.clickhouse.iter().map(migration);
+    let topic_items = plan.topics.iter().map(topic);
+    let indicator_items = plan.indicators.iter().map(indicator);
+    let topic_constants = plan.topics.iter().filter(|topic| !topic.deleted).map(|topic| {
+        let constant = Ident::new(&topics::constant_name(&topic.name), Span::call_site());
+        let name = &topic.name;
+        let doc = format!("The topic `{name}`.");
+        quote! { #[doc = #doc] pub const #constant: &str = #name; }
+    });
+    let indicator_constants = plan.indicators.iter().map(|indicator| {
+        let constant = Ident::new(&indicators::constant_name(&indicator.name), Span::call_site());
+        let name = &indicator.name;
+        let doc = format!("The indicator `{name}` ({}).", indicator.display_name);
+        quote! { #[doc = #doc] pub const #constant: &str = #name; }
+    });
+    quote! {
+        /// The plan compiled from the sources: what `migrate` applies, in this order.
+        pub static PLAN: ::tradeforge_migrator::plan::Plan = ::tradeforge_migrator::plan::Plan {
+            fingerprint: #fingerprint,
+            postgres: &[#(#postgres),*],
+            clickhouse: &[#(#clickhouse),*],
+            topics: &[#(#topic_items),*],
+            indicators: &[#(#indicator_items),*],
+        };
+        /// A constant per declared topic (tombstones excluded), named after the topic.
+        pub mod topics {
+            #(#topic_constants)*
+        }
+        /// A constant per indicator of the catalogue, named after the indicator.
+        pub mod indicators {
+            #(#indicator_constants)*
+        }
+    }
+}
+
+/// One `compile_error!` per problem, followed by the plan's items, empty.
+pub fn expand_errors(problems: &Problems) -> TokenStream {
+    let errors = problems.iter().map(|problem| {
+        let message = problem.to_string();
+        quote! { ::core::compile_error!(#message); }
+    });
+    let empty = Plan {
+        fingerprint: String::new(),
+        postgres: Vec::new(),
+        clickhouse: Vec::new(),
+        topics: Vec::new(),
+        indicators: Vec::new(),
+    };
+    let items = expand(&empty);
+    quote! { #(#errors)* #items }
+}
+
+fn migration(migration: &Migration) -> TokenStream {
+    let Migration { version, description, upgrade, downgrade, checksum } = migration;
+    let upgrade = script(upgrade);
+    let downgrade = script(downgrade);
+    quote! {
+        ::tradeforge_migrator::plan::Migration {
+            version: #version,
+            description: #description,
+            checksum: #checksum,
+            upgrade: #upgrade,
+            downgrade: #downgrade,
+        }
+    }
+}
+
+fn script(script: &Script) -> TokenStream {
+    let Script { path, sql, statements, transactional } = script;
+    quote! {
+        ::tradeforge_migrator::plan::Script {
+            path: #path,
+            sql: #sql,
+            statements: &[#(#statements),*],
+            transactional: #transactional,
+        }
+    }
+}
+
+fn topic(topic: &Topic) -> TokenStream {
+    let Topic { name, partitions, replication_factor, config, deleted } = topic;
+    let config = config.iter().map(|(key, value)| quote! { (#key, #value) });
+    quote! {
+        ::tradeforge_migrator::plan::Topic {
+            name: #name,
+            partitions: #partitions,
+            replication_factor: #replication_factor,
+            config: &[#(#config),*],
+            deleted: #deleted,
+        }
+    }
+}
+
+fn indicator(indicator: &Indicator) -> TokenStream {
+    let name = &indicator.name;
+    let display_name = &indicator.display_name;
+    let category = category(indicator.category);
+    let description = match &indicator.description {
+        Some(text) => quote! { ::core::option::Option::Some(#text) },
+        None => quote! { ::core::option::Option::None },
+    };
+    let parameters_json = indicators::parameters_json(indicator);
+    let outputs_json = indicators::outputs_json(indicator);
+    let definition_hash = crate::source::sha256_hex(&indicators::definition_json(indicator));
+    let parameters = indicator.parameters.iter().map(|parameter| {
+        let name = &parameter.name;
+        let kind = parameter_kind(parameter.kind);
+        let default = match &parameter.default {
+            Some(value) => {
+                let value = default_value(value);
+                quote! { ::core::option::Option::Some(#value) }
+            }
+            None => quote! { ::core::option::Option::None },
+        };
+        let min = optional_f64(parameter.min);
+        let max = optional_f64(parameter.max);
+        let values = &parameter.values;
+        quote! {
+            ::tradeforge_migrator::plan::Parameter {
+                name: #name, kind: #kind, default: #default, min: #min, max: #max, values: &[#(#values),*],
+            }
+        }
+    });
+    let outputs = indicator.outputs.iter().map(|output| {
+        let name = &output.name;
+        let kind = output_kind(output.kind);
+        quote! { ::tradeforge_migrator::plan::Output { name: #name, kind: #kind } }
+    });
+    quote! {
+        ::tradeforge_migrator::plan::Indicator {
+            name: #name,
+            display_name: #display_name,
+            category: #category,
+            description: #description,
+            parameters: &[#(#parameters),*],
+            outputs: &[#(#outputs),*],
+            parameters_json: #parameters_json,
+            outputs_json: #outputs_json,
+            definition_hash: #definition_hash,
+        }
+    }
+}
+
+fn optional_f64(value: Option<f64>) -> TokenStream {
+    match value {
+        Some(value) => quote! { ::core::option::Option::Some(#value) },
+        None => quote! { ::core::option::Option::None },
+    }
+}
+
+fn default_value(value: &Value) -> TokenStream {
+    match value {
+        Value::Integer(value) => quote! { ::tradeforge_migrator::plan::Default::Integer(#value) },
+        Value::Float(value) => quote! { ::tradeforge_migrator::plan::Default::Float(#value) },
+        Value::Boolean(value) => quote! { ::tradeforge_migrator::plan::Default::Boolean(#value) },
+        Value::String(value) => quote! { ::tradeforge_migrator::plan::Default::String(#value) },
+    }
+}
+
+fn category(category: Category) -> TokenStream {
+    let variant = Ident::new(&format!("{category:?}"), Span::call_site());
+    quote! { ::tradeforge_migrator::plan::Category::#variant }
+}
+
+fn parameter_kind(kind: ParameterKind) -> TokenStream {
+    let variant = Ident::new(&format!("{kind:?}"), Span::call_site());
+    quote! { ::tradeforge_migrator::plan::ParameterKind::#variant }
+}
+
+fn output_kind(kind: OutputKind) -> TokenStream {
+    let variant = Ident::new(&format!("{kind:?}"), Span::call_site());
+    quote! { ::tradeforge_migrator::plan::OutputKind::#variant }
+}

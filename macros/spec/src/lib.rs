@@ -1,0 +1,82 @@
+//! Parses and checks every source of tradeforge-migrator: the SQL migrations, `kafka_topics.yml`
+//! and the indicator catalogue. This is the one implementation of every rule: build.rs calls
+//! [`source::discover`] to declare the inputs for rebuilds, and the `plan!()` macro calls
+//! [`compile`] to check them and expand the typed plan.
+
+pub mod codegen;
+pub mod diag;
+pub mod indicators;
+pub mod migrations;
+pub mod model;
+pub mod schema;
+pub mod source;
+pub mod sql;
+pub mod topic_config;
+pub mod topics;
+pub mod tree;
+
+use std::path::Path;
+
+use diag::Problems;
+use model::Plan;
+
+/// Reads and checks every source under `root` and returns the plan, or every problem found.
+///
+/// This is the whole build-time step: the `plan!()` macro calls it and expands the result.
+pub fn compile(root: &Path) -> Result<Plan, Problems> {
+    let mut problems = Problems::default();
+    let inputs = match source::discover(root) {
+        Ok(inputs) => inputs,
+        Err(error) => {
+            problems.push(source::ReadError::Io { at: diag::Location::file(root.display().to_string()), source: error });
+            return Err(problems);
+        }
+    };
+    let migrations = migrations::check(&inputs, &mut problems);
+    let topics_text = inputs.kafka_topics.as_deref().and_then(|path| read(root, path, &mut problems));
+    let topics = match (&inputs.kafka_topics, &topics_text) {
+        (Some(path), Some(text)) => topics::check(path, text, &mut problems),
+        _ => Vec::new(),
+    };
+    let indicator_sources: Vec<(String, String)> = inputs
+        .indicator_files
+        .iter()
+        .filter_map(|path| read(root, path, &mut problems).map(|text| (path.clone(), text)))
+        .collect();
+    let indicators = indicators::check(&indicator_sources, &mut problems);
+    let mut plan = Plan {
+        fingerprint: String::new(),
+        postgres: migrations.postgres,
+        clickhouse: migrations.clickhouse,
+        topics,
+        indicators,
+    };
+    let mut documents = Vec::new();
+    documents.extend(inputs.kafka_topics.iter().cloned().zip(topics_text));
+    documents.extend(indicator_sources);
+    plan.fingerprint = fingerprint(&plan, &documents);
+    problems.into_result(plan)
+}
+
+fn read(root: &Path, relative: &str, problems: &mut Problems) -> Option<String> {
+    source::read(root, relative).map_err(|error| problems.push(error)).ok()
+}
+
+/// `sha256:<hex>` over every input: each SQL file and each document, as path and normalised
+/// text, in plan order. Normalised text means a checkout that converts line endings builds a
+/// binary with the same fingerprint.
+fn fingerprint(plan: &Plan, documents: &[(String, String)]) -> String {
+    let mut input = String::new();
+    let scripts = plan
+        .postgres
+        .iter()
+        .chain(&plan.clickhouse)
+        .flat_map(|migration| [&migration.upgrade, &migration.downgrade])
+        .map(|script| (script.path.as_str(), script.sql.as_str()));
+    let documents = documents.iter().map(|(path, text)| (path.as_str(), text.as_str()));
+    for (path, text) in scripts.chain(documents) {
+        // Lengths make the concatenation unambiguous.
+        input.push_str(&format!("{}:{path}\n{}:{text}\n", path.len(), text.len()));
+    }
+    source::sha256_hex(&input)
+}

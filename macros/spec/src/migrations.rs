@@ -1,0 +1,684 @@
+//! The rules for SQL migrations: folder layout, file names, versions, upgrade/downgrade pairs and
+//! what each script holds. [`check`] reads as the list of rules and turns the files into
+//! [`Migration`]s.
+//!
+//! Each target (`postgres`, `clickhouse`) has an `upgrade` and a `downgrade` folder. A migration
+//! is a pair of files with the same name, one in each:
+//!
+//! ```text
+//! migrations/postgres/upgrade/V0002-orders.sql      -- migrator:no-transaction   (optional)
+//!                                                   CREATE INDEX CONCURRENTLY ...;
+//! migrations/postgres/downgrade/V0002-orders.sql    DROP INDEX CONCURRENTLY ...;
+//! ```
+//!
+//! The name is `V<version>-<description>.sql`: the version is a number (leading zeros do not
+//! count, so `V9` and `V09` are the same version), the description any text. A script whose
+//! first line is exactly `-- migrator:no-transaction` runs outside a transaction.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use crate::diag::{DidYouMean, Location, Problems};
+use crate::model::{Dialect, Migration, Script};
+use crate::source::{self, Direction, Inputs, MigrationFile, DIALECTS, MIGRATIONS_DIR};
+use crate::sql::{self, Construct};
+
+/// The first line that makes a script run outside a transaction.
+pub const NO_TRANSACTION: &str = "-- migrator:no-transaction";
+
+/// One problem with the SQL migrations.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrationError {
+    #[error(
+        "{at}: `{name}` is not a migration file name; name it `V<version>-<description>.sql`, \
+         e.g. `V0001-create_users.sql`{hint}"
+    )]
+    BadFileName { at: Location, name: String, hint: DidYouMean },
+    #[error("{at}: version `{digits}` is too large; a version is at most `{}`", u64::MAX)]
+    VersionTooLarge { at: Location, digits: String },
+    #[error("{at}: version `0` stands for the database before any migration; start at `V0001`")]
+    VersionZero { at: Location },
+    #[error("{at}: version `{version}` is used by {}; give each migration its own version", backticked(.files))]
+    DuplicateVersion { at: Location, version: u64, files: Vec<String> },
+    #[error("{upgrade}: upgrade has no downgrade; create `{expected}`{}", rename_downgrade(.same_version))]
+    MissingDowngrade { upgrade: Location, expected: String, same_version: Option<String> },
+    #[error("{downgrade}: downgrade has no upgrade; add `{expected}` or delete this file{}", rename_orphan(.same_version))]
+    MissingUpgrade { downgrade: Location, expected: String, same_version: Option<String> },
+    #[error("{at}: upgrade holds no SQL statement, only blank space or comments; write the change, or delete it and its downgrade")]
+    EmptyUpgrade { at: Location },
+    #[error(
+        "{at}: downgrade holds no SQL statement, only blank space or comments; write the SQL that undoes the upgrade"
+    )]
+    EmptyDowngrade { at: Location },
+    #[error("{at}: {construct} opened here is never closed; add the closing `{}`", .construct.closer())]
+    Unterminated { at: Location, construct: Construct },
+    #[error("{at}: `{NO_TRANSACTION}` works only at the very start of the first line; move it there")]
+    MisplacedNoTransaction { at: Location },
+    #[error(
+        "{at}: `{directive}` is not a migrator directive; the only one is `{NO_TRANSACTION}`, alone on the first line"
+    )]
+    UnknownDirective { at: Location, directive: String },
+    #[error(
+        "{at}: does not belong in `{MIGRATIONS_DIR}`, which holds only the `postgres` and `clickhouse` folders{hint}"
+    )]
+    StrayInMigrations { at: Location, hint: DidYouMean },
+    #[error("{at}: does not belong in `{folder}`, which holds only the `upgrade` and `downgrade` folders{hint}")]
+    StrayInTarget { at: Location, folder: String, hint: DidYouMean },
+    #[error("{at}: migrations are not read from subfolders; move its files up into `{folder}`")]
+    NestedFolder { at: Location, folder: String },
+}
+
+fn backticked(files: &[String]) -> String {
+    let quoted: Vec<String> = files.iter().map(|file| format!("`{file}`")).collect();
+    match quoted.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => quoted.concat(),
+    }
+}
+
+fn rename_downgrade(same_version: &Option<String>) -> String {
+    same_version.as_ref().map_or_else(String::new, |path| format!(", or rename `{path}`, which has the same version"))
+}
+
+fn rename_orphan(same_version: &Option<String>) -> String {
+    same_version
+        .as_ref()
+        .map_or_else(String::new, |name| format!(", or rename it to `{name}`, the upgrade of the same version"))
+}
+
+/// The valid migrations of each target, by ascending version.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Migrations {
+    pub postgres: Vec<Migration>,
+    pub clickhouse: Vec<Migration>,
+}
+
+/// Applies every migration rule to `inputs`, pushing one [`MigrationError`] per problem (all of
+/// them, not only the first), and returns the migrations that passed.
+pub fn check(inputs: &Inputs, problems: &mut Problems) -> Migrations {
+    check_layout(&inputs.stray_entries, problems);
+    Migrations {
+        postgres: check_target(inputs, Dialect::Postgres, problems),
+        clickhouse: check_target(inputs, Dialect::ClickHouse, problems),
+    }
+}
+
+/// Anything under `migrations/` outside the layout is a mistake (a misspelt target folder, a
+/// migration saved one level too high, a subfolder), and skipping it would drop migrations
+/// without a word.
+fn check_layout(stray_entries: &[String], problems: &mut Problems) {
+    for path in stray_entries {
+        let at = Location::file(path.as_str());
+        let (folder, name) = path.rsplit_once('/').unwrap_or(("", path));
+        let error = match folder.matches('/').count() {
+            0 => MigrationError::StrayInMigrations { at, hint: DidYouMean::find(name, DIALECTS.map(Dialect::dir)) },
+            1 => MigrationError::StrayInTarget {
+                at,
+                folder: folder.to_string(),
+                hint: DidYouMean::find(name, Direction::ALL.map(Direction::dir)),
+            },
+            _ => MigrationError::NestedFolder { at, folder: folder.to_string() },
+        };
+        problems.push(error);
+    }
+}
+
+/// A file whose name passed [`parse_file_name`].
+struct Named<'a> {
+    file: &'a MigrationFile,
+    version: u64,
+    description: String,
+}
+
+/// The well-named files of one upgrade or downgrade folder, with a set of their names so that
+/// pairing stays linear for thousands of migrations.
+struct Folder<'a> {
+    files: Vec<Named<'a>>,
+    names: HashSet<&'a str>,
+}
+
+impl Folder<'_> {
+    fn has(&self, name: &str) -> bool {
+        self.names.contains(name)
+    }
+}
+
+fn check_target(inputs: &Inputs, dialect: Dialect, problems: &mut Problems) -> Vec<Migration> {
+    let upgrades = named_files(inputs, dialect, Direction::Upgrade, problems);
+    let downgrades = named_files(inputs, dialect, Direction::Downgrade, problems);
+    let duplicated = check_unique_versions(&upgrades.files, problems);
+    check_every_downgrade_has_upgrade(&upgrades, &downgrades, problems);
+    let mut downgrade_scripts: HashMap<&str, Option<Script>> = downgrades
+        .files
+        .iter()
+        .map(|downgrade| (downgrade.file.name.as_str(), read_script(inputs, downgrade.file, problems)))
+        .collect();
+    let mut migrations = Vec::new();
+    for upgrade in &upgrades.files {
+        let upgrade_script = read_script(inputs, upgrade.file, problems);
+        let Some(downgrade_script) = downgrade_scripts.remove(upgrade.file.name.as_str()) else {
+            problems.push(missing_downgrade(upgrade, &upgrades, &downgrades));
+            continue;
+        };
+        if let (Some(upgrade_script), Some(downgrade_script)) = (upgrade_script, downgrade_script) {
+            if !duplicated.contains(&upgrade.version) {
+                migrations.push(Migration {
+                    version: upgrade.version,
+                    description: upgrade.description.clone(),
+                    checksum: source::sha256_hex(&upgrade_script.sql),
+                    upgrade: upgrade_script,
+                    downgrade: downgrade_script,
+                });
+            }
+        }
+    }
+    migrations.sort_by_key(|migration| migration.version);
+    migrations
+}
+
+/// The files of one folder whose names are valid; the others are reported.
+fn named_files<'a>(inputs: &'a Inputs, dialect: Dialect, direction: Direction, problems: &mut Problems) -> Folder<'a> {
+    let mut folder = Folder { files: Vec::new(), names: HashSet::new() };
+    for file in inputs.migration_files.iter().filter(|file| file.dialect == dialect && file.direction == direction) {
+        match parse_file_name(&file.name) {
+            Ok((version, description)) => {
+                folder.names.insert(file.name.as_str());
+                folder.files.push(Named { file, version, description });
+            }
+            Err(problem) => problems.push(name_error(file, problem)),
+        }
+    }
+    folder
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum NameProblem {
+    Form,
+    TooLarge(String),
+    Zero,
+}
+
+/// `V<digits>-<description>.sql` → (version, description). The extension must be exactly
+/// `.sql` so that backups (`.sql.bak`) and other files are never run by accident.
+fn parse_file_name(name: &str) -> Result<(u64, String), NameProblem> {
+    let (digits, description) = name
+        .strip_suffix(".sql")
+        .and_then(|stem| stem.strip_prefix('V'))
+        .and_then(|rest| rest.split_once('-'))
+        .ok_or(NameProblem::Form)?;
+    if digits.is_empty() || !digits.bytes().all(|byte| byte.is_ascii_digit()) || description.trim().is_empty() {
+        return Err(NameProblem::Form);
+    }
+    let version: u64 = digits.parse().map_err(|_| NameProblem::TooLarge(digits.to_string()))?;
+    if version == 0 {
+        return Err(NameProblem::Zero);
+    }
+    Ok((version, description.to_string()))
+}
+
+fn name_error(file: &MigrationFile, problem: NameProblem) -> MigrationError {
+    let at = Location::file(file.path.as_str());
+    match problem {
+        NameProblem::Form => {
+            MigrationError::BadFileName { at, name: file.name.clone(), hint: DidYouMean(suggest_file_name(&file.name)) }
+        }
+        NameProblem::TooLarge(digits) => MigrationError::VersionTooLarge { at, digits },
+        NameProblem::Zero => MigrationError::VersionZero { at },
+    }
+}
+
+/// A likely intended name for near misses: `v1-x.sql`, `V1-x.SQL`, `V1__x.sql` (Flyway) and
+/// `001_x.sql` (the old migrator's form) all become `V<digits>-x.sql`.
+fn suggest_file_name(name: &str) -> Option<String> {
+    let extension_start = name.len().checked_sub(".sql".len())?;
+    let extension = name.get(extension_start..)?;
+    if !extension.eq_ignore_ascii_case(".sql") {
+        return None;
+    }
+    let stem = &name[..extension_start];
+    let rest = stem.strip_prefix(['V', 'v']).unwrap_or(stem);
+    let digits_length = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let (digits, after) = rest.split_at(digits_length);
+    let description = after.trim_start_matches(['-', '_', '.', ' ']);
+    let suggestion = format!("V{digits}-{description}.sql");
+    (suggestion != name && parse_file_name(&suggestion).is_ok()).then_some(suggestion)
+}
+
+/// Two upgrades with one version would make the order, and which one counts as applied,
+/// depend on chance. Returns the versions used more than once, which produce no migration.
+fn check_unique_versions(upgrades: &[Named], problems: &mut Problems) -> BTreeSet<u64> {
+    let mut by_version: BTreeMap<u64, Vec<&Named>> = BTreeMap::new();
+    for upgrade in upgrades {
+        by_version.entry(upgrade.version).or_default().push(upgrade);
+    }
+    let mut duplicated = BTreeSet::new();
+    for (version, files) in by_version.into_iter().filter(|(_, files)| files.len() > 1) {
+        problems.push(MigrationError::DuplicateVersion {
+            at: Location::file(files[0].file.path.as_str()),
+            version,
+            files: files.iter().map(|named| named.file.name.clone()).collect(),
+        });
+        duplicated.insert(version);
+    }
+    duplicated
+}
+
+/// An upgrade is applied only with its downgrade, so nothing reaches a database that cannot be
+/// undone; the downgrade is found by its exact file name in the sibling folder.
+fn missing_downgrade(upgrade: &Named, upgrades: &Folder, downgrades: &Folder) -> MigrationError {
+    let same_version = downgrades
+        .files
+        .iter()
+        .find(|downgrade| downgrade.version == upgrade.version && !upgrades.has(&downgrade.file.name))
+        .map(|downgrade| downgrade.file.path.clone());
+    MigrationError::MissingDowngrade {
+        upgrade: Location::file(upgrade.file.path.as_str()),
+        expected: sibling_path(upgrade.file, Direction::Downgrade),
+        same_version,
+    }
+}
+
+/// A downgrade without its upgrade is never run: usually a renamed or deleted upgrade.
+fn check_every_downgrade_has_upgrade(upgrades: &Folder, downgrades: &Folder, problems: &mut Problems) {
+    for downgrade in downgrades.files.iter().filter(|downgrade| !upgrades.has(&downgrade.file.name)) {
+        let same_version = upgrades
+            .files
+            .iter()
+            .find(|upgrade| upgrade.version == downgrade.version && !downgrades.has(&upgrade.file.name))
+            .map(|upgrade| upgrade.file.name.clone());
+        problems.push(MigrationError::MissingUpgrade {
+            downgrade: Location::file(downgrade.file.path.as_str()),
+            expected: sibling_path(downgrade.file, Direction::Upgrade),
+            same_version,
+        });
+    }
+}
+
+fn sibling_path(file: &MigrationFile, direction: Direction) -> String {
+    format!("{}/{}", source::migration_dir(file.dialect, direction), file.name)
+}
+
+/// Reads, checks and splits one script; `None` when it cannot become part of the plan.
+fn read_script(inputs: &Inputs, file: &MigrationFile, problems: &mut Problems) -> Option<Script> {
+    let sql = match source::read(&inputs.root, &file.path) {
+        Ok(sql) => sql,
+        Err(error) => {
+            problems.push(error);
+            return None;
+        }
+    };
+    check_directives(&file.path, &sql, problems);
+    let statements = match sql::split(&sql, file.dialect) {
+        Ok(statements) => statements,
+        Err(open) => {
+            let at = Location::at(file.path.as_str(), open.line, open.column);
+            problems.push(MigrationError::Unterminated { at, construct: open.construct });
+            return None;
+        }
+    };
+    if statements.is_empty() {
+        problems.push(empty_script(file));
+        return None;
+    }
+    Some(Script { path: file.path.clone(), transactional: is_transactional(&sql), sql, statements })
+}
+
+/// An empty script would record a migration as applied (or undone) while changing nothing.
+fn empty_script(file: &MigrationFile) -> MigrationError {
+    let at = Location::file(file.path.as_str());
+    match file.direction {
+        Direction::Upgrade => MigrationError::EmptyUpgrade { at },
+        Direction::Downgrade => MigrationError::EmptyDowngrade { at },
+    }
+}
+
+/// Some statements (`CREATE INDEX CONCURRENTLY`, `ALTER TYPE ... ADD VALUE`) cannot run inside a
+/// transaction; the script opts out with [`NO_TRANSACTION`] as its first line.
+fn is_transactional(sql: &str) -> bool {
+    let first_line = sql.split('\n').next().unwrap_or_default();
+    first_line.trim_end_matches([' ', '\t']) != NO_TRANSACTION
+}
+
+/// A misspelt or misplaced directive would silently run the script in a transaction, so any
+/// line comment that looks like one must be exactly the one directive, on the first line. This
+/// also catches sqlx's `-- no-transaction`.
+fn check_directives(path: &str, sql: &str, problems: &mut Problems) {
+    if !sql.contains("migrator") && !sql.contains("no-transaction") {
+        return;
+    }
+    for (index, line) in sql.split('\n').enumerate() {
+        let comment = line.trim_start_matches([' ', '\t']);
+        if !looks_like_directive(comment) {
+            continue;
+        }
+        let directive = comment.trim_end_matches([' ', '\t']);
+        let indent = line.len() - comment.len();
+        let at = Location::at(path, saturating_u32(index + 1), saturating_u32(indent + 1));
+        if directive != NO_TRANSACTION {
+            problems.push(MigrationError::UnknownDirective { at, directive: directive.to_string() });
+        } else if index > 0 || indent > 0 {
+            problems.push(MigrationError::MisplacedNoTransaction { at });
+        }
+    }
+}
+
+fn looks_like_directive(line: &str) -> bool {
+    let Some(text) = line.strip_prefix("--") else {
+        return false;
+    };
+    let text = text.trim_start_matches([' ', '\t']).trim_end_matches([' ', '\t']);
+    let starts_with = |prefix: &str| text.get(..prefix.len()).is_some_and(|head| head.eq_ignore_ascii_case(prefix));
+    starts_with("migrator:") || text.eq_ignore_ascii_case("no-transaction")
+}
+
+fn saturating_u32(value: usize) -> u32 {
+    u32::try_from(value).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::path::Path;
+
+    /// A sources root holding `files` (relative path, contents).
+    fn sources(files: &[(&str, &[u8])]) -> tempfile::TempDir {
+        let root = tempfile::tempdir().expect("temp dir");
+        for (relative, contents) in files {
+            let path = root.path().join(relative);
+            fs::create_dir_all(path.parent().expect("test paths have a parent")).expect("create test folder");
+            fs::write(path, contents).expect("write test file");
+        }
+        root
+    }
+
+    fn run(root: &Path) -> (Migrations, Vec<String>) {
+        let inputs = source::discover(root).expect("discover");
+        let mut problems = Problems::default();
+        let migrations = check(&inputs, &mut problems);
+        (migrations, problems.iter().map(ToString::to_string).collect())
+    }
+
+    fn pair(name: &str, upgrade: &'static str, downgrade: &'static str) -> [(String, &'static [u8]); 2] {
+        [
+            (format!("migrations/postgres/upgrade/{name}"), upgrade.as_bytes()),
+            (format!("migrations/postgres/downgrade/{name}"), downgrade.as_bytes()),
+        ]
+    }
+
+    fn sources_of(files: &[(String, &[u8])]) -> tempfile::TempDir {
+        let borrowed: Vec<(&str, &[u8])> = files.iter().map(|(path, contents)| (path.as_str(), *contents)).collect();
+        sources(&borrowed)
+    }
+
+    #[test]
+    fn check_builds_a_migration_from_a_pair() {
+        let root = sources_of(&pair("V0001-users.sql", "CREATE TABLE users (id int);\n", "DROP TABLE users;\n"));
+        let (migrations, errors) = run(root.path());
+        assert_eq!(errors, Vec::<String>::new());
+        let migration = &migrations.postgres[0];
+        assert_eq!((migration.version, migration.description.as_str()), (1, "users"));
+        assert_eq!(migration.upgrade.path, "migrations/postgres/upgrade/V0001-users.sql");
+        assert_eq!(migration.upgrade.statements, ["CREATE TABLE users (id int)"]);
+        assert_eq!(migration.downgrade.statements, ["DROP TABLE users"]);
+        assert!(migration.upgrade.transactional && migration.downgrade.transactional);
+        assert_eq!(migration.checksum, source::sha256_hex("CREATE TABLE users (id int);\n"));
+        assert!(migrations.clickhouse.is_empty());
+    }
+
+    #[test]
+    fn check_orders_by_numeric_version_and_accepts_any_description() {
+        let mut files = Vec::new();
+        files.extend(pair("V10-ten.sql", "SELECT 10;", "SELECT 10;"));
+        files.extend(pair("V9-nine.sql", "SELECT 9;", "SELECT 9;"));
+        files.extend(pair("V0012-добавить_индекс.sql", "SELECT 12;", "SELECT 12;"));
+        let root = sources_of(&files);
+        let (migrations, errors) = run(root.path());
+        assert_eq!(errors, Vec::<String>::new());
+        let versions: Vec<(u64, &str)> =
+            migrations.postgres.iter().map(|migration| (migration.version, migration.description.as_str())).collect();
+        assert_eq!(versions, [(9, "nine"), (10, "ten"), (12, "добавить_индекс")]);
+    }
+
+    #[test]
+    fn check_reads_clickhouse_with_its_own_dialect() {
+        let root = sources(&[
+            ("migrations/clickhouse/upgrade/V0001-ticks.sql", br"INSERT INTO t VALUES ('a\';b');SELECT 1;"),
+            ("migrations/clickhouse/downgrade/V0001-ticks.sql", b"TRUNCATE TABLE t;"),
+        ]);
+        let (migrations, errors) = run(root.path());
+        assert_eq!(errors, Vec::<String>::new());
+        assert_eq!(migrations.clickhouse[0].upgrade.statements, [r"INSERT INTO t VALUES ('a\';b')", "SELECT 1"]);
+    }
+
+    #[test]
+    fn bad_file_names_say_the_form_and_suggest_a_fix() {
+        let root = sources(&[
+            ("migrations/postgres/upgrade/V0001-users.SQL", b"SELECT 1;"),
+            ("migrations/postgres/upgrade/V0003-x.sql.bak", b"SELECT 1;"),
+            ("migrations/postgres/upgrade/001_initial_schema.sql", b"SELECT 1;"),
+            ("migrations/postgres/upgrade/V0004.sql", b"SELECT 1;"),
+        ]);
+        let (_, errors) = run(root.path());
+        assert_eq!(
+            errors,
+            [
+                "migrations/postgres/upgrade/001_initial_schema.sql: `001_initial_schema.sql` is not a migration file name; \
+                 name it `V<version>-<description>.sql`, e.g. `V0001-create_users.sql`; did you mean `V001-initial_schema.sql`?",
+                "migrations/postgres/upgrade/V0001-users.SQL: `V0001-users.SQL` is not a migration file name; \
+                 name it `V<version>-<description>.sql`, e.g. `V0001-create_users.sql`; did you mean `V0001-users.sql`?",
+                "migrations/postgres/upgrade/V0003-x.sql.bak: `V0003-x.sql.bak` is not a migration file name; \
+                 name it `V<version>-<description>.sql`, e.g. `V0001-create_users.sql`",
+                "migrations/postgres/upgrade/V0004.sql: `V0004.sql` is not a migration file name; \
+                 name it `V<version>-<description>.sql`, e.g. `V0001-create_users.sql`",
+            ]
+        );
+    }
+
+    #[test]
+    fn parse_file_name_reads_version_and_description() {
+        assert_eq!(parse_file_name("V09-a-b.c.sql"), Ok((9, "a-b.c".to_string())));
+        assert_eq!(parse_file_name("V1-x.sql"), Ok((1, "x".to_string())));
+        for bad in ["v1-x.sql", "V-x.sql", "V1-.sql", "V1- .sql", "V1x-y.sql", "V1_x.sql", "V1-x.sqlx", "V１-x.sql"] {
+            assert_eq!(parse_file_name(bad), Err(NameProblem::Form), "{bad}");
+        }
+    }
+
+    #[test]
+    fn version_must_fit_u64_and_not_be_zero() {
+        let root = sources(&[
+            ("migrations/postgres/upgrade/V18446744073709551616-big.sql", b"SELECT 1;"),
+            ("migrations/postgres/upgrade/V0000-init.sql", b"SELECT 1;"),
+        ]);
+        let (_, errors) = run(root.path());
+        assert_eq!(
+            errors,
+            [
+                "migrations/postgres/upgrade/V0000-init.sql: version `0` stands for the database before any migration; start at `V0001`",
+                "migrations/postgres/upgrade/V18446744073709551616-big.sql: version `18446744073709551616` is too large; \
+                 a version is at most `18446744073709551615`",
+            ]
+        );
+        assert_eq!(parse_file_name("V18446744073709551615-max.sql").map(|(version, _)| version), Ok(u64::MAX));
+    }
+
+    #[test]
+    fn same_version_twice_is_one_error_naming_both_files() {
+        let mut files = Vec::new();
+        files.extend(pair("V9-a.sql", "SELECT 1;", "SELECT 1;"));
+        files.extend(pair("V09-b.sql", "SELECT 2;", "SELECT 2;"));
+        files.extend(pair("V10-c.sql", "SELECT 3;", "SELECT 3;"));
+        let root = sources_of(&files);
+        let (migrations, errors) = run(root.path());
+        assert_eq!(
+            errors,
+            ["migrations/postgres/upgrade/V09-b.sql: version `9` is used by `V09-b.sql` and `V9-a.sql`; give each migration its own version"]
+        );
+        assert_eq!(migrations.postgres.iter().map(|migration| migration.version).collect::<Vec<_>>(), [10]);
+    }
+
+    #[test]
+    fn upgrade_without_downgrade_names_the_file_to_create() {
+        let root = sources(&[("migrations/postgres/upgrade/V0002-orders.sql", b"CREATE TABLE orders ();")]);
+        let (migrations, errors) = run(root.path());
+        assert_eq!(
+            errors,
+            ["migrations/postgres/upgrade/V0002-orders.sql: upgrade has no downgrade; create `migrations/postgres/downgrade/V0002-orders.sql`"]
+        );
+        assert!(migrations.postgres.is_empty());
+    }
+
+    #[test]
+    fn downgrade_without_upgrade_says_to_add_or_delete() {
+        let root = sources(&[("migrations/clickhouse/downgrade/V0003-x.sql", b"DROP TABLE x;")]);
+        let (_, errors) = run(root.path());
+        assert_eq!(
+            errors,
+            ["migrations/clickhouse/downgrade/V0003-x.sql: downgrade has no upgrade; add `migrations/clickhouse/upgrade/V0003-x.sql` or delete this file"]
+        );
+    }
+
+    #[test]
+    fn names_that_differ_in_a_pair_suggest_renaming() {
+        let root = sources(&[
+            ("migrations/postgres/upgrade/V0002-orders.sql", b"SELECT 1;"),
+            ("migrations/postgres/downgrade/V0002-order.sql", b"SELECT 1;"),
+        ]);
+        let (_, errors) = run(root.path());
+        assert_eq!(
+            errors,
+            [
+                "migrations/postgres/downgrade/V0002-order.sql: downgrade has no upgrade; add `migrations/postgres/upgrade/V0002-order.sql` \
+                 or delete this file, or rename it to `V0002-orders.sql`, the upgrade of the same version",
+                "migrations/postgres/upgrade/V0002-orders.sql: upgrade has no downgrade; create `migrations/postgres/downgrade/V0002-orders.sql`, \
+                 or rename `migrations/postgres/downgrade/V0002-order.sql`, which has the same version",
+            ]
+        );
+    }
+
+    #[test]
+    fn not_utf8_is_reported_at_the_bad_byte() {
+        let root = sources(&[
+            ("migrations/postgres/upgrade/V0001-a.sql", b"SELECT 1;\nSELECT '\xC0';"),
+            ("migrations/postgres/downgrade/V0001-a.sql", b"SELECT 1;"),
+        ]);
+        let (migrations, errors) = run(root.path());
+        assert_eq!(
+            errors,
+            ["migrations/postgres/upgrade/V0001-a.sql:2:9: the file is not valid UTF-8; save it as UTF-8"]
+        );
+        assert!(migrations.postgres.is_empty());
+    }
+
+    #[test]
+    fn scripts_without_statements_are_rejected_in_both_directions() {
+        let mut files = Vec::new();
+        files.extend(pair("V0001-a.sql", "  \n", "-- nothing to undo\n/* really */\n"));
+        let root = sources_of(&files);
+        let (_, errors) = run(root.path());
+        assert_eq!(
+            errors,
+            [
+                "migrations/postgres/downgrade/V0001-a.sql: downgrade holds no SQL statement, only blank space or comments; \
+                 write the SQL that undoes the upgrade",
+                "migrations/postgres/upgrade/V0001-a.sql: upgrade holds no SQL statement, only blank space or comments; \
+                 write the change, or delete it and its downgrade",
+            ]
+        );
+    }
+
+    #[test]
+    fn unterminated_string_is_reported_where_it_opens() {
+        let root = sources_of(&pair("V0001-a.sql", "SELECT 1;\nSELECT 'oops;\n", "SELECT 1;"));
+        let (_, errors) = run(root.path());
+        assert_eq!(
+            errors,
+            ["migrations/postgres/upgrade/V0001-a.sql:2:8: string opened here is never closed; add the closing `'`"]
+        );
+    }
+
+    #[test]
+    fn no_transaction_marker_on_the_first_line_applies_per_script() {
+        let root = sources_of(&pair(
+            "V0001-a.sql",
+            "-- migrator:no-transaction  \r\nCREATE INDEX CONCURRENTLY i ON t (x);\r\n",
+            "DROP INDEX i;",
+        ));
+        let (migrations, errors) = run(root.path());
+        assert_eq!(errors, Vec::<String>::new());
+        let migration = &migrations.postgres[0];
+        assert!(!migration.upgrade.transactional);
+        assert!(migration.downgrade.transactional);
+        assert_eq!(
+            migration.upgrade.statements,
+            ["-- migrator:no-transaction  \nCREATE INDEX CONCURRENTLY i ON t (x)"]
+        );
+    }
+
+    #[test]
+    fn bom_and_crlf_do_not_change_the_checksum() {
+        let lf = sources_of(&pair("V0001-a.sql", "SELECT 1;\nSELECT 2;\n", "SELECT 1;"));
+        let crlf = sources_of(&pair("V0001-a.sql", "\u{feff}SELECT 1;\r\nSELECT 2;\r\n", "SELECT 1;"));
+        let (lf, _) = run(lf.path());
+        let (crlf, _) = run(crlf.path());
+        assert_eq!(lf.postgres[0].checksum, crlf.postgres[0].checksum);
+    }
+
+    #[test]
+    fn misplaced_or_misspelt_directives_are_errors() {
+        let root = sources_of(&pair(
+            "V0001-a.sql",
+            "SELECT 1;\n-- migrator:no-transaction\n  --migrator:notransaction\n-- no-transaction\n-- migration notes\n",
+            "SELECT 1;",
+        ));
+        let (_, errors) = run(root.path());
+        assert_eq!(
+            errors,
+            [
+                "migrations/postgres/upgrade/V0001-a.sql:2:1: `-- migrator:no-transaction` works only at the very start of the first line; move it there",
+                "migrations/postgres/upgrade/V0001-a.sql:3:3: `--migrator:notransaction` is not a migrator directive; \
+                 the only one is `-- migrator:no-transaction`, alone on the first line",
+                "migrations/postgres/upgrade/V0001-a.sql:4:1: `-- no-transaction` is not a migrator directive; \
+                 the only one is `-- migrator:no-transaction`, alone on the first line",
+            ]
+        );
+    }
+
+    #[test]
+    fn entries_outside_the_layout_are_errors_with_hints() {
+        let root = sources(&[
+            ("migrations/postgress/upgrade/V0001-a.sql", b"SELECT 1;"),
+            ("migrations/postgres/upgrades/V0001-a.sql", b"SELECT 1;"),
+            ("migrations/postgres/upgrade/old/V0001-a.sql", b"SELECT 1;"),
+        ]);
+        let (_, errors) = run(root.path());
+        assert_eq!(
+            errors,
+            [
+                "migrations/postgres/upgrade/old: migrations are not read from subfolders; move its files up into `migrations/postgres/upgrade`",
+                "migrations/postgres/upgrades: does not belong in `migrations/postgres`, which holds only the `upgrade` and `downgrade` folders; \
+                 did you mean `upgrade`?",
+                "migrations/postgress: does not belong in `migrations`, which holds only the `postgres` and `clickhouse` folders; \
+                 did you mean `postgres`?",
+            ]
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_not_only_the_first() {
+        let root = sources(&[
+            ("migrations/postgres/upgrade/V0001-a.sql", b""),
+            ("migrations/postgres/upgrade/V0002-b.sql", b"SELECT 1;"),
+            ("migrations/postgres/downgrade/V0001-a.sql", b"SELECT 1;"),
+            ("migrations/postgres/downgrade/V0005-e.sql", b"SELECT 1;"),
+            ("migrations/clickhouse/upgrade/v3-c.sql", b"SELECT 1;"),
+        ]);
+        let (_, errors) = run(root.path());
+        assert_eq!(errors.len(), 4, "{errors:#?}");
+    }
+
+    #[test]
+    fn backticked_lists_read_as_prose() {
+        assert_eq!(backticked(&["a".into()]), "`a`");
+        assert_eq!(backticked(&["a".into(), "b".into(), "c".into()]), "`a`, `b` and `c`");
+    }
+}

@@ -1,0 +1,183 @@
+//! The validated plan, as the checks produce it: owned values that cannot hold a mistake the
+//! checks reject. `codegen` turns it into the `&'static` plan compiled into the binary
+//! (`tradeforge_migrator::plan`), and `text` renders it for `migrator plan`.
+
+/// Everything the sources describe, checked and ordered.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// `sha256:<hex>` over every input file (relative path and normalised text), in a fixed order.
+    pub fingerprint: String,
+    /// Ascending versions.
+    pub postgres: Vec<Migration>,
+    /// Ascending versions.
+    pub clickhouse: Vec<Migration>,
+    /// In declaration order.
+    pub topics: Vec<Topic>,
+    /// Sorted by name.
+    pub indicators: Vec<Indicator>,
+}
+
+/// Which database a SQL migration belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Dialect {
+    Postgres,
+    ClickHouse,
+}
+
+impl Dialect {
+    /// The folder name under `migrations/`.
+    pub fn dir(self) -> &'static str {
+        match self {
+            Dialect::Postgres => "postgres",
+            Dialect::ClickHouse => "clickhouse",
+        }
+    }
+}
+
+/// One upgrade/downgrade pair.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Migration {
+    pub version: u64,
+    /// The text after `V<digits>-` in the file name, without `.sql`.
+    pub description: String,
+    pub upgrade: Script,
+    pub downgrade: Script,
+    /// `sha256:<hex>` of the upgrade's normalised text (LF line endings, no BOM).
+    pub checksum: String,
+}
+
+/// One SQL file, normalised and split into statements.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Script {
+    /// Relative to the sources root, `/`-separated, e.g. `migrations/postgres/upgrade/V0001-users.sql`.
+    pub path: String,
+    /// The whole normalised text.
+    pub sql: String,
+    /// Each statement without its trailing `;`, comments kept, surrounding blank space trimmed.
+    pub statements: Vec<String>,
+    /// False when the first line is `-- migrator:no-transaction`.
+    pub transactional: bool,
+}
+
+/// One declared topic, with the defaults applied and every config value as Kafka receives it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Topic {
+    pub name: String,
+    pub partitions: i32,
+    pub replication_factor: i16,
+    /// Sorted by key; values are the exact strings sent to the broker (`604800000`, `compact,delete`).
+    pub config: Vec<(String, String)>,
+    /// A tombstone: the topic is no longer wanted.
+    pub deleted: bool,
+}
+
+/// One indicator definition.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Indicator {
+    pub name: String,
+    pub display_name: String,
+    pub category: Category,
+    pub description: Option<String>,
+    pub parameters: Vec<Parameter>,
+    pub outputs: Vec<Output>,
+    /// The file it was declared in, relative to the sources root.
+    pub source: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Category {
+    Trend,
+    Momentum,
+    Volatility,
+    Volume,
+    Other,
+}
+
+impl Category {
+    pub const ALL: [Category; 5] =
+        [Category::Trend, Category::Momentum, Category::Volatility, Category::Volume, Category::Other];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Trend => "trend",
+            Category::Momentum => "momentum",
+            Category::Volatility => "volatility",
+            Category::Volume => "volume",
+            Category::Other => "other",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Parameter {
+    pub name: String,
+    pub kind: ParameterKind,
+    pub default: Option<Value>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    /// The allowed values of an `enum` parameter; empty for other kinds.
+    pub values: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParameterKind {
+    Integer,
+    Float,
+    Boolean,
+    String,
+    Enum,
+}
+
+impl ParameterKind {
+    pub const ALL: [ParameterKind; 5] = [
+        ParameterKind::Integer,
+        ParameterKind::Float,
+        ParameterKind::Boolean,
+        ParameterKind::String,
+        ParameterKind::Enum,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParameterKind::Integer => "integer",
+            ParameterKind::Float => "float",
+            ParameterKind::Boolean => "boolean",
+            ParameterKind::String => "string",
+            ParameterKind::Enum => "enum",
+        }
+    }
+}
+
+/// A parameter default, already of its parameter's kind (an integer written for a float is a float).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Integer(i64),
+    Float(f64),
+    Boolean(bool),
+    String(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Output {
+    pub name: String,
+    pub kind: OutputKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputKind {
+    Float,
+    Integer,
+    Boolean,
+}
+
+impl OutputKind {
+    pub const ALL: [OutputKind; 3] = [OutputKind::Float, OutputKind::Integer, OutputKind::Boolean];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutputKind::Float => "float",
+            OutputKind::Integer => "integer",
+            OutputKind::Boolean => "boolean",
+        }
+    }
+}

@@ -1,0 +1,3 @@
+-- Undo V0002: drop signals and indicators.
+DROP TABLE IF EXISTS signals;
+DROP TABLE IF EXISTS indicators;

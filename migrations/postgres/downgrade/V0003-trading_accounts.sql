@@ -1,0 +1,2 @@
+-- Undo V0003: drop trading_accounts.
+DROP TABLE trading_accounts;

@@ -1,0 +1,2 @@
+-- Undo V0005: drop subscriptions.
+DROP TABLE subscriptions;

@@ -1,0 +1,214 @@
+//! The plan types. The `plan!()` macro builds a `static PLAN` of these from the sources at
+//! compile time (see `crate::compiled`); the runtime only ever reads that plan, never the
+//! source files.
+
+use std::fmt::{self, Write};
+
+pub use tradeforge_migrator_spec::model::{Category, OutputKind, ParameterKind};
+
+/// Everything `migrate` brings the servers to, in the order it does it:
+/// PostgreSQL, then ClickHouse, then Kafka topics, then the indicator catalogue.
+#[derive(Debug)]
+pub struct Plan {
+    /// `sha256:<hex>` over every source file; `migrate` logs it, `plan` prints it, so a deploy
+    /// can check that the binary runs the plan that was reviewed.
+    pub fingerprint: &'static str,
+    /// Ascending versions.
+    pub postgres: &'static [Migration],
+    /// Ascending versions.
+    pub clickhouse: &'static [Migration],
+    /// In declaration order.
+    pub topics: &'static [Topic],
+    /// Sorted by name.
+    pub indicators: &'static [Indicator],
+}
+
+/// One upgrade/downgrade pair of SQL files.
+#[derive(Debug)]
+pub struct Migration {
+    pub version: u64,
+    pub description: &'static str,
+    /// `sha256:<hex>` of the upgrade's normalised text (LF, no BOM): what history records.
+    pub checksum: &'static str,
+    pub upgrade: Script,
+    pub downgrade: Script,
+}
+
+/// One SQL file, split into statements at build time.
+#[derive(Debug)]
+pub struct Script {
+    /// Relative to the repository root.
+    pub path: &'static str,
+    pub sql: &'static str,
+    pub statements: &'static [&'static str],
+    /// False for `-- migrator:no-transaction` scripts, which run statement by statement.
+    pub transactional: bool,
+}
+
+/// One declared topic, defaults applied, config values as Kafka receives them.
+#[derive(Debug)]
+pub struct Topic {
+    pub name: &'static str,
+    pub partitions: i32,
+    pub replication_factor: i16,
+    /// Sorted by key.
+    pub config: &'static [(&'static str, &'static str)],
+    /// A tombstone: deleted by `migrate --allow-delete`, otherwise only reported.
+    pub deleted: bool,
+}
+
+/// One indicator of the system catalogue.
+#[derive(Debug)]
+pub struct Indicator {
+    pub name: &'static str,
+    pub display_name: &'static str,
+    pub category: Category,
+    pub description: Option<&'static str>,
+    pub parameters: &'static [Parameter],
+    pub outputs: &'static [Output],
+    /// The `parameters` column as canonical JSON.
+    pub parameters_json: &'static str,
+    /// The `outputs` column as canonical JSON.
+    pub outputs_json: &'static str,
+    /// `sha256:<hex>` of the whole canonical definition: the sync skips rows whose hash matches.
+    pub definition_hash: &'static str,
+}
+
+#[derive(Debug)]
+pub struct Parameter {
+    pub name: &'static str,
+    pub kind: ParameterKind,
+    pub default: Option<Default>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    /// The allowed values of an `enum` parameter.
+    pub values: &'static [&'static str],
+}
+
+/// A parameter's default, of the parameter's kind.
+#[derive(Debug, PartialEq)]
+pub enum Default {
+    Integer(i64),
+    Float(f64),
+    Boolean(bool),
+    String(&'static str),
+}
+
+#[derive(Debug)]
+pub struct Output {
+    pub name: &'static str,
+    pub kind: OutputKind,
+}
+
+impl Plan {
+    /// The SQL migrations of one database target.
+    pub fn migrations(&self, target: SqlTarget) -> &'static [Migration] {
+        match target {
+            SqlTarget::Postgres => self.postgres,
+            SqlTarget::ClickHouse => self.clickhouse,
+        }
+    }
+
+    /// The stable, reviewable text form printed by `migrator plan` and snapshot-tested in CI.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = self.write_text(&mut out);
+        out
+    }
+
+    fn write_text(&self, out: &mut String) -> fmt::Result {
+        writeln!(out, "plan {}", self.fingerprint)?;
+        for target in [SqlTarget::Postgres, SqlTarget::ClickHouse] {
+            let migrations = self.migrations(target);
+            writeln!(out, "\n{}: {} migrations", target.name(), migrations.len())?;
+            for migration in migrations {
+                write_migration(out, migration)?;
+            }
+        }
+        writeln!(out, "\nkafka: {} topics", self.topics.len())?;
+        for topic in self.topics {
+            write_topic(out, topic)?;
+        }
+        writeln!(out, "\nindicators: {} definitions", self.indicators.len())?;
+        for indicator in self.indicators {
+            write_indicator(out, indicator)?;
+        }
+        Ok(())
+    }
+}
+
+fn write_migration(out: &mut String, migration: &Migration) -> fmt::Result {
+    let mode = if migration.upgrade.transactional { "" } else { " (no transaction)" };
+    writeln!(out, "  V{} {}  {}", migration.version, migration.description, migration.checksum)?;
+    writeln!(
+        out,
+        "    upgrade   {} ({} statements){mode}",
+        migration.upgrade.path,
+        migration.upgrade.statements.len()
+    )?;
+    writeln!(out, "    downgrade {} ({} statements)", migration.downgrade.path, migration.downgrade.statements.len())
+}
+
+fn write_topic(out: &mut String, topic: &Topic) -> fmt::Result {
+    if topic.deleted {
+        return writeln!(out, "  {}  deleted (tombstone)", topic.name);
+    }
+    write!(out, "  {}  partitions={} replication_factor={}", topic.name, topic.partitions, topic.replication_factor)?;
+    for (key, value) in topic.config {
+        write!(out, " {key}={value}")?;
+    }
+    writeln!(out)
+}
+
+fn write_indicator(out: &mut String, indicator: &Indicator) -> fmt::Result {
+    writeln!(out, "  {}  {}  \"{}\"", indicator.name, indicator.category.as_str(), indicator.display_name)?;
+    for parameter in indicator.parameters {
+        write!(out, "    param  {}: {}", parameter.name, parameter.kind.as_str())?;
+        if let Some(default) = &parameter.default {
+            write!(out, " = {default}")?;
+        }
+        match (parameter.min, parameter.max) {
+            (None, None) => {}
+            (min, max) => {
+                let bound = |value: Option<f64>| value.map(|value| value.to_string()).unwrap_or_default();
+                write!(out, " [{}..{}]", bound(min), bound(max))?;
+            }
+        }
+        if !parameter.values.is_empty() {
+            write!(out, " of {}", parameter.values.join("|"))?;
+        }
+        writeln!(out)?;
+    }
+    for output in indicator.outputs {
+        writeln!(out, "    output {}: {}", output.name, output.kind.as_str())?;
+    }
+    Ok(())
+}
+
+impl fmt::Display for Default {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Default::Integer(value) => write!(f, "{value}"),
+            Default::Float(value) => write!(f, "{value:?}"),
+            Default::Boolean(value) => write!(f, "{value}"),
+            Default::String(value) => write!(f, "{value:?}"),
+        }
+    }
+}
+
+/// The two SQL databases; they share the migration model and differ in how they apply it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SqlTarget {
+    Postgres,
+    ClickHouse,
+}
+
+impl SqlTarget {
+    pub fn name(self) -> &'static str {
+        match self {
+            SqlTarget::Postgres => "postgres",
+            SqlTarget::ClickHouse => "clickhouse",
+        }
+    }
+}
