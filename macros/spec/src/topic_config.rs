@@ -74,7 +74,7 @@ pub const KEYS: &[ConfigKey] = &[
     ),
     key(
         "compression.zstd.level",
-        Kind::Int { min: -131072, max: 22 },
+        Kind::Int { min: -131_072, max: 22 },
         "zstd level when `compression.type` is `zstd`: -131072 to 22 (default 3).",
     ),
     key(
@@ -335,9 +335,10 @@ impl ConfigKey {
             Value::Integer(number) => (i128::from(*number), format!("`{number}`")),
             Value::String(text) => match self.parse_whole_number(text) {
                 None => return Err(self.wrong_type(value)),
-                Some(None) => return Err(too_large(&format!("`{text}`"), max)),
-                Some(Some(number)) if is_integer(text) => (number, format!("`{text}`")),
-                Some(Some(number)) => (number, format!("`{text}` ({number})")),
+                Some(Quantity::TooLarge) => return Err(too_large(&format!("`{text}`"), max)),
+                Some(Quantity::Fractional) => return Err(ConfigValueError::FractionalBytes { text: text.clone() }),
+                Some(Quantity::Whole(number)) if is_integer(text) => (number, format!("`{text}`")),
+                Some(Quantity::Whole(number)) => (number, format!("`{text}` ({number})")),
             },
             _ => return Err(self.wrong_type(value)),
         };
@@ -350,22 +351,17 @@ impl ConfigKey {
         i64::try_from(number).map_err(|_| too_large(&shown, max))
     }
 
-    /// `None` when `text` is not a number (or duration, or size) at all; `Some(None)` when it is
-    /// one too large to compute with.
-    fn parse_whole_number(&self, text: &str) -> Option<Option<i128>> {
+    /// A quoted number, or a duration or size where the key measures one; `None` when `text` is
+    /// none of these.
+    fn parse_whole_number(&self, text: &str) -> Option<Quantity> {
         if is_integer(text) {
-            return Some(text.parse::<i128>().ok());
+            return Some(text.parse::<i128>().map_or(Quantity::TooLarge, Quantity::Whole));
         }
-        let quantity = match self.unit() {
-            Unit::Milliseconds => parse_duration_ms(text)?,
-            Unit::Bytes => parse_size_bytes(text)?,
-            Unit::Count => return None,
-        };
-        Some(match quantity {
-            Quantity::Whole(number) => i128::try_from(number).ok(),
-            Quantity::TooLarge => None,
-            Quantity::Fractional => return None,
-        })
+        match self.unit() {
+            Unit::Milliseconds => parse_duration_ms(text),
+            Unit::Bytes => parse_size_bytes(text),
+            Unit::Count => None,
+        }
     }
 
     fn ratio(&self, value: &Node, min: f64, max: f64) -> Result<f64, ConfigValueError> {
@@ -501,10 +497,10 @@ fn is_replica(text: &str) -> bool {
     text.split_once(':').is_some_and(|(partition, broker)| all_digits(partition) && all_digits(broker))
 }
 
-/// The result of reading a duration or size.
+/// The result of reading a whole number, a duration or a size.
 #[derive(Debug, PartialEq, Eq)]
 enum Quantity {
-    Whole(u128),
+    Whole(i128),
     /// A size whose fraction does not come out as a whole number of bytes.
     Fractional,
     TooLarge,
@@ -525,7 +521,7 @@ fn parse_duration_ms(text: &str) -> Option<Quantity> {
         let amount = digits.parse::<u128>().ok().and_then(|amount| amount.checked_mul(factor));
         total = total.zip(amount).and_then(|(total, amount)| total.checked_add(amount));
         if after_unit.is_empty() {
-            return Some(total.map_or(Quantity::TooLarge, Quantity::Whole));
+            return Some(quantity(total));
         }
         rest = after_unit.strip_prefix(' ').unwrap_or(after_unit);
     }
@@ -546,12 +542,17 @@ fn parse_size_bytes(text: &str) -> Option<Quantity> {
     let unit = rest.strip_prefix(' ').unwrap_or(rest);
     let factor = unit_factor(SIZE_UNITS, unit)?;
     // `1.5GiB` is 15 × 1GiB / 10: exact in integers, and whole only if the division leaves nothing.
-    let scale = 10u128.checked_pow(fraction.len() as u32);
+    let scale = u32::try_from(fraction.len()).ok().and_then(|digits| 10u128.checked_pow(digits));
     let scaled = format!("{whole}{fraction}").parse::<u128>().ok();
     let Some((scaled, scale)) = scaled.and_then(|scaled| scaled.checked_mul(factor)).zip(scale) else {
         return Some(Quantity::TooLarge);
     };
-    Some(if scaled % scale == 0 { Quantity::Whole(scaled / scale) } else { Quantity::Fractional })
+    Some(if scaled % scale == 0 { quantity(Some(scaled / scale)) } else { Quantity::Fractional })
+}
+
+/// A computed amount, `None` when it overflowed.
+fn quantity(amount: Option<u128>) -> Quantity {
+    amount.and_then(|amount| i128::try_from(amount).ok()).map_or(Quantity::TooLarge, Quantity::Whole)
 }
 
 fn split_while(text: &str, accept: impl Fn(u8) -> bool) -> (&str, &str) {
@@ -671,9 +672,10 @@ mod tests {
         for text in ["1gib", "1 G", "1.GiB", ".5GiB", "1GiB ", "1  GiB", "GiB", "1e3B"] {
             assert_eq!(parse_size_bytes(text), None, "{text:?}");
         }
-        assert!(value_of("retention.bytes", string("1.5B"))
-            .unwrap_err()
-            .starts_with("must be a whole number of bytes"));
+        assert_eq!(
+            value_of("retention.bytes", string("1.5B")),
+            Err("is `1.5B`, which is not a whole number of bytes; use a smaller unit".into())
+        );
     }
 
     #[test]

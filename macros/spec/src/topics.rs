@@ -111,7 +111,7 @@ pub fn check(path: &str, text: &str, problems: &mut Problems) -> Vec<Topic> {
     let Some(file) = root.expect_map(&context, problems) else { return Vec::new() };
     file.check_keys(FILE_KEYS, &context, problems);
     let defaults = read_defaults(file, problems);
-    let topics = file.require("topics", &context, &start_of(&root, file), problems);
+    let topics = file.require("topics", &context, &root.at, problems);
     let Some(entries) = topics.and_then(|topics| topics.expect_seq("`topics`", problems)) else {
         return Vec::new();
     };
@@ -210,7 +210,7 @@ fn read_defaults(file: &Map, problems: &mut Problems) -> Layer {
 fn read_topic(node: &Node, defaults: &Layer, problems: &mut Problems) -> Option<Declared> {
     let problems_before = problems.len();
     let map = node.expect_map("each entry of `topics`", problems)?;
-    let name_node = map.require("name", "a topic", &start_of(node, map), problems);
+    let name_node = map.require("name", "a topic", &node.at, problems);
     let name = name_node.and_then(|name| name.expect_str("`name`", problems));
     let context = name.map_or_else(|| "a topic".to_string(), |name| format!("topic `{name}`"));
     map.check_keys(TOPIC_KEYS, &context, problems);
@@ -226,29 +226,15 @@ fn read_topic(node: &Node, defaults: &Layer, problems: &mut Problems) -> Option<
     Some(Declared { name: name.to_string(), at, deleted: deleted.unwrap_or(false), topic })
 }
 
-/// Where a mapping starts, for "has no `key`" messages: its first key (a block mapping's own
-/// position is that of its first `:`).
-fn start_of(node: &Node, map: &Map) -> Location {
-    map.entries.first().map_or_else(|| node.at.clone(), |entry| entry.key_at.clone())
-}
-
 fn read_layer(map: &Map, problems: &mut Problems) -> Layer {
-    let count = |key, max: i64, problems: &mut Problems| {
-        map.get(key).map_or(Setting::Absent, |node| check_count(node, key, max, problems))
-    };
     Layer {
-        partitions: narrow(count("partitions", i32::MAX.into(), problems)),
-        replication_factor: narrow(count("replication_factor", i16::MAX.into(), problems)),
+        partitions: map
+            .get("partitions")
+            .map_or(Setting::Absent, |node| check_count(node, "partitions", i32::MAX, problems)),
+        replication_factor: map
+            .get("replication_factor")
+            .map_or(Setting::Absent, |node| check_count(node, "replication_factor", i16::MAX, problems)),
         config: map.get("config").map(|config| read_config(config, problems)).unwrap_or_default(),
-    }
-}
-
-/// A setting already checked to fit `T`.
-fn narrow<T: TryFrom<i64>>(setting: Setting<i64>) -> Setting<T> {
-    match setting {
-        Setting::Valid(value, at) => T::try_from(value).map_or(Setting::Rejected, |value| Setting::Valid(value, at)),
-        Setting::Rejected => Setting::Rejected,
-        Setting::Absent => Setting::Absent,
     }
 }
 
@@ -338,11 +324,18 @@ fn quoted_characters(mut characters: Vec<char>) -> String {
 
 /// Kafka needs at least one partition and one replica, and holds the counts as `i32` and `i16`;
 /// a fraction or a quoted number is most likely a slip, so only whole numbers are taken.
-fn check_count(node: &Node, key: &'static str, max: i64, problems: &mut Problems) -> Setting<i64> {
-    match node.value {
-        Value::Integer(count) if (1..=max).contains(&count) => Setting::Valid(count, node.at.clone()),
-        _ => {
-            problems.push(TopicError::Count { at: node.at.clone(), key, found: node.describe(), max });
+fn check_count<T>(node: &Node, key: &'static str, max: T, problems: &mut Problems) -> Setting<T>
+where
+    T: TryFrom<i64> + Into<i64>,
+{
+    let count = match node.value {
+        Value::Integer(count) if count >= 1 => T::try_from(count).ok(),
+        _ => None,
+    };
+    match count {
+        Some(count) => Setting::Valid(count, node.at.clone()),
+        None => {
+            problems.push(TopicError::Count { at: node.at.clone(), key, found: node.describe(), max: max.into() });
             Setting::Rejected
         }
     }

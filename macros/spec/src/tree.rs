@@ -311,7 +311,16 @@ impl MarkedEventReceiver for YamlBuilder<'_, '_> {
             Event::SequenceEnd | Event::MappingEnd => {
                 let (node, anchor) = match self.stack.pop() {
                     Some(Frame::Seq { at, anchor, items }) => (Node { value: Value::Seq(items), at }, anchor),
-                    Some(Frame::Map { at, anchor, map, .. }) => (Node { value: Value::Map(map), at }, anchor),
+                    Some(Frame::Map { at, anchor, map, .. }) => {
+                        // The parser marks a block mapping at its first `:`; its first key,
+                        // which stands before that, is where a reader sees it start. A flow
+                        // mapping is marked at its `{`, which is right already.
+                        let at = match map.entries.first() {
+                            Some(first) if first.key_at < at => first.key_at.clone(),
+                            _ => at,
+                        };
+                        (Node { value: Value::Map(map), at }, anchor)
+                    }
                     None => return,
                 };
                 self.finish(node, anchor);
