@@ -141,13 +141,15 @@ impl Plan {
 fn write_migration(out: &mut String, migration: &Migration) -> fmt::Result {
     let mode = if migration.upgrade.transactional { "" } else { " (no transaction)" };
     writeln!(out, "  V{} {}  {}", migration.version, migration.description, migration.checksum)?;
-    writeln!(
-        out,
-        "    upgrade   {} ({} statements){mode}",
-        migration.upgrade.path,
-        migration.upgrade.statements.len()
-    )?;
-    writeln!(out, "    downgrade {} ({} statements)", migration.downgrade.path, migration.downgrade.statements.len())
+    writeln!(out, "    upgrade   {} ({}){mode}", migration.upgrade.path, statements(&migration.upgrade))?;
+    writeln!(out, "    downgrade {} ({})", migration.downgrade.path, statements(&migration.downgrade))
+}
+
+fn statements(script: &Script) -> String {
+    match script.statements.len() {
+        1 => "1 statement".to_string(),
+        count => format!("{count} statements"),
+    }
 }
 
 fn write_topic(out: &mut String, topic: &Topic) -> fmt::Result {

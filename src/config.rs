@@ -1,0 +1,653 @@
+//! Environment variables and flags → [`Config`], rejected before anything connects.
+//!
+//! Every value is read from a flag if one was given, else from its environment variable, else
+//! from the default below (the names and defaults of the Python migrators this replaces). An
+//! empty variable counts as unset. `--env-file` adds a dotenv file *under* the environment:
+//! a variable already set in the environment wins over the file.
+//!
+//! | flag                        | variable                  | default            |
+//! |-----------------------------|---------------------------|--------------------|
+//! | `--database-url`            | `DATABASE_URL`            | (built from below) |
+//! |                             | `POSTGRES_HOST`           | `localhost`        |
+//! |                             | `POSTGRES_PORT`           | `5432`             |
+//! |                             | `POSTGRES_DB`             | `trading_users`    |
+//! |                             | `POSTGRES_USER`           | `postgres`         |
+//! |                             | `POSTGRES_PASSWORD`       | `postgres`         |
+//! | `--clickhouse-url`          | `CLICKHOUSE_URL`          | (built from below) |
+//! |                             | `CLICKHOUSE_HOST`         | `localhost`        |
+//! |                             | `CLICKHOUSE_PORT`         | `8123` (HTTP)      |
+//! |                             | `CLICKHOUSE_DB`           | `default`          |
+//! |                             | `CLICKHOUSE_USER`         | `default`          |
+//! |                             | `CLICKHOUSE_PASSWORD`     | empty              |
+//! | `--kafka-bootstrap-servers` | `KAFKA_BOOTSTRAP_SERVERS` | `localhost:9092`   |
+//! | `--kafka-config k=v` (many) | `KAFKA_CONFIG`            | none               |
+//! | `--wait`                    |                           | `60s`              |
+//!
+//! `DATABASE_URL` accepts `postgres://`, `postgresql://` and SQLAlchemy's
+//! `postgresql+asyncpg://`, `+psycopg` and `+psycopg2`, so the URL the services already use works
+//! as it is: `postgresql+asyncpg://app:p%40ss@db:5432/trading_users?sslmode=require`. User and
+//! password are percent-decoded; a part the URL leaves out comes from its `POSTGRES_*` variable,
+//! then the default, so a password can live in `POSTGRES_PASSWORD` beside a URL without one.
+//! libpq's `host`, `port`, `user`, `password` and `dbname` query parameters are honoured;
+//! `sslmode`, `sslrootcert`, `sslcert`, `sslkey`, `application_name` and `options`
+//! ([`POSTGRES_PARAMETERS`]) are kept in [`PostgresConfig::params`] for the target; any other is
+//! rejected.
+//!
+//! `CLICKHOUSE_URL` is `http://` or `https://` (the HTTP interface; the native protocol is not
+//! used), with optional credentials and `?database=`: `http://default:pw@clickhouse:8123/?database=trading`.
+//! The database comes from `?database=`, else `CLICKHOUSE_DB`, else `default`; user and password
+//! missing from the URL come from `CLICKHOUSE_USER` / `CLICKHOUSE_PASSWORD`.
+//!
+//! `KAFKA_CONFIG` holds librdkafka properties as `key=value` entries separated by `;` or new
+//! lines (`security.protocol=SASL_SSL;sasl.mechanism=PLAIN`); `--kafka-config` entries win over
+//! it key by key. A value containing `;` can only be given with `--kafka-config`.
+//!
+//! A bad value is a [`ConfigError`] naming the flag or variable it came from, and never echoing a
+//! value that may hold a password.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use url::Url;
+
+/// A password or other credential. Its `Debug` and `Display` print `***`, so it cannot reach a
+/// log line or an error message by accident; [`Secret::expose`] is the one way to read it.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Everything `migrate` needs to reach the servers.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub postgres: PostgresConfig,
+    pub clickhouse: ClickHouseConfig,
+    pub kafka: KafkaConfig,
+    /// How long a health check waits for a server that is still starting (`--wait`, default 60s).
+    pub wait: Duration,
+}
+
+/// PostgreSQL, from `DATABASE_URL` or `POSTGRES_HOST`/`PORT`/`DB`/`USER`/`PASSWORD`.
+#[derive(Clone, Debug)]
+pub struct PostgresConfig {
+    pub host: String,
+    pub port: u16,
+    pub database: String,
+    pub user: String,
+    pub password: Secret,
+    /// Extra libpq-style parameters from the URL (`sslmode`, `sslrootcert`, `application_name`…).
+    pub params: Vec<(String, String)>,
+}
+
+/// ClickHouse over HTTP, from `CLICKHOUSE_URL` or `CLICKHOUSE_HOST`/`PORT`/`USER`/`PASSWORD`,
+/// with the database from `CLICKHOUSE_DB` or `?database=`.
+#[derive(Clone, Debug)]
+pub struct ClickHouseConfig {
+    /// `http://host:port` or `https://host:port`, no credentials, no path.
+    pub url: String,
+    pub user: String,
+    pub password: Secret,
+    pub database: String,
+}
+
+/// Kafka, from `KAFKA_BOOTSTRAP_SERVERS` plus any librdkafka property (`--kafka-config k=v`).
+#[derive(Clone, Debug)]
+pub struct KafkaConfig {
+    pub bootstrap_servers: String,
+    /// librdkafka properties (`security.protocol`, `sasl.username`, `sasl.password`, …). Values
+    /// of keys that hold credentials are kept as [`Secret`]s.
+    pub properties: Vec<(String, Secret)>,
+}
+
+impl PostgresConfig {
+    /// `postgres://user@host:port/database`, for messages: never the password.
+    pub fn describe(&self) -> String {
+        format!("postgres://{}@{}:{}/{}", self.user, self.host, self.port, self.database)
+    }
+}
+
+impl ClickHouseConfig {
+    /// `http://user@host:port/database`, for messages: never the password.
+    pub fn describe(&self) -> String {
+        let (scheme, rest) = self.url.split_once("://").unwrap_or(("http", &self.url));
+        format!("{scheme}://{}@{rest}/{}", self.user, self.database)
+    }
+}
+
+impl KafkaConfig {
+    /// `kafka://host:9092` plus the properties, credentials as `***`, for messages.
+    pub fn describe(&self) -> String {
+        let mut description = format!("kafka://{}", self.bootstrap_servers);
+        if !self.properties.is_empty() {
+            let properties: Vec<String> = self
+                .properties
+                .iter()
+                .map(|(key, value)| {
+                    let shown = if is_credential_key(key) { "***" } else { value.expose() };
+                    format!("{key}={shown}")
+                })
+                .collect();
+            description.push_str(&format!(" ({})", properties.join(", ")));
+        }
+        description
+    }
+}
+
+/// Whether a librdkafka property holds a credential, so that its value is never shown:
+/// `sasl.password`, `ssl.key.password`, `sasl.oauthbearer.client.secret`, `sasl.jaas.config`,
+/// `sasl.oauthbearer.config`, `ssl.key.pem`, `ssl.keystore.password`…
+pub fn is_credential_key(key: &str) -> bool {
+    const MARKERS: [&str; 6] = ["password", "secret", "jaas", "oauthbearer.config", "key.pem", "token"];
+    let key = key.to_ascii_lowercase();
+    MARKERS.iter().any(|marker| key.contains(marker))
+}
+
+/// The values of `--database-url`, `--clickhouse-url`, `--kafka-bootstrap-servers`,
+/// `--kafka-config` and `--wait`; each wins over its environment variable.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub database_url: Option<String>,
+    pub clickhouse_url: Option<String>,
+    pub kafka_bootstrap_servers: Option<String>,
+    pub kafka_config: Vec<String>,
+    /// As typed, in humantime form (`60s`, `2m`); `None` means the default of 60 seconds.
+    pub wait: Option<String>,
+}
+
+/// How long a health check waits when `--wait` is not given.
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(60);
+
+/// A bad setting. Each message names the flag or variable and never contains a password.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read env file `{}`: {reason}; check the `--env-file` path", path.display())]
+    EnvFileUnreadable { path: PathBuf, reason: String },
+    // The offending line is not shown: it may hold a password.
+    #[error(
+        "env file `{}` line {line}{}: not a valid `NAME=value` line (at character {column}); quote values that contain spaces or `#`",
+        path.display(),
+        variable.as_ref().map(|name| format!(" (`{name}`)")).unwrap_or_default()
+    )]
+    EnvFileSyntax { path: PathBuf, line: usize, column: usize, variable: Option<String> },
+    #[error("`{setting}` is not valid UTF-8")]
+    NotUnicode { setting: String },
+    #[error("`{setting}` is not a valid URL ({reason}); expected {expected}")]
+    InvalidUrl { setting: &'static str, reason: String, expected: &'static str },
+    #[error("`{setting}` has the scheme `{scheme}`; expected {expected}")]
+    UnknownScheme { setting: &'static str, scheme: String, expected: &'static str },
+    #[error("`{setting}` must be a port number from 1 to 65535, got `{value}`")]
+    InvalidPort { setting: &'static str, value: String },
+    #[error("`{setting}` {problem}")]
+    InvalidUrlPart { setting: &'static str, problem: String },
+    #[error("`{setting}` is not a duration ({reason}); write it like `60s`, `90s` or `2m`")]
+    InvalidDuration { setting: &'static str, reason: String },
+    // The entry is not shown: without `=` its key and value cannot be told apart.
+    #[error("`{setting}` entry {position} has no `=`; write librdkafka properties as `key=value`, e.g. `security.protocol=SASL_SSL`")]
+    KafkaPropertyWithoutEquals { setting: &'static str, position: usize },
+    #[error("`{setting}` entry {position} has an empty key; write librdkafka properties as `key=value`")]
+    KafkaPropertyEmptyKey { setting: &'static str, position: usize },
+    #[error("`{setting}` sets `bootstrap.servers`; give the brokers with `--kafka-bootstrap-servers` or `KAFKA_BOOTSTRAP_SERVERS` instead")]
+    KafkaBootstrapInProperties { setting: &'static str },
+    #[error(
+        "`{setting}`: {problem}; expected `host:port` entries separated by commas, e.g. `kafka-1:9092,kafka-2:9092`"
+    )]
+    InvalidBootstrapServers { setting: &'static str, problem: String },
+}
+
+/// The process environment with `--env-file` under it: the variables [`Config::load`] reads.
+#[derive(Clone, Debug, Default)]
+pub struct Environment {
+    variables: HashMap<String, String>,
+    /// Names set in the environment whose values are not UTF-8; reading one is an error.
+    not_unicode: BTreeSet<String>,
+}
+
+impl Environment {
+    /// The process environment, plus the variables of `env_file` that it does not set already.
+    /// Reads the file without changing the process environment.
+    pub fn capture(env_file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut environment = Environment::default();
+        for (name, value) in std::env::vars_os() {
+            let Ok(name) = name.into_string() else { continue };
+            match value.into_string() {
+                Ok(value) => {
+                    environment.variables.insert(name, value);
+                }
+                Err(_) => {
+                    environment.not_unicode.insert(name);
+                }
+            }
+        }
+        if let Some(path) = env_file {
+            environment.add_env_file(path)?;
+        }
+        Ok(environment)
+    }
+
+    /// An environment holding exactly `pairs`, for tests and embedding.
+    pub fn from_pairs<N: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (N, V)>) -> Self {
+        let variables = pairs.into_iter().map(|(name, value)| (name.into(), value.into())).collect();
+        Environment { variables, not_unicode: BTreeSet::new() }
+    }
+
+    /// Adds the variables of a dotenv file that are not set already; within the file, the first
+    /// definition of a name wins (as `dotenvy` does).
+    pub fn add_env_file(&mut self, path: &Path) -> Result<(), ConfigError> {
+        let unreadable = |reason: String| ConfigError::EnvFileUnreadable { path: path.to_owned(), reason };
+        let text = std::fs::read_to_string(path).map_err(|error| unreadable(error.to_string()))?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        let mut from_file: HashMap<String, String> = HashMap::new();
+        for item in dotenvy::from_read_iter(text.as_bytes()) {
+            match item {
+                Ok((name, value)) => {
+                    from_file.entry(name).or_insert(value);
+                }
+                Err(dotenvy::Error::LineParse(line, column)) => {
+                    return Err(env_file_syntax_error(path, text, &line, column));
+                }
+                Err(error) => return Err(unreadable(error.to_string())),
+            }
+        }
+        for (name, value) in from_file {
+            if !self.variables.contains_key(&name) && !self.not_unicode.contains(&name) {
+                self.variables.insert(name, value);
+            }
+        }
+        Ok(())
+    }
+
+    /// The value of `name`; `None` when unset or empty.
+    pub fn get(&self, name: &str) -> Result<Option<&str>, ConfigError> {
+        if self.not_unicode.contains(name) {
+            return Err(ConfigError::NotUnicode { setting: name.to_owned() });
+        }
+        Ok(self.variables.get(name).map(String::as_str).filter(|value| !value.is_empty()))
+    }
+}
+
+/// Where in the file `dotenvy` stopped, without quoting the line (it may hold a password).
+fn env_file_syntax_error(path: &Path, text: &str, line: &str, column: usize) -> ConfigError {
+    let line_number = text.find(line).map(|offset| text[..offset].matches('\n').count() + 1).unwrap_or(0);
+    let variable = line
+        .split_once('=')
+        .map(|(name, _)| name.trim().trim_start_matches("export ").trim().to_owned())
+        .filter(|name| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.'));
+    ConfigError::EnvFileSyntax { path: path.to_owned(), line: line_number, column, variable }
+}
+
+/// Whether `migrate` should run, from `MIGRATE`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MigrateSwitch {
+    /// `MIGRATE` is unset or `enabled`.
+    Enabled,
+    /// `MIGRATE` holds this other value (`disabled`, `false`…).
+    Disabled(String),
+}
+
+impl MigrateSwitch {
+    /// `MIGRATE=enabled` or unset runs; any other value turns `migrate` into a no-op, so a
+    /// compose file can keep the migrator service and switch it off per environment.
+    pub fn from_environment(environment: &Environment) -> Result<Self, ConfigError> {
+        Ok(match environment.get("MIGRATE")? {
+            None | Some("enabled") => MigrateSwitch::Enabled,
+            Some(other) => MigrateSwitch::Disabled(other.to_owned()),
+        })
+    }
+}
+
+impl Config {
+    /// Reads every setting from `overrides`, then `environment`, then the defaults, and checks
+    /// them all; nothing connects.
+    pub fn load(environment: &Environment, overrides: &Overrides) -> Result<Config, ConfigError> {
+        Ok(Config {
+            postgres: load_postgres(environment, overrides)?,
+            clickhouse: load_clickhouse(environment, overrides)?,
+            kafka: load_kafka(environment, overrides)?,
+            wait: load_wait(overrides)?,
+        })
+    }
+}
+
+/// A flag's value if given, else the variable's, with the name to blame for a bad value.
+fn pick<'a>(
+    flag: Option<&'a str>,
+    flag_name: &'static str,
+    environment: &'a Environment,
+    variable: &'static str,
+) -> Result<Option<(&'static str, &'a str)>, ConfigError> {
+    if let Some(value) = flag.filter(|value| !value.is_empty()) {
+        return Ok(Some((flag_name, value)));
+    }
+    Ok(environment.get(variable)?.map(|value| (variable, value)))
+}
+
+fn variable_or<'a>(environment: &'a Environment, variable: &str, default: &'a str) -> Result<&'a str, ConfigError> {
+    Ok(environment.get(variable)?.unwrap_or(default))
+}
+
+const POSTGRES_URL_SHAPE: &str = "`postgresql://user:password@host:5432/database` (also `postgres://`, `postgresql+asyncpg://`, `postgresql+psycopg://`, `postgresql+psycopg2://`)";
+const POSTGRES_SCHEMES: [&str; 5] =
+    ["postgres", "postgresql", "postgresql+asyncpg", "postgresql+psycopg", "postgresql+psycopg2"];
+
+fn load_postgres(environment: &Environment, overrides: &Overrides) -> Result<PostgresConfig, ConfigError> {
+    let mut config = postgres_from_variables(environment)?;
+    if let Some((setting, url)) =
+        pick(overrides.database_url.as_deref(), "--database-url", environment, "DATABASE_URL")?
+    {
+        apply_postgres_url(&mut config, setting, url)?;
+    }
+    Ok(config)
+}
+
+fn postgres_from_variables(environment: &Environment) -> Result<PostgresConfig, ConfigError> {
+    Ok(PostgresConfig {
+        host: variable_or(environment, "POSTGRES_HOST", "localhost")?.to_owned(),
+        port: parse_port("POSTGRES_PORT", variable_or(environment, "POSTGRES_PORT", "5432")?)?,
+        database: variable_or(environment, "POSTGRES_DB", "trading_users")?.to_owned(),
+        user: variable_or(environment, "POSTGRES_USER", "postgres")?.to_owned(),
+        password: Secret::new(variable_or(environment, "POSTGRES_PASSWORD", "postgres")?),
+        params: Vec::new(),
+    })
+}
+
+/// Overwrites `config` with every part the URL gives; the parts it leaves out keep the values
+/// of the `POSTGRES_*` variables.
+fn apply_postgres_url(config: &mut PostgresConfig, setting: &'static str, text: &str) -> Result<(), ConfigError> {
+    let url = parse_url(setting, text, POSTGRES_URL_SHAPE)?;
+    if !POSTGRES_SCHEMES.contains(&url.scheme()) {
+        return Err(ConfigError::UnknownScheme {
+            setting,
+            scheme: url.scheme().to_owned(),
+            expected: POSTGRES_URL_SHAPE,
+        });
+    }
+    if let Some(host) = url_host(&url) {
+        config.host = host;
+    }
+    if let Some(port) = url.port() {
+        config.port = check_port(setting, port)?;
+    }
+    if !url.username().is_empty() {
+        config.user = percent_decode(setting, "user", url.username())?;
+    }
+    if let Some(password) = url.password() {
+        config.password = Secret::new(percent_decode(setting, "password", password)?);
+    }
+    let database = url.path().trim_start_matches('/');
+    if !database.is_empty() {
+        config.database = percent_decode(setting, "database", database)?;
+    }
+    for (key, value) in url.query_pairs() {
+        apply_postgres_param(config, setting, &key, &value)?;
+    }
+    Ok(())
+}
+
+/// The `DATABASE_URL` query parameters kept in [`PostgresConfig::params`] for the target; any
+/// other is rejected here, before anything connects, rather than silently ignored.
+pub const POSTGRES_PARAMETERS: [&str; 6] =
+    ["sslmode", "sslrootcert", "sslcert", "sslkey", "application_name", "options"];
+
+/// libpq lets the connection parts be query parameters too (`?host=/var/run/postgresql`).
+fn apply_postgres_param(
+    config: &mut PostgresConfig,
+    setting: &'static str,
+    key: &str,
+    value: &str,
+) -> Result<(), ConfigError> {
+    match key {
+        "host" => config.host = value.to_owned(),
+        "port" => config.port = parse_port(setting, value)?,
+        "user" => config.user = value.to_owned(),
+        "password" => config.password = Secret::new(value),
+        "dbname" => config.database = value.to_owned(),
+        _ if POSTGRES_PARAMETERS.contains(&key) => config.params.push((key.to_owned(), value.to_owned())),
+        // The value is not shown: an unknown key such as `sslpassword` may hold a credential.
+        _ => {
+            return Err(ConfigError::InvalidUrlPart {
+                setting,
+                problem: format!(
+                    "has the query parameter `{key}`, which the migrator does not use; supported: {}, and libpq's \
+                     host, port, user, password and dbname",
+                    POSTGRES_PARAMETERS.join(", ")
+                ),
+            })
+        }
+    }
+    Ok(())
+}
+
+const CLICKHOUSE_URL_SHAPE: &str =
+    "`http://user:password@host:8123/?database=name` or `https://…` (the HTTP interface)";
+
+fn load_clickhouse(environment: &Environment, overrides: &Overrides) -> Result<ClickHouseConfig, ConfigError> {
+    let mut config = ClickHouseConfig {
+        url: String::new(),
+        user: variable_or(environment, "CLICKHOUSE_USER", "default")?.to_owned(),
+        password: Secret::new(environment.get("CLICKHOUSE_PASSWORD")?.unwrap_or_default()),
+        database: variable_or(environment, "CLICKHOUSE_DB", "default")?.to_owned(),
+    };
+    match pick(overrides.clickhouse_url.as_deref(), "--clickhouse-url", environment, "CLICKHOUSE_URL")? {
+        Some((setting, url)) => apply_clickhouse_url(&mut config, setting, url)?,
+        None => {
+            let host = variable_or(environment, "CLICKHOUSE_HOST", "localhost")?;
+            let port = parse_port("CLICKHOUSE_PORT", variable_or(environment, "CLICKHOUSE_PORT", "8123")?)?;
+            config.url = format!("http://{}:{port}", bracket_ipv6(host));
+        }
+    }
+    Ok(config)
+}
+
+fn apply_clickhouse_url(config: &mut ClickHouseConfig, setting: &'static str, text: &str) -> Result<(), ConfigError> {
+    let url = parse_url(setting, text, CLICKHOUSE_URL_SHAPE)?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(ConfigError::UnknownScheme {
+            setting,
+            scheme: url.scheme().to_owned(),
+            expected: CLICKHOUSE_URL_SHAPE,
+        });
+    }
+    let host = url_host(&url).ok_or_else(|| ConfigError::InvalidUrlPart {
+        setting,
+        problem: format!("has no host; expected {CLICKHOUSE_URL_SHAPE}"),
+    })?;
+    if !matches!(url.path(), "" | "/") {
+        return Err(ConfigError::InvalidUrlPart {
+            setting,
+            problem: format!("has the path `{}`; give the database as `?database=name` instead", url.path()),
+        });
+    }
+    // `http` and `https` URLs always have a known default port.
+    let port = check_port(setting, url.port_or_known_default().unwrap_or(8123))?;
+    config.url = format!("{}://{}:{port}", url.scheme(), bracket_ipv6(&host));
+    if !url.username().is_empty() {
+        config.user = percent_decode(setting, "user", url.username())?;
+    }
+    if let Some(password) = url.password() {
+        config.password = Secret::new(percent_decode(setting, "password", password)?);
+    }
+    for (key, value) in url.query_pairs() {
+        match key.as_ref() {
+            "database" => config.database = value.into_owned(),
+            other => {
+                return Err(ConfigError::InvalidUrlPart {
+                    setting,
+                    problem: format!("has the unknown query parameter `{other}`; only `?database=` is read"),
+                })
+            }
+        }
+    }
+    Ok(())
+}
+
+fn load_kafka(environment: &Environment, overrides: &Overrides) -> Result<KafkaConfig, ConfigError> {
+    let (setting, bootstrap_servers) = pick(
+        overrides.kafka_bootstrap_servers.as_deref(),
+        "--kafka-bootstrap-servers",
+        environment,
+        "KAFKA_BOOTSTRAP_SERVERS",
+    )?
+    .unwrap_or(("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092"));
+    check_bootstrap_servers(setting, bootstrap_servers)?;
+    let mut properties = Vec::new();
+    if let Some(text) = environment.get("KAFKA_CONFIG")? {
+        let entries = text.split(['\n', ';']).map(str::trim).filter(|entry| !entry.is_empty());
+        add_kafka_properties(&mut properties, "KAFKA_CONFIG", entries)?;
+    }
+    add_kafka_properties(&mut properties, "--kafka-config", overrides.kafka_config.iter().map(String::as_str))?;
+    Ok(KafkaConfig { bootstrap_servers: bootstrap_servers.to_owned(), properties })
+}
+
+/// Parses `key=value` entries into `properties`; a key given again replaces the earlier value.
+fn add_kafka_properties<'a>(
+    properties: &mut Vec<(String, Secret)>,
+    setting: &'static str,
+    entries: impl Iterator<Item = &'a str>,
+) -> Result<(), ConfigError> {
+    for (index, entry) in entries.enumerate() {
+        let position = index + 1;
+        let (key, value) =
+            entry.split_once('=').ok_or(ConfigError::KafkaPropertyWithoutEquals { setting, position })?;
+        let key = key.trim();
+        if key.is_empty() {
+            return Err(ConfigError::KafkaPropertyEmptyKey { setting, position });
+        }
+        if key == "bootstrap.servers" || key == "metadata.broker.list" {
+            return Err(ConfigError::KafkaBootstrapInProperties { setting });
+        }
+        properties.retain(|(existing, _)| existing != key);
+        properties.push((key.to_owned(), Secret::new(value)));
+    }
+    Ok(())
+}
+
+/// Catches a typo in the broker list now rather than after `--wait` of failed connects.
+fn check_bootstrap_servers(setting: &'static str, servers: &str) -> Result<(), ConfigError> {
+    for server in servers.split(',').map(str::trim) {
+        let invalid = |problem: String| ConfigError::InvalidBootstrapServers { setting, problem };
+        // librdkafka accepts an optional `PLAINTEXT://`-style prefix per broker.
+        let address = server.split_once("://").map_or(server, |(_, address)| address);
+        if address.is_empty() {
+            return Err(invalid("has an empty entry".to_owned()));
+        }
+        let port = match address.rsplit_once(':') {
+            // An IPv6 address without a port (`[::1]`) has its colons inside the brackets.
+            Some((host, port)) if !port.contains(']') => {
+                if host.is_empty() {
+                    return Err(invalid(format!("`{server}` has no host")));
+                }
+                Some(port)
+            }
+            _ => None,
+        };
+        if let Some(port) = port {
+            parse_port(setting, port)?;
+        }
+    }
+    Ok(())
+}
+
+fn load_wait(overrides: &Overrides) -> Result<Duration, ConfigError> {
+    match overrides.wait.as_deref() {
+        None => Ok(DEFAULT_WAIT),
+        Some(text) => humantime::parse_duration(text.trim())
+            .map_err(|error| ConfigError::InvalidDuration { setting: "--wait", reason: error.to_string() }),
+    }
+}
+
+fn parse_url(setting: &'static str, text: &str, expected: &'static str) -> Result<Url, ConfigError> {
+    // `url`'s messages name the problem (`invalid port number`) without echoing the input,
+    // which may hold a password.
+    Url::parse(text.trim()).map_err(|error| match error {
+        url::ParseError::InvalidPort => ConfigError::InvalidUrlPart {
+            setting,
+            problem: "has a port that is not a number from 1 to 65535".to_owned(),
+        },
+        other => ConfigError::InvalidUrl { setting, reason: other.to_string(), expected },
+    })
+}
+
+/// The URL's host without IPv6 brackets, `None` when empty.
+fn url_host(url: &Url) -> Option<String> {
+    match url.host()? {
+        url::Host::Domain("") => None,
+        url::Host::Domain(domain) => Some(domain.to_owned()),
+        url::Host::Ipv4(address) => Some(address.to_string()),
+        url::Host::Ipv6(address) => Some(address.to_string()),
+    }
+}
+
+fn bracket_ipv6(host: &str) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    }
+}
+
+fn parse_port(setting: &'static str, text: &str) -> Result<u16, ConfigError> {
+    let invalid = || ConfigError::InvalidPort { setting, value: text.to_owned() };
+    let port = text.trim().parse::<u16>().map_err(|_| invalid())?;
+    check_port(setting, port).map_err(|_| invalid())
+}
+
+fn check_port(setting: &'static str, port: u16) -> Result<u16, ConfigError> {
+    if port == 0 {
+        return Err(ConfigError::InvalidPort { setting, value: "0".to_owned() });
+    }
+    Ok(port)
+}
+
+/// Decodes `%XX` escapes in a URL's user, password or database (`p%40ss` → `p@ss`).
+fn percent_decode(setting: &'static str, part: &str, text: &str) -> Result<String, ConfigError> {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let escaped = (bytes[index] == b'%')
+            .then(|| bytes.get(index + 1..index + 3))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                decoded.push(byte);
+                index += 3;
+            }
+            None => {
+                decoded.push(bytes[index]);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8(decoded).map_err(|_| ConfigError::InvalidUrlPart {
+        setting,
+        problem: format!("has a {part} that is not valid UTF-8 once percent-decoded"),
+    })
+}

@@ -1,0 +1,197 @@
+//! The HTTP clients of one ClickHouse server, and how the server's errors read in our messages.
+
+use std::error::Error as _;
+
+use clickhouse::error::Error as ClientError;
+use clickhouse::sql::Identifier;
+use clickhouse::Client;
+
+use super::ClickHouseError;
+use crate::config::ClickHouseConfig;
+
+/// The codes ClickHouse answers a bad user or password with: UNKNOWN_USER, WRONG_PASSWORD and
+/// REQUIRED_PASSWORD (18.x), AUTHENTICATION_FAILED (19.x and later).
+const AUTHENTICATION_CODES: [u32; 4] = [192, 193, 194, 516];
+
+/// Both clients share one connection pool; neither talks to the server until it is used.
+pub(super) struct Connection {
+    /// `http://user@host:port/database`, for messages.
+    server: String,
+    user: String,
+    database: String,
+    /// Without a database: the health check, `CREATE DATABASE` and `system.*` queries must work
+    /// before the configured database exists.
+    server_client: Client,
+    /// In the configured database: migration statements and `migration_history`.
+    client: Client,
+}
+
+impl Connection {
+    pub(super) fn new(config: &ClickHouseConfig) -> Self {
+        let mut server_client = Client::default()
+            .with_url(config.url.as_str())
+            .with_user(config.user.as_str())
+            .with_product_info("tradeforge-migrator", env!("CARGO_PKG_VERSION"))
+            // Validation reads and writes RowBinaryWithNamesAndTypes, which older servers (the
+            // stack's 18.16 among them) do not know; plain RowBinary works on every release.
+            // The history row types are checked against the real table by the integration tests.
+            .with_validation(false);
+        if !config.password.is_empty() {
+            server_client = server_client.with_password(config.password.expose());
+        }
+        let client = server_client.clone().with_database(config.database.as_str());
+        Connection {
+            server: config.describe(),
+            user: config.user.clone(),
+            database: config.database.clone(),
+            server_client,
+            client,
+        }
+    }
+
+    pub(super) fn server(&self) -> &str {
+        &self.server
+    }
+
+    pub(super) fn database(&self) -> &str {
+        &self.database
+    }
+
+    pub(super) fn server_client(&self) -> &Client {
+        &self.server_client
+    }
+
+    pub(super) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// `SELECT 1` without the database, which `apply` creates if it is missing.
+    pub(super) async fn health_check(&self) -> Result<(), ClickHouseError> {
+        self.server_client.query("SELECT 1").execute().await.map_err(|error| self.error("run `SELECT 1`", &error))
+    }
+
+    /// Creates the configured database unless it exists. Looking first means a user allowed
+    /// to use an existing database, but not to create databases, can still migrate it.
+    pub(super) async fn create_database_if_missing(&self) -> Result<(), ClickHouseError> {
+        let count: u64 = self
+            .server_client
+            .query("SELECT count() FROM system.databases WHERE name = ?")
+            .bind(self.database.as_str())
+            .fetch_one()
+            .await
+            .map_err(|error| self.error(&format!("look for database `{}`", self.database), &error))?;
+        if count > 0 {
+            return Ok(());
+        }
+        self.server_client
+            .query("CREATE DATABASE IF NOT EXISTS ?")
+            .bind(Identifier(&self.database))
+            .execute()
+            .await
+            .map_err(|error| self.error(&format!("create database `{}`", self.database), &error))
+    }
+
+    /// Sends one migration statement as it is: `query_raw` leaves a `?` in its text alone
+    /// instead of taking it for a bind parameter.
+    pub(super) async fn execute(&self, statement: &str) -> Result<(), ClientError> {
+        self.client.query_raw(statement).execute().await
+    }
+
+    /// The typed error for a failed `action`: an unreachable server and refused credentials
+    /// get their own messages, because their fix is in the configuration, not in ClickHouse.
+    pub(super) fn error(&self, action: &str, error: &ClientError) -> ClickHouseError {
+        let reason = describe_error(error);
+        if matches!(error, ClientError::Network(_) | ClientError::TimedOut) {
+            return ClickHouseError::Unreachable { server: self.server.clone(), reason };
+        }
+        if error_code(error).is_some_and(|code| AUTHENTICATION_CODES.contains(&code)) {
+            return ClickHouseError::Authentication { server: self.server.clone(), user: self.user.clone(), reason };
+        }
+        ClickHouseError::Query { server: self.server.clone(), action: action.to_owned(), reason }
+    }
+}
+
+/// One line saying what went wrong: ClickHouse's own exception text, or the chain of causes
+/// of a network error (`tcp connect error: Connection refused (os error 111)`).
+pub(super) fn describe_error(error: &ClientError) -> String {
+    match error {
+        ClientError::BadResponse(text) => server_message(text),
+        _ => causes(error),
+    }
+}
+
+/// ClickHouse's exception code (`Code: 60`), when the server sent one.
+fn error_code(error: &ClientError) -> Option<u32> {
+    let ClientError::BadResponse(text) = error else { return None };
+    let digits = text.split_once("Code: ")?.1;
+    let end = digits.find(|character: char| !character.is_ascii_digit()).unwrap_or(digits.len());
+    digits[..end].parse().ok()
+}
+
+/// The exception text on one line: without 18.x's `e.displayText() = ` and
+/// `, e.what() = DB::Exception` wrapping, and without the stack trace newer servers may append.
+fn server_message(text: &str) -> String {
+    let text = text.split("Stack trace").next().unwrap_or(text);
+    let text = text.replace("e.displayText() = ", "");
+    let text = text.trim().trim_end_matches(", e.what() = DB::Exception");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The error and its sources, each said once: hyper repeats its own message as a source.
+fn causes(error: &ClientError) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WRONG_PASSWORD_18: &str =
+        "Code: 193, e.displayText() = DB::Exception: Wrong password for user default, e.what() = DB::Exception";
+
+    #[test]
+    fn server_message_drops_the_18x_wrapping() {
+        assert_eq!(server_message(WRONG_PASSWORD_18), "Code: 193, DB::Exception: Wrong password for user default");
+    }
+
+    #[test]
+    fn server_message_keeps_one_line_without_the_stack_trace() {
+        let text = "Code: 60. DB::Exception: Table db.a does not exist. (UNKNOWN_TABLE)\nStack trace:\n0. foo";
+        assert_eq!(server_message(text), "Code: 60. DB::Exception: Table db.a does not exist. (UNKNOWN_TABLE)");
+    }
+
+    #[test]
+    fn error_code_reads_old_and_new_formats() {
+        assert_eq!(error_code(&ClientError::BadResponse(WRONG_PASSWORD_18.to_owned())), Some(193));
+        let new = "Code: 516. DB::Exception: default: Authentication failed. (AUTHENTICATION_FAILED)";
+        assert_eq!(error_code(&ClientError::BadResponse(new.to_owned())), Some(516));
+        assert_eq!(error_code(&ClientError::BadResponse("502 Bad Gateway".to_owned())), None);
+    }
+
+    #[test]
+    fn refused_credentials_point_at_the_user_and_password_settings() {
+        let config = ClickHouseConfig {
+            url: "http://ch:8123".to_owned(),
+            user: "deploy".to_owned(),
+            password: crate::config::Secret::new("hunter2"),
+            database: "analytics".to_owned(),
+        };
+        let connection = Connection::new(&config);
+        let error = connection.error("run `SELECT 1`", &ClientError::BadResponse(WRONG_PASSWORD_18.to_owned()));
+        let message = error.to_string();
+        assert!(matches!(error, ClickHouseError::Authentication { .. }), "{message}");
+        assert!(message.contains("`http://deploy@ch:8123/analytics`"), "{message}");
+        assert!(message.contains("CLICKHOUSE_PASSWORD"), "{message}");
+        assert!(!message.contains("hunter2"), "{message}");
+    }
+}

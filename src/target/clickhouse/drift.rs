@@ -1,0 +1,305 @@
+//! How `migration_history` compares with the plan: what `migrate` refuses, what it will run
+//! (and from which statement), and what `status` reports. Pure functions of the history rows.
+
+use std::collections::HashMap;
+
+use super::history::{HistoryRow, MigrationState};
+use super::ClickHouseError;
+use crate::plan::Migration;
+use crate::target::Status;
+
+/// What in `migration_history` does not match the plan.
+#[derive(Debug)]
+pub(super) enum Drift<'a> {
+    /// Recorded, but newer than the plan's last migration: a newer release ran before this one.
+    Ahead(&'a HistoryRow),
+    /// Recorded, older than the plan's head, but no longer in the plan.
+    Unknown(&'a HistoryRow),
+    /// Recorded from a file whose text (or statement split) has changed since.
+    Edited { row: &'a HistoryRow, migration: &'static Migration },
+}
+
+/// A migration `migrate` will run, and the row it continues from when it stopped part-way.
+#[derive(Debug)]
+pub(super) struct Step<'a> {
+    pub migration: &'static Migration,
+    pub partial: Option<&'a HistoryRow>,
+}
+
+pub(super) fn drift<'a>(history: &'a [HistoryRow], plan: &'static [Migration]) -> Vec<Drift<'a>> {
+    let head = plan_head(plan);
+    history
+        .iter()
+        .filter_map(|row| match plan.iter().find(|migration| migration.version == row.version) {
+            None if row.version > head => Some(Drift::Ahead(row)),
+            None => Some(Drift::Unknown(row)),
+            Some(migration) if !matches_file(row, migration) => Some(Drift::Edited { row, migration }),
+            Some(_) => None,
+        })
+        .collect()
+}
+
+/// A partial row also needs the same statement count: its `statements_done` indexes into the
+/// split, which a newer splitter could change without changing the text.
+fn matches_file(row: &HistoryRow, migration: &Migration) -> bool {
+    row.checksum == migration.checksum
+        && (row.state == MigrationState::Applied || row.statements_total as usize == migration.upgrade.statements.len())
+}
+
+pub(super) fn plan_head(plan: &[Migration]) -> u64 {
+    plan.last().map_or(0, |migration| migration.version)
+}
+
+/// The migrations to run, in version order, each with the partial row it resumes from; or the
+/// refusal when the database was migrated by a newer release or an applied file has changed.
+/// Versions merely missing from the plan are only reported by `status`.
+pub(super) fn schedule<'a>(
+    history: &'a [HistoryRow],
+    plan: &'static [Migration],
+    server: &str,
+) -> Result<Vec<Step<'a>>, ClickHouseError> {
+    refuse_drift(history, plan, server)?;
+    let recorded: HashMap<u64, &HistoryRow> = history.iter().map(|row| (row.version, row)).collect();
+    let steps = plan
+        .iter()
+        .filter_map(|migration| match recorded.get(&migration.version) {
+            Some(row) if row.state == MigrationState::Applied => None,
+            Some(row) => Some(Step { migration, partial: Some(*row) }),
+            None => Some(Step { migration, partial: None }),
+        })
+        .collect();
+    Ok(steps)
+}
+
+fn refuse_drift(history: &[HistoryRow], plan: &'static [Migration], server: &str) -> Result<(), ClickHouseError> {
+    let drift = drift(history, plan);
+    let ahead: Vec<&HistoryRow> =
+        drift.iter().filter_map(|drift| if let Drift::Ahead(row) = drift { Some(*row) } else { None }).collect();
+    if let Some(newest) = ahead.last() {
+        let unknown = ahead.iter().map(|row| format!("V{} {}", row.version, row.description)).collect::<Vec<_>>();
+        return Err(ClickHouseError::AheadOfPlan {
+            server: server.to_owned(),
+            database_head: newest.version,
+            plan_head: plan_head(plan),
+            unknown: unknown.join(", "),
+        });
+    }
+    for drift in drift {
+        if let Drift::Edited { row, migration } = drift {
+            return Err(edited_error(row, migration, server));
+        }
+    }
+    Ok(())
+}
+
+fn edited_error(row: &HistoryRow, migration: &'static Migration, server: &str) -> ClickHouseError {
+    match row.state {
+        MigrationState::Applied => ClickHouseError::ChecksumMismatch {
+            server: server.to_owned(),
+            path: migration.upgrade.path,
+            version: row.version,
+            recorded: row.checksum.clone(),
+            planned: migration.checksum,
+        },
+        MigrationState::Partial => ClickHouseError::EditedAfterPartial {
+            server: server.to_owned(),
+            path: migration.upgrade.path,
+            version: row.version,
+            done: row.statements_done,
+            recorded_total: row.statements_total,
+            recorded: row.checksum.clone(),
+            planned_total: migration.upgrade.statements.len(),
+            planned: migration.checksum,
+        },
+    }
+}
+
+pub(super) fn status(history: &[HistoryRow], plan: &'static [Migration]) -> Status {
+    let current = history
+        .iter()
+        .rev()
+        .find(|row| row.state == MigrationState::Applied)
+        .map(|row| format!("V{} {}", row.version, row.description));
+    let recorded: HashMap<u64, &HistoryRow> = history.iter().map(|row| (row.version, row)).collect();
+    let pending = plan
+        .iter()
+        .filter_map(|migration| match recorded.get(&migration.version) {
+            Some(row) if row.state == MigrationState::Applied => None,
+            Some(row) => Some(format!(
+                "V{} {} ({}): resume at statement {}/{}",
+                migration.version,
+                migration.description,
+                migration.upgrade.path,
+                row.statements_done + 1,
+                row.statements_total
+            )),
+            None => Some(format!("V{} {} ({})", migration.version, migration.description, migration.upgrade.path)),
+        })
+        .collect();
+    let mut problems: Vec<String> =
+        history.iter().filter(|row| row.state == MigrationState::Partial).map(partial_problem).collect();
+    problems.extend(drift(history, plan).into_iter().map(|drift| drift_problem(drift, plan)));
+    Status { current, pending, problems, notes: Vec::new() }
+}
+
+fn partial_problem(row: &HistoryRow) -> String {
+    let cause = if row.error.is_empty() { "the run was interrupted".to_owned() } else { row.error.clone() };
+    format!(
+        "V{} {} stopped at statement {}/{} ({cause}); fix the cause, then run migrate to resume there",
+        row.version,
+        row.description,
+        row.statements_done + 1,
+        row.statements_total
+    )
+}
+
+fn drift_problem(drift: Drift<'_>, plan: &[Migration]) -> String {
+    match drift {
+        Drift::Ahead(row) => format!(
+            "V{} {} is recorded but newer than this binary's plan (head V{})",
+            row.version,
+            row.description,
+            plan_head(plan)
+        ),
+        Drift::Unknown(row) => format!("V{} {} is recorded but not in the plan", row.version, row.description),
+        Drift::Edited { row, migration } => format!(
+            "V{} {}: recorded with checksum `{}`, but `{}` now has `{}`",
+            row.version, row.description, row.checksum, migration.upgrade.path, migration.checksum
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+
+    use super::*;
+    use crate::plan::Script;
+
+    fn row(version: u64, checksum: &str, state: MigrationState, done: u32, total: u32) -> HistoryRow {
+        HistoryRow {
+            version,
+            description: format!("m{version}"),
+            checksum: checksum.to_owned(),
+            state,
+            statements_done: done,
+            statements_total: total,
+            applied_at: DateTime::<Utc>::UNIX_EPOCH,
+            execution_ms: 1,
+            downgrade_sql: String::new(),
+            error: String::new(),
+            sequence: 1,
+        }
+    }
+
+    fn applied(version: u64, checksum: &str) -> HistoryRow {
+        row(version, checksum, MigrationState::Applied, 2, 2)
+    }
+
+    const SCRIPT: Script =
+        Script { path: "V1.sql", sql: "", statements: &["SELECT 1", "SELECT 2"], transactional: true };
+    static PLAN: [Migration; 3] = [
+        Migration {
+            version: 1,
+            description: "one",
+            checksum: "sha256:1",
+            upgrade: Script { path: "V1.sql", ..SCRIPT },
+            downgrade: Script { path: "down/V1.sql", ..SCRIPT },
+        },
+        Migration {
+            version: 2,
+            description: "two",
+            checksum: "sha256:2",
+            upgrade: Script { path: "V2.sql", statements: &["SELECT 1", "SELECT 2", "SELECT 3"], ..SCRIPT },
+            downgrade: Script { path: "down/V2.sql", ..SCRIPT },
+        },
+        Migration {
+            version: 3,
+            description: "three",
+            checksum: "sha256:3",
+            upgrade: Script { path: "V3.sql", ..SCRIPT },
+            downgrade: Script { path: "down/V3.sql", ..SCRIPT },
+        },
+    ];
+
+    fn versions(steps: &[Step<'_>]) -> Vec<(u64, Option<u32>)> {
+        steps.iter().map(|step| (step.migration.version, step.partial.map(|row| row.statements_done))).collect()
+    }
+
+    #[test]
+    fn schedule_skips_applied_and_resumes_the_partial_migration() {
+        let history = [applied(1, "sha256:1"), row(2, "sha256:2", MigrationState::Partial, 1, 3)];
+        let steps = schedule(&history, &PLAN, "server").expect("schedule");
+        assert_eq!(versions(&steps), [(2, Some(1)), (3, None)]);
+    }
+
+    #[test]
+    fn schedule_of_an_up_to_date_database_is_empty() {
+        let history =
+            [applied(1, "sha256:1"), row(2, "sha256:2", MigrationState::Applied, 3, 3), applied(3, "sha256:3")];
+        assert!(schedule(&history, &PLAN, "server").expect("schedule").is_empty());
+    }
+
+    #[test]
+    fn newer_history_is_refused_naming_both_heads() {
+        let history = [applied(1, "sha256:1"), applied(9, "sha256:9")];
+        let message = schedule(&history, &PLAN, "http://u@h:1/d").expect_err("refused").to_string();
+        assert!(message.starts_with("database is at V9, newer than this binary's plan (head V3)"), "{message}");
+        assert!(message.contains("V9 m9") && message.contains("`http://u@h:1/d`"), "{message}");
+    }
+
+    #[test]
+    fn a_partial_migration_newer_than_the_plan_is_refused_too() {
+        let history = [applied(1, "sha256:1"), row(4, "sha256:4", MigrationState::Partial, 1, 2)];
+        let error = schedule(&history, &PLAN, "server").expect_err("refused");
+        assert!(matches!(error, ClickHouseError::AheadOfPlan { database_head: 4, .. }), "{error}");
+    }
+
+    #[test]
+    fn edited_applied_migration_is_refused_with_the_file_and_both_checksums() {
+        let history = [applied(1, "sha256:old")];
+        let message = schedule(&history, &PLAN, "server").expect_err("refused").to_string();
+        assert!(message.starts_with("V1.sql: V1 was applied"), "{message}");
+        assert!(message.contains("`sha256:old`") && message.contains("`sha256:1`"), "{message}");
+    }
+
+    #[test]
+    fn edited_partial_migration_is_refused_rather_than_guessing_the_statements() {
+        let history = [applied(1, "sha256:1"), row(2, "sha256:old", MigrationState::Partial, 1, 3)];
+        let error = schedule(&history, &PLAN, "server").expect_err("refused");
+        let message = error.to_string();
+        assert!(matches!(error, ClickHouseError::EditedAfterPartial { done: 1, .. }), "{message}");
+        assert!(message.starts_with("V2.sql: V2 stopped part-way"), "{message}");
+    }
+
+    #[test]
+    fn partial_migration_split_differently_is_refused_even_with_the_same_checksum() {
+        let history = [applied(1, "sha256:1"), row(2, "sha256:2", MigrationState::Partial, 1, 4)];
+        let error = schedule(&history, &PLAN, "server").expect_err("refused");
+        assert!(
+            matches!(error, ClickHouseError::EditedAfterPartial { recorded_total: 4, planned_total: 3, .. }),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn status_names_the_partial_statement_and_every_problem() {
+        let mut partial = row(2, "sha256:2", MigrationState::Partial, 1, 3);
+        partial.error = "Code: 60, DB::Exception: Table d.a doesn't exist.".to_owned();
+        let history = [applied(1, "sha256:1"), partial, applied(5, "sha256:5")];
+        let status = status(&history, &PLAN);
+        assert_eq!(status.current.as_deref(), Some("V5 m5"));
+        assert_eq!(status.pending, ["V2 two (V2.sql): resume at statement 2/3", "V3 three (V3.sql)"]);
+        assert_eq!(status.problems.len(), 2, "{:?}", status.problems);
+        assert!(status.problems[0].starts_with("V2 m2 stopped at statement 2/3 (Code: 60"), "{:?}", status.problems);
+        assert!(status.problems[1].contains("newer than this binary's plan (head V3)"), "{:?}", status.problems);
+    }
+
+    #[test]
+    fn status_of_an_interrupted_migration_says_so() {
+        let history = [row(1, "sha256:1", MigrationState::Partial, 0, 2)];
+        let status = status(&history, &PLAN);
+        assert_eq!(status.current, None);
+        assert!(status.problems[0].contains("statement 1/2 (the run was interrupted)"), "{:?}", status.problems);
+    }
+}

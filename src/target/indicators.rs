@@ -1,0 +1,293 @@
+//! The indicator catalogue: brings PostgreSQL's `system_indicators` table (created by the
+//! postgres target's migrations) to `plan.indicators`.
+//!
+//! The sync is one transaction of set-based statements, whatever the number of indicators: one
+//! read, then — only if something differs — one upsert and one deactivation. Indicators no
+//! longer declared are deactivated, never deleted, because strategies reference them by name.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use sqlx::postgres::PgConnection;
+use sqlx::Connection as _;
+
+use super::postgres::{Connection, PostgresError};
+use super::{ApplyOptions, Changes, Failure, Status, Target, TargetName};
+use crate::config::PostgresConfig;
+use crate::plan::{Indicator, Plan};
+
+/// PostgreSQL's `undefined_table`.
+const UNDEFINED_TABLE: &str = "42P01";
+
+const READ_CATALOGUE: &str = "SELECT name, definition_hash, is_active FROM system_indicators";
+
+/// Inserts the declared indicators and rewrites those whose definition changed or that were
+/// inactive; rows already matching are left alone, so their `updated_at` keeps meaning
+/// "definition last changed". `xmax = 0` holds only for a row this statement inserted.
+const UPSERT: &str = "INSERT INTO system_indicators
+    (name, display_name, category, description, parameters, outputs, definition_hash, is_active)
+SELECT name, display_name, category, description, parameters::jsonb, outputs::jsonb, definition_hash, TRUE
+FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+    AS declared (name, display_name, category, description, parameters, outputs, definition_hash)
+ON CONFLICT (name) DO UPDATE SET
+    display_name = EXCLUDED.display_name,
+    category = EXCLUDED.category,
+    description = EXCLUDED.description,
+    parameters = EXCLUDED.parameters,
+    outputs = EXCLUDED.outputs,
+    definition_hash = EXCLUDED.definition_hash,
+    is_active = TRUE,
+    updated_at = now()
+WHERE system_indicators.definition_hash IS DISTINCT FROM EXCLUDED.definition_hash
+    OR NOT system_indicators.is_active
+RETURNING name, (xmax = 0) AS inserted";
+
+const DEACTIVATE: &str = "UPDATE system_indicators SET is_active = FALSE, updated_at = now()
+WHERE is_active AND NOT (name = ANY($1::text[]))
+RETURNING name";
+
+#[derive(Debug, thiserror::Error)]
+pub enum IndicatorsError {
+    #[error(transparent)]
+    Postgres(#[from] PostgresError),
+    #[error(
+        "`{server}`: table `system_indicators` does not exist; apply the postgres target first (its migrations \
+         create the table): `migrate` runs postgres before indicators"
+    )]
+    TableMissing { server: String },
+    #[error("`{server}`: cannot {action}: {reason}")]
+    Query { server: String, action: &'static str, reason: String },
+}
+
+/// Syncs `plan.indicators` into `system_indicators`. Connects on first use.
+pub struct IndicatorsTarget {
+    connection: Connection,
+}
+
+impl IndicatorsTarget {
+    pub fn new(config: &PostgresConfig) -> Self {
+        IndicatorsTarget { connection: Connection::new(config) }
+    }
+}
+
+impl Target for IndicatorsTarget {
+    type Error = IndicatorsError;
+
+    fn name(&self) -> TargetName {
+        TargetName::Indicators
+    }
+
+    async fn health_check(&mut self) -> Result<(), IndicatorsError> {
+        Ok(self.connection.health_check().await?)
+    }
+
+    async fn status(&mut self, plan: &Plan) -> Result<Status, IndicatorsError> {
+        let server = self.connection.server();
+        let connection = self.connection.get().await?;
+        let Some(catalogue) = read_catalogue(connection, &server).await? else {
+            let pending = plan.indicators.iter().map(|indicator| format!("insert `{}`", indicator.name)).collect();
+            return Ok(Status { current: None, pending, problems: Vec::new(), notes: Vec::new() });
+        };
+        let active = catalogue.values().filter(|row| row.is_active).count();
+        let pending = Difference::new(plan.indicators, &catalogue).pending();
+        Ok(Status { current: Some(format!("{active} active indicators")), pending, problems: Vec::new(), notes: Vec::new() })
+    }
+
+    async fn apply(&mut self, plan: &Plan, _options: &ApplyOptions) -> Result<Changes, Failure<IndicatorsError>> {
+        let server = self.connection.server();
+        let connection = self.connection.get().await.map_err(IndicatorsError::from)?;
+        let started = Instant::now();
+        let changes = sync(connection, &server, plan.indicators).await?;
+        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        if changes.is_empty() {
+            tracing::info!(
+                event = "indicators_migrator.up_to_date",
+                target = "indicators",
+                indicators = plan.indicators.len(),
+                "the indicator catalogue is up to date"
+            );
+            return Ok(Changes::default());
+        }
+        tracing::info!(
+            event = "indicators_migrator.synced",
+            target = "indicators",
+            inserted = changes.inserted.len(),
+            updated = changes.updated.len(),
+            deactivated = changes.deactivated.len(),
+            duration_ms,
+            "synced the indicator catalogue: {} inserted, {} updated, {} deactivated",
+            changes.inserted.len(),
+            changes.updated.len(),
+            changes.deactivated.len()
+        );
+        Ok(changes.into_lines())
+    }
+}
+
+/// What one `system_indicators` row says about its indicator.
+#[derive(Debug)]
+struct CatalogueRow {
+    definition_hash: String,
+    is_active: bool,
+}
+
+/// The catalogue by name, or `None` when the table does not exist.
+async fn read_catalogue(
+    connection: &mut PgConnection,
+    server: &str,
+) -> Result<Option<HashMap<String, CatalogueRow>>, IndicatorsError> {
+    let rows: Vec<(String, String, bool)> = match sqlx::query_as(READ_CATALOGUE).fetch_all(connection).await {
+        Ok(rows) => rows,
+        Err(error) if is_undefined_table(&error) => return Ok(None),
+        Err(error) => return Err(query_error(server, "read `system_indicators`", &error)),
+    };
+    let catalogue = rows
+        .into_iter()
+        .map(|(name, definition_hash, is_active)| (name, CatalogueRow { definition_hash, is_active }))
+        .collect();
+    Ok(Some(catalogue))
+}
+
+fn is_undefined_table(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(database_error) => database_error.code().as_deref() == Some(UNDEFINED_TABLE),
+        _ => false,
+    }
+}
+
+/// What the catalogue lacks against the plan.
+#[derive(Debug, Default)]
+struct Difference<'a> {
+    missing: Vec<&'a str>,
+    changed: Vec<&'a str>,
+    inactive: Vec<&'a str>,
+    undeclared: Vec<&'a str>,
+}
+
+impl<'a> Difference<'a> {
+    fn new(plan: &'a [Indicator], catalogue: &'a HashMap<String, CatalogueRow>) -> Self {
+        let mut difference = Difference::default();
+        for indicator in plan {
+            match catalogue.get(indicator.name) {
+                None => difference.missing.push(indicator.name),
+                Some(row) if row.definition_hash != indicator.definition_hash => {
+                    difference.changed.push(indicator.name)
+                }
+                Some(row) if !row.is_active => difference.inactive.push(indicator.name),
+                Some(_) => {}
+            }
+        }
+        let declared = |name: &str| plan.iter().any(|indicator| indicator.name == name);
+        difference.undeclared = catalogue
+            .iter()
+            .filter(|(name, row)| row.is_active && !declared(name))
+            .map(|(name, _)| name.as_str())
+            .collect();
+        difference.undeclared.sort_unstable();
+        difference
+    }
+
+    fn is_empty(&self) -> bool {
+        self.missing.is_empty() && self.changed.is_empty() && self.inactive.is_empty() && self.undeclared.is_empty()
+    }
+
+    fn pending(&self) -> Vec<String> {
+        let lines = |names: &[&str], line: fn(&str) -> String| names.iter().map(|name| line(name)).collect::<Vec<_>>();
+        [
+            lines(&self.missing, |name| format!("insert `{name}`")),
+            lines(&self.changed, |name| format!("update `{name}` (definition changed)")),
+            lines(&self.inactive, |name| format!("reactivate `{name}`")),
+            lines(&self.undeclared, |name| format!("deactivate `{name}` (no longer declared)")),
+        ]
+        .concat()
+    }
+}
+
+/// What one sync wrote, by indicator name.
+#[derive(Debug, Default)]
+struct Synced {
+    inserted: Vec<String>,
+    updated: Vec<String>,
+    deactivated: Vec<String>,
+}
+
+impl Synced {
+    fn is_empty(&self) -> bool {
+        self.inserted.is_empty() && self.updated.is_empty() && self.deactivated.is_empty()
+    }
+
+    fn into_lines(self) -> Changes {
+        let lines = |names: Vec<String>, verb: &'static str| {
+            names.into_iter().map(move |name| format!("{verb} indicator `{name}`"))
+        };
+        let inserted = lines(self.inserted, "inserted");
+        let updated = lines(self.updated, "updated");
+        let deactivated = lines(self.deactivated, "deactivated");
+        Changes(inserted.chain(updated).chain(deactivated).collect())
+    }
+}
+
+/// Reads the catalogue and, only if it differs from the plan, writes it, all in one
+/// transaction: the catalogue is never seen half-synced.
+async fn sync(connection: &mut PgConnection, server: &str, plan: &[Indicator]) -> Result<Synced, IndicatorsError> {
+    let mut transaction =
+        connection.begin().await.map_err(|error| query_error(server, "begin the sync transaction", &error))?;
+    let catalogue = read_catalogue(&mut transaction, server)
+        .await?
+        .ok_or_else(|| IndicatorsError::TableMissing { server: server.to_owned() })?;
+    if Difference::new(plan, &catalogue).is_empty() {
+        return Ok(Synced::default());
+    }
+    let (inserted, updated) = upsert(&mut transaction, server, plan).await?;
+    let deactivated = deactivate(&mut transaction, server, plan).await?;
+    transaction.commit().await.map_err(|error| query_error(server, "commit the sync transaction", &error))?;
+    Ok(Synced { inserted, updated, deactivated })
+}
+
+/// Returns the names inserted and the names updated.
+async fn upsert(
+    connection: &mut PgConnection,
+    server: &str,
+    plan: &[Indicator],
+) -> Result<(Vec<String>, Vec<String>), IndicatorsError> {
+    let column = |value: fn(&Indicator) -> &'static str| plan.iter().map(value).collect::<Vec<_>>();
+    let descriptions: Vec<Option<&str>> = plan.iter().map(|indicator| indicator.description).collect();
+    let rows: Vec<(String, bool)> = sqlx::query_as(UPSERT)
+        .bind(column(|indicator| indicator.name))
+        .bind(column(|indicator| indicator.display_name))
+        .bind(column(|indicator| indicator.category.as_str()))
+        .bind(descriptions)
+        .bind(column(|indicator| indicator.parameters_json))
+        .bind(column(|indicator| indicator.outputs_json))
+        .bind(column(|indicator| indicator.definition_hash))
+        .fetch_all(connection)
+        .await
+        .map_err(|error| query_error(server, "write `system_indicators`", &error))?;
+    let (inserted, updated): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(_, inserted)| *inserted);
+    let names = |rows: Vec<(String, bool)>| {
+        let mut names: Vec<String> = rows.into_iter().map(|(name, _)| name).collect();
+        names.sort_unstable();
+        names
+    };
+    Ok((names(inserted), names(updated)))
+}
+
+/// Deactivates the active rows the plan no longer declares; returns their names.
+async fn deactivate(
+    connection: &mut PgConnection,
+    server: &str,
+    plan: &[Indicator],
+) -> Result<Vec<String>, IndicatorsError> {
+    let declared: Vec<&str> = plan.iter().map(|indicator| indicator.name).collect();
+    let mut deactivated: Vec<String> = sqlx::query_scalar(DEACTIVATE)
+        .bind(declared)
+        .fetch_all(connection)
+        .await
+        .map_err(|error| query_error(server, "deactivate undeclared indicators in `system_indicators`", &error))?;
+    deactivated.sort_unstable();
+    Ok(deactivated)
+}
+
+fn query_error(server: &str, action: &'static str, error: &sqlx::Error) -> IndicatorsError {
+    IndicatorsError::Query { server: server.to_owned(), action, reason: super::postgres::describe_error(error) }
+}

@@ -1,0 +1,690 @@
+//! The Kafka target: brings the broker's topics to the plan's `kafka_topics.yml` through the
+//! admin API, in a fixed number of requests whatever the number of topics.
+//!
+//! A run reads the cluster with one metadata request and one DescribeConfigs request (for the
+//! declared topics that exist), computes the [`ChangeSet`] (a pure function, in [`diff`]),
+//! refuses the whole run before changing anything if any difference is unsafe, then applies it
+//! with at most one request of each kind: CreatePartitions, CreateTopics, IncrementalAlterConfigs
+//! (legacy AlterConfigs when the broker lacks it) and DeleteTopics. It never lowers partitions,
+//! never changes a replication factor and never deletes a topic except a tombstone
+//! (`deleted: true`) with `--allow-delete`. [`KafkaTarget::admin_requests`] counts the requests
+//! of the last call, and every event carries the count.
+
+mod admin;
+pub mod diff;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::admin::{
+    AdminClient, AdminOptions, AlterConfig, NewPartitions, NewTopic, OwnedResourceSpecifier, ResourceSpecifier,
+    TopicReplication,
+};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::error::{KafkaError as RdKafkaError, RDKafkaErrorCode};
+
+use crate::config::KafkaConfig;
+use crate::plan::{Plan, Topic};
+use crate::target::{ApplyOptions, Changes, Failure, Status, Target, TargetName};
+
+use admin::{IncrementalAlterError, TopicConfigUpdate};
+pub use diff::{ChangeSet, Cluster, ConfigAlter, ObservedTopic, PartitionIncrease, Refusal, TopicSummary};
+
+/// How long a health check waits for the broker's metadata.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long reading the cluster waits for the metadata.
+const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
+/// Request and operation timeout of every admin request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long created topics may take to appear in the metadata of an eventually consistent cluster.
+const VISIBILITY_WAIT: Duration = Duration::from_secs(10);
+const VISIBILITY_POLL: Duration = Duration::from_millis(200);
+
+type Admin = AdminClient<DefaultClientContext>;
+
+/// Brings the topics of one Kafka cluster to the plan.
+pub struct KafkaTarget {
+    config: KafkaConfig,
+    /// Created on first use, so that `new` cannot fail.
+    admin: Option<Arc<Admin>>,
+    /// Admin requests sent by the current (or last) call of `health_check`, `status`, `apply` or
+    /// `change_set`.
+    admin_requests: u32,
+}
+
+/// Why the Kafka target failed. Messages name the bootstrap servers (never a credential) and
+/// what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum KafkaError {
+    #[error("cannot create a kafka admin client for `{bootstrap}`: {source}; check the librdkafka properties given with --kafka-config")]
+    Client {
+        bootstrap: String,
+        #[source]
+        source: RdKafkaError,
+    },
+    #[error("kafka at `{bootstrap}` did not answer a metadata request within {timeout}: {source}; check KAFKA_BOOTSTRAP_SERVERS, that the broker is running and reachable from here, and the security settings (--kafka-config security.protocol, sasl.*, ssl.*)")]
+    Unreachable {
+        bootstrap: String,
+        timeout: humantime::FormattedDuration,
+        #[source]
+        source: RdKafkaError,
+    },
+    #[error("kafka at `{bootstrap}`: the {request} request failed: {source}")]
+    Request {
+        bootstrap: String,
+        request: &'static str,
+        #[source]
+        source: RdKafkaError,
+    },
+    #[error("kafka at `{bootstrap}` did not describe the configs of topic `{topic}`: {code}; check that the client may DescribeConfigs on it")]
+    Describe { bootstrap: String, topic: String, code: RDKafkaErrorCode },
+    #[error("refusing to change the topics of kafka at `{bootstrap}`, nothing was changed: {}", .refusals.join("; "))]
+    Refused { bootstrap: String, refusals: Vec<String> },
+    #[error("broker at `{bootstrap}` does not support CreatePartitions: {}; raise them with the cluster's own tools, or declare the current partition counts", .increases.join("; "))]
+    CreatePartitionsUnsupported { bootstrap: String, increases: Vec<String> },
+    #[error("kafka at `{bootstrap}` refused to {action}: {}", .failures.join("; "))]
+    TopicsFailed { bootstrap: String, action: &'static str, failures: Vec<String> },
+    #[error("kafka at `{bootstrap}`: altering topic configs failed: {source}")]
+    AlterConfigs {
+        bootstrap: String,
+        #[source]
+        source: IncrementalAlterError,
+    },
+    #[error("created topics {} did not appear in the metadata of `{bootstrap}` within {waited}; check the broker's logs, then run migrate again", .topics.join(", "))]
+    NotVisible { bootstrap: String, topics: Vec<String>, waited: humantime::FormattedDuration },
+}
+
+impl KafkaTarget {
+    /// A target for the cluster of `config`; nothing connects until the first call.
+    pub fn new(config: &KafkaConfig) -> KafkaTarget {
+        KafkaTarget { config: config.clone(), admin: None, admin_requests: 0 }
+    }
+
+    /// How many admin requests the last `health_check`, `status`, `apply` or `change_set` sent
+    /// (metadata requests included). A run with nothing to change sends two: one metadata, one
+    /// DescribeConfigs.
+    pub fn admin_requests(&self) -> u32 {
+        self.admin_requests
+    }
+
+    /// What `apply` with `options` would do against the cluster now; changes nothing.
+    pub async fn change_set(&mut self, plan: &Plan, options: &ApplyOptions) -> Result<ChangeSet<'static>, KafkaError> {
+        self.admin_requests = 0;
+        let cluster = self.read_cluster(plan.topics).await?;
+        Ok(ChangeSet::between(plan.topics, &cluster, options))
+    }
+
+    fn bootstrap(&self) -> String {
+        self.config.bootstrap_servers.clone()
+    }
+
+    /// The admin client, created on first use with `bootstrap.servers` and every property of the
+    /// config (security settings pass through to librdkafka).
+    fn admin(&mut self) -> Result<Arc<Admin>, KafkaError> {
+        if let Some(admin) = &self.admin {
+            return Ok(Arc::clone(admin));
+        }
+        let mut client_config = ClientConfig::new();
+        client_config.set("bootstrap.servers", &self.config.bootstrap_servers);
+        client_config.set("client.id", "tradeforge-migrator");
+        for (key, value) in &self.config.properties {
+            client_config.set(key, value.expose());
+        }
+        // A metadata request naming a missing topic would create it on brokers that allow it
+        // (the producer default); only CreateTopics may create a topic here, whatever was given.
+        client_config.set("allow.auto.create.topics", "false");
+        let admin: Admin =
+            client_config.create().map_err(|source| KafkaError::Client { bootstrap: self.bootstrap(), source })?;
+        let admin = Arc::new(admin);
+        self.admin = Some(Arc::clone(&admin));
+        Ok(admin)
+    }
+
+    fn admin_options() -> AdminOptions {
+        AdminOptions::new().request_timeout(Some(REQUEST_TIMEOUT)).operation_timeout(Some(REQUEST_TIMEOUT))
+    }
+
+    /// The brokers and topics of the cluster, from one metadata request of all topics.
+    async fn fetch_metadata(&mut self, timeout: Duration) -> Result<Cluster, KafkaError> {
+        let admin = self.admin()?;
+        self.admin_requests += 1;
+        // `fetch_metadata` blocks on librdkafka; keep it off the async workers.
+        let metadata =
+            blocking(move || admin.inner().fetch_metadata(None, timeout).map(|metadata| cluster_of(&metadata))).await;
+        metadata.map_err(|source| KafkaError::Unreachable {
+            bootstrap: self.bootstrap(),
+            timeout: humantime::format_duration(timeout),
+            source,
+        })
+    }
+
+    /// One metadata request, then one DescribeConfigs request for the declared, live topics that
+    /// exist.
+    async fn read_cluster(&mut self, topics: &[Topic]) -> Result<Cluster, KafkaError> {
+        let mut cluster = self.fetch_metadata(METADATA_TIMEOUT).await?;
+        let described: Vec<&str> = topics
+            .iter()
+            .filter(|topic| !topic.deleted && cluster.topics.contains_key(topic.name))
+            .map(|topic| topic.name)
+            .collect();
+        if described.is_empty() {
+            return Ok(cluster);
+        }
+        let admin = self.admin()?;
+        let specifiers: Vec<ResourceSpecifier<'_>> =
+            described.iter().map(|name| ResourceSpecifier::Topic(name)).collect();
+        self.admin_requests += 1;
+        let results = admin
+            .describe_configs(specifiers.iter(), &Self::admin_options())
+            .await
+            .map_err(|source| self.request_error("DescribeConfigs", source))?;
+        for (name, result) in described.iter().zip(results) {
+            let resource = result.map_err(|code| KafkaError::Describe {
+                bootstrap: self.bootstrap(),
+                topic: name.to_string(),
+                code,
+            })?;
+            // Each answer names its topic; rely on that rather than on the order.
+            let name = resource_name(resource.specifier);
+            if let Some(observed) = cluster.topics.get_mut(&name) {
+                observed.config = resource
+                    .entries
+                    .into_iter()
+                    .filter_map(|entry| entry.value.map(|value| (entry.name, value)))
+                    .collect();
+            }
+        }
+        Ok(cluster)
+    }
+
+    fn request_error(&self, request: &'static str, source: RdKafkaError) -> KafkaError {
+        KafkaError::Request { bootstrap: self.bootstrap(), request, source }
+    }
+
+    /// Applies a change set that has no refusals, recording each change in `done` as it lands.
+    async fn apply_changes(&mut self, changes: &ChangeSet<'static>, done: &mut Changes) -> Result<(), KafkaError> {
+        // CreatePartitions first: it is the request a broker is most likely not to support (the
+        // test broker does not), and failing before anything else changed leaves the cluster as
+        // it was.
+        self.raise_partitions(&changes.partition_increases, done).await?;
+        self.create_topics(&changes.creates, done).await?;
+        self.alter_configs(&changes.alters, done).await?;
+        self.delete_topics(&changes.deletes, done).await
+    }
+
+    /// One CreatePartitions request for every topic to grow.
+    async fn raise_partitions(
+        &mut self,
+        increases: &[PartitionIncrease<'static>],
+        done: &mut Changes,
+    ) -> Result<(), KafkaError> {
+        if increases.is_empty() {
+            return Ok(());
+        }
+        let admin = self.admin()?;
+        let requests: Vec<NewPartitions<'_>> = increases
+            .iter()
+            .map(|increase| NewPartitions::new(increase.topic, usize::try_from(increase.to).unwrap_or_default()))
+            .collect();
+        self.admin_requests += 1;
+        let unsupported = || KafkaError::CreatePartitionsUnsupported {
+            bootstrap: self.bootstrap(),
+            increases: increases.iter().map(|increase| format!("cannot raise {increase}")).collect(),
+        };
+        let results = match admin.create_partitions(requests.iter(), &Self::admin_options()).await {
+            Ok(results) => results,
+            Err(RdKafkaError::AdminOp(code)) if is_unsupported(code) => return Err(unsupported()),
+            Err(source) => return Err(self.request_error("CreatePartitions", source)),
+        };
+        if results.iter().any(|result| matches!(result, Err((_, code)) if is_unsupported(*code))) {
+            return Err(unsupported());
+        }
+        let mut failures = Vec::new();
+        for result in results {
+            let name = match &result {
+                Ok(name) | Err((name, _)) => name.as_str(),
+            };
+            let Some(increase) = increases.iter().find(|increase| increase.topic == name) else { continue };
+            match result {
+                Ok(_) => {
+                    let line = format!("raised {increase}");
+                    tracing::info!(
+                        event = "kafka_migrator.partitions_raised",
+                        target = "kafka",
+                        topic = increase.topic,
+                        partitions = increase.to,
+                        admin_requests = self.admin_requests,
+                        "{line}"
+                    );
+                    done.push(line);
+                }
+                Err((_, code)) => failures.push(format!("raise {increase}: {code}")),
+            }
+        }
+        self.topics_failed("raise partitions", failures)
+    }
+
+    /// One CreateTopics request for every missing topic, then a bounded wait until they all
+    /// appear in the metadata.
+    async fn create_topics(&mut self, creates: &[&'static Topic], done: &mut Changes) -> Result<(), KafkaError> {
+        if creates.is_empty() {
+            return Ok(());
+        }
+        let admin = self.admin()?;
+        let new_topics: Vec<NewTopic<'_>> = creates.iter().map(|topic| new_topic(topic)).collect();
+        self.admin_requests += 1;
+        let results = admin
+            .create_topics(new_topics.iter(), &Self::admin_options())
+            .await
+            .map_err(|source| self.request_error("CreateTopics", source))?;
+        let mut created = Vec::new();
+        let mut failures = Vec::new();
+        for result in results {
+            match result {
+                Ok(name) => created.extend(creates.iter().find(|topic| topic.name == name)),
+                Err((name, code)) => failures.push(format!("create topic `{name}`: {code}")),
+            }
+        }
+        self.wait_until_visible(&created).await?;
+        for topic in created {
+            let line = format!("created {}", TopicSummary(topic));
+            tracing::info!(
+                event = "kafka_migrator.topic_created",
+                target = "kafka",
+                topic = topic.name,
+                partitions = topic.partitions,
+                replication_factor = topic.replication_factor,
+                admin_requests = self.admin_requests,
+                "{line}"
+            );
+            done.push(line);
+        }
+        self.topics_failed("create topics", failures)
+    }
+
+    /// Polls the metadata until every created topic shows its declared partitions, for at most
+    /// [`VISIBILITY_WAIT`]: a cluster may answer CreateTopics before every broker knows the topic.
+    async fn wait_until_visible(&mut self, created: &[&Topic]) -> Result<(), KafkaError> {
+        if created.is_empty() {
+            return Ok(());
+        }
+        let deadline = Instant::now() + VISIBILITY_WAIT;
+        loop {
+            let cluster = self.fetch_metadata(METADATA_TIMEOUT).await?;
+            let missing: Vec<String> = created
+                .iter()
+                .filter(|topic| cluster.topics.get(topic.name).is_none_or(|found| found.partitions < topic.partitions))
+                .map(|topic| format!("`{}`", topic.name))
+                .collect();
+            if missing.is_empty() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(KafkaError::NotVisible {
+                    bootstrap: self.bootstrap(),
+                    topics: missing,
+                    waited: humantime::format_duration(VISIBILITY_WAIT),
+                });
+            }
+            tokio::time::sleep(VISIBILITY_POLL).await;
+        }
+    }
+
+    /// One IncrementalAlterConfigs request setting every differing declared key; if the broker
+    /// lacks that API, one legacy AlterConfigs request instead.
+    async fn alter_configs(&mut self, alters: &[ConfigAlter<'static>], done: &mut Changes) -> Result<(), KafkaError> {
+        if alters.is_empty() {
+            return Ok(());
+        }
+        let admin = self.admin()?;
+        let updates: Vec<TopicConfigUpdate<'static>> = alters
+            .iter()
+            .map(|alter| TopicConfigUpdate {
+                topic: alter.topic.name,
+                entries: alter.entries.iter().map(|entry| (entry.key, entry.declared)).collect(),
+            })
+            .collect();
+        self.admin_requests += 1;
+        let answer = blocking(move || admin::incremental_alter_configs(&admin, &updates, REQUEST_TIMEOUT)).await;
+        let refused: Vec<(String, String)> = match answer {
+            Ok(refusals) => refusals
+                .into_iter()
+                .map(|refusal| (refusal.topic, format!("{} ({})", refusal.code, refusal.message)))
+                .collect(),
+            Err(IncrementalAlterError::Unsupported(reason)) => {
+                tracing::info!(
+                    event = "kafka_migrator.alter_configs_fallback",
+                    target = "kafka",
+                    reason = reason.as_str(),
+                    "the broker does not support IncrementalAlterConfigs; using AlterConfigs"
+                );
+                self.legacy_alter_configs(alters).await?
+            }
+            Err(source) => return Err(KafkaError::AlterConfigs { bootstrap: self.bootstrap(), source }),
+        };
+        let mut failures = Vec::new();
+        for alter in alters {
+            match refused.iter().find(|(topic, _)| topic == alter.topic.name) {
+                Some((topic, reason)) => failures.push(format!("alter topic `{topic}`: {reason}")),
+                None => {
+                    let line = format!("altered {alter}");
+                    tracing::info!(
+                        event = "kafka_migrator.topic_altered",
+                        target = "kafka",
+                        topic = alter.topic.name,
+                        admin_requests = self.admin_requests,
+                        "{line}"
+                    );
+                    done.push(line);
+                }
+            }
+        }
+        self.topics_failed("alter topic configs", failures)
+    }
+
+    /// Legacy AlterConfigs replaces a topic's whole set of overrides, so it sends every declared
+    /// key of each altered topic, not only the differing ones. Returns the refused topics.
+    async fn legacy_alter_configs(
+        &mut self,
+        alters: &[ConfigAlter<'static>],
+    ) -> Result<Vec<(String, String)>, KafkaError> {
+        let admin = self.admin()?;
+        let requests: Vec<AlterConfig<'static>> = alters
+            .iter()
+            .map(|alter| {
+                alter
+                    .topic
+                    .config
+                    .iter()
+                    .fold(AlterConfig::new(ResourceSpecifier::Topic(alter.topic.name)), |request, (key, value)| {
+                        request.set(key, value)
+                    })
+            })
+            .collect();
+        self.admin_requests += 1;
+        let results = admin
+            .alter_configs(requests.iter(), &Self::admin_options())
+            .await
+            .map_err(|source| self.request_error("AlterConfigs", source))?;
+        Ok(results
+            .into_iter()
+            .filter_map(|result| match result {
+                Ok(_) => None,
+                Err((specifier, code)) => Some((resource_name(specifier), code.to_string())),
+            })
+            .collect())
+    }
+
+    /// One DeleteTopics request for every tombstone to delete.
+    async fn delete_topics(&mut self, deletes: &[&'static str], done: &mut Changes) -> Result<(), KafkaError> {
+        if deletes.is_empty() {
+            return Ok(());
+        }
+        let admin = self.admin()?;
+        self.admin_requests += 1;
+        let results = admin
+            .delete_topics(deletes, &Self::admin_options())
+            .await
+            .map_err(|source| self.request_error("DeleteTopics", source))?;
+        let mut failures = Vec::new();
+        for result in results {
+            match result {
+                Ok(name) => {
+                    let line = format!("deleted topic {name}");
+                    tracing::info!(
+                        event = "kafka_migrator.topic_deleted",
+                        target = "kafka",
+                        topic = name.as_str(),
+                        admin_requests = self.admin_requests,
+                        "{line}"
+                    );
+                    done.push(line);
+                }
+                Err((name, code)) => failures.push(format!("delete topic `{name}`: {code}")),
+            }
+        }
+        self.topics_failed("delete topics", failures)
+    }
+
+    fn topics_failed(&self, action: &'static str, failures: Vec<String>) -> Result<(), KafkaError> {
+        if failures.is_empty() {
+            return Ok(());
+        }
+        Err(KafkaError::TopicsFailed { bootstrap: self.bootstrap(), action, failures })
+    }
+
+    /// Logs what the run leaves alone on purpose: undeclared topics and tombstones kept without
+    /// `--allow-delete`.
+    fn log_untouched(&self, changes: &ChangeSet<'_>) {
+        for topic in &changes.undeclared {
+            tracing::warn!(
+                event = "kafka_migrator.undeclared_topic",
+                target = "kafka",
+                topic = topic.as_str(),
+                admin_requests = self.admin_requests,
+                "topic {topic} is not in kafka_topics.yml; left untouched"
+            );
+        }
+        for topic in &changes.kept_tombstones {
+            tracing::warn!(
+                event = "kafka_migrator.delete_skipped",
+                target = "kafka",
+                topic = *topic,
+                admin_requests = self.admin_requests,
+                "topic {topic} is a tombstone: would delete, pass --allow-delete"
+            );
+        }
+    }
+}
+
+impl Target for KafkaTarget {
+    type Error = KafkaError;
+
+    fn name(&self) -> TargetName {
+        TargetName::Kafka
+    }
+
+    /// One metadata request with a short timeout.
+    async fn health_check(&mut self) -> Result<(), KafkaError> {
+        self.admin_requests = 0;
+        self.fetch_metadata(HEALTH_TIMEOUT).await.map(|_| ())
+    }
+
+    async fn status(&mut self, plan: &Plan) -> Result<Status, KafkaError> {
+        let changes = self.change_set(plan, &ApplyOptions::default()).await?;
+        Ok(status_of(plan.topics, &changes))
+    }
+
+    async fn apply(&mut self, plan: &Plan, options: &ApplyOptions) -> Result<Changes, Failure<KafkaError>> {
+        let changes = self.change_set(plan, options).await?;
+        if !changes.refusals.is_empty() {
+            let refusals = changes.refusals.iter().map(Refusal::to_string).collect();
+            return Err(KafkaError::Refused { bootstrap: self.bootstrap(), refusals }.into());
+        }
+        self.log_untouched(&changes);
+        let mut done = Changes::default();
+        if let Err(error) = self.apply_changes(&changes, &mut done).await {
+            return Err(Failure::new(error, done));
+        }
+        if done.is_empty() {
+            tracing::info!(
+                event = "kafka_migrator.up_to_date",
+                target = "kafka",
+                topics = plan.topics.len(),
+                admin_requests = self.admin_requests,
+                "kafka topics are up to date ({} admin requests)",
+                self.admin_requests
+            );
+        } else {
+            tracing::info!(
+                event = "kafka_migrator.applied",
+                target = "kafka",
+                changes = done.0.len(),
+                admin_requests = self.admin_requests,
+                "applied {} kafka topic changes ({} admin requests)",
+                done.0.len(),
+                self.admin_requests
+            );
+        }
+        Ok(done)
+    }
+}
+
+/// The status lines of a change set computed without `--allow-delete`.
+fn status_of(topics: &[Topic], changes: &ChangeSet<'_>) -> Status {
+    let declared = topics.iter().filter(|topic| !topic.deleted).count();
+    let missing = changes.creates.len();
+    let mut pending: Vec<String> = Vec::new();
+    pending.extend(changes.partition_increases.iter().map(|increase| format!("raise {increase}")));
+    pending.extend(changes.creates.iter().map(|topic| format!("create {}", TopicSummary(topic))));
+    pending.extend(changes.alters.iter().map(|alter| format!("alter {alter}")));
+    pending.extend(changes.deletes.iter().map(|topic| format!("delete topic {topic}")));
+    pending.extend(
+        changes
+            .kept_tombstones
+            .iter()
+            .map(|topic| format!("would delete topic {topic} (tombstone), pass --allow-delete")),
+    );
+    let problems = changes.refusals.iter().map(Refusal::to_string).collect();
+    // Other teams' topics share the cluster; they are reported, and never make the plan unmet.
+    let notes = changes
+        .undeclared
+        .iter()
+        .map(|topic| format!("undeclared topic {topic}: not in kafka_topics.yml, left untouched"))
+        .collect();
+    let current = Some(format!("{} of {declared} declared topics exist", declared - missing));
+    Status { current, pending, problems, notes }
+}
+
+/// The request that creates `topic` as declared.
+fn new_topic(topic: &'static Topic) -> NewTopic<'static> {
+    let replication = TopicReplication::Fixed(i32::from(topic.replication_factor));
+    topic
+        .config
+        .iter()
+        .fold(NewTopic::new(topic.name, topic.partitions, replication), |request, (key, value)| request.set(key, value))
+}
+
+/// Brokers and topics (partitions, replication factor; no configs yet) of a metadata answer.
+fn cluster_of(metadata: &rdkafka::metadata::Metadata) -> Cluster {
+    let topics = metadata
+        .topics()
+        .iter()
+        .map(|topic| {
+            let partitions = topic.partitions();
+            let replication_factor = partitions.iter().map(|partition| partition.replicas().len()).max().unwrap_or(0);
+            let observed = ObservedTopic {
+                partitions: i32::try_from(partitions.len()).unwrap_or(i32::MAX),
+                replication_factor: i16::try_from(replication_factor).unwrap_or(i16::MAX),
+                config: Default::default(),
+            };
+            (topic.name().to_owned(), observed)
+        })
+        .collect();
+    Cluster { brokers: metadata.brokers().len(), topics }
+}
+
+/// Whether a broker answered that it lacks the request (or this version of it).
+fn is_unsupported(code: RDKafkaErrorCode) -> bool {
+    matches!(code, RDKafkaErrorCode::UnsupportedFeature | RDKafkaErrorCode::UnsupportedVersion)
+}
+
+fn resource_name(specifier: OwnedResourceSpecifier) -> String {
+    match specifier {
+        OwnedResourceSpecifier::Topic(name) | OwnedResourceSpecifier::Group(name) => name,
+        OwnedResourceSpecifier::Broker(id) => id.to_string(),
+    }
+}
+
+/// Runs blocking librdkafka work on tokio's blocking pool; a panic in it resumes here.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(value) => value,
+        Err(error) => std::panic::resume_unwind(error.into_panic()),
+    }
+}
+
+impl fmt::Debug for KafkaTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The properties may hold credentials; `describe` masks them.
+        f.debug_struct("KafkaTarget").field("cluster", &self.config.describe()).finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::target::kafka::diff::ObservedTopic;
+
+    const TICKS: Topic = Topic {
+        name: "market.ticks",
+        partitions: 3,
+        replication_factor: 1,
+        config: &[("retention.ms", "86400000")],
+        deleted: false,
+    };
+    const ORDERS: Topic =
+        Topic { name: "trading.orders", partitions: 6, replication_factor: 1, config: &[], deleted: false };
+    const OLD: Topic =
+        Topic { name: "legacy.events", partitions: 1, replication_factor: 1, config: &[], deleted: true };
+
+    #[test]
+    fn status_lists_pending_changes_and_problems_separately() {
+        let topics = [TICKS, ORDERS, OLD];
+        let cluster = Cluster {
+            brokers: 1,
+            topics: [
+                (
+                    "market.ticks",
+                    ObservedTopic {
+                        partitions: 3,
+                        replication_factor: 1,
+                        config: [("retention.ms".into(), "1".into())].into(),
+                    },
+                ),
+                ("legacy.events", ObservedTopic { partitions: 1, replication_factor: 1, config: Default::default() }),
+                ("other.team", ObservedTopic { partitions: 1, replication_factor: 1, config: Default::default() }),
+            ]
+            .into_iter()
+            .map(|(name, topic)| (name.to_owned(), topic))
+            .collect(),
+        };
+        let changes = ChangeSet::between(&topics, &cluster, &ApplyOptions::default());
+        let status = status_of(&topics, &changes);
+        assert_eq!(status.current.as_deref(), Some("1 of 2 declared topics exist"));
+        assert_eq!(
+            status.pending,
+            vec![
+                "create topic trading.orders (partitions 6, replication factor 1, 0 configs)",
+                "alter topic market.ticks: retention.ms 1 → 86400000",
+                "would delete topic legacy.events (tombstone), pass --allow-delete",
+            ]
+        );
+        assert_eq!(status.notes, vec!["undeclared topic other.team: not in kafka_topics.yml, left untouched"]);
+        assert!(status.problems.is_empty());
+    }
+
+    #[test]
+    fn status_lists_refusals_as_problems() {
+        let topics = [TICKS];
+        let cluster = Cluster {
+            brokers: 1,
+            topics: [(
+                "market.ticks".to_owned(),
+                ObservedTopic {
+                    partitions: 6,
+                    replication_factor: 2,
+                    config: [("retention.ms".into(), "86400000".into())].into(),
+                },
+            )]
+            .into(),
+        };
+        let status = status_of(&topics, &ChangeSet::between(&topics, &cluster, &ApplyOptions::default()));
+        assert!(status.pending.is_empty());
+        assert_eq!(status.problems.len(), 2);
+        assert!(status.problems[0].contains("has 6 partitions but declares 3"));
+        assert!(status.problems[1].contains("has replication factor 2 but declares 1"));
+    }
+}

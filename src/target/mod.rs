@@ -1,0 +1,135 @@
+//! The four targets behind one trait, the seed's `BaseMigrator`: a health check, a status and an
+//! apply. `crate::run` drives them in the fixed order PostgreSQL → ClickHouse → Kafka →
+//! indicators; each module here owns everything about its server and nothing else.
+
+pub mod clickhouse;
+pub mod indicators;
+pub mod kafka;
+pub mod postgres;
+
+use std::fmt;
+
+use crate::plan::Plan;
+
+/// Which target, in the order `migrate` runs them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
+pub enum TargetName {
+    Postgres,
+    Clickhouse,
+    Kafka,
+    Indicators,
+}
+
+impl TargetName {
+    /// Every target, in run order.
+    pub const ALL: [TargetName; 4] =
+        [TargetName::Postgres, TargetName::Clickhouse, TargetName::Kafka, TargetName::Indicators];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetName::Postgres => "postgres",
+            TargetName::Clickhouse => "clickhouse",
+            TargetName::Kafka => "kafka",
+            TargetName::Indicators => "indicators",
+        }
+    }
+
+    /// The prefix of this target's log events, as the seed's migrators named them
+    /// (`postgresql_migrator.migration_started`).
+    pub fn event_prefix(self) -> &'static str {
+        match self {
+            TargetName::Postgres => "postgresql_migrator",
+            TargetName::Clickhouse => "clickhouse_migrator",
+            TargetName::Kafka => "kafka_migrator",
+            TargetName::Indicators => "indicators_migrator",
+        }
+    }
+}
+
+impl fmt::Display for TargetName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What `apply` may do beyond the safe default.
+#[derive(Clone, Debug, Default)]
+pub struct ApplyOptions {
+    /// Delete topics that `kafka_topics.yml` keeps as tombstones (`deleted: true`).
+    pub allow_delete: bool,
+}
+
+/// What a target did, one human-readable line per change (`V3 add_orders (12 ms)`,
+/// `created topic market.ticks`). Empty when the server was already at the plan.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Changes(pub Vec<String>);
+
+impl Changes {
+    pub fn push(&mut self, change: impl Into<String>) {
+        self.0.push(change.into());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Where a target stands against the plan, without changing anything.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Status {
+    /// What the server is at (`V7 create_notifications`, `12 topics`), if anything.
+    pub current: Option<String>,
+    /// What `migrate` would do, one line each.
+    pub pending: Vec<String>,
+    /// What does not match the plan and `migrate` will not fix by itself (drift, a half-applied
+    /// migration, a refused topic change), one line each.
+    pub problems: Vec<String>,
+    /// What is worth knowing but is not the plan's business, one line each (topics on the
+    /// cluster that `kafka_topics.yml` does not declare): never counts against the plan.
+    pub notes: Vec<String>,
+}
+
+impl Status {
+    pub fn is_at_plan(&self) -> bool {
+        self.pending.is_empty() && self.problems.is_empty()
+    }
+}
+
+/// An `apply` that stopped part-way: the error, and what had been done before it.
+#[derive(Debug)]
+pub struct Failure<E> {
+    pub error: E,
+    pub done: Changes,
+}
+
+impl<E> Failure<E> {
+    pub fn new(error: E, done: Changes) -> Self {
+        Failure { error, done }
+    }
+}
+
+impl<E> From<E> for Failure<E> {
+    fn from(error: E) -> Self {
+        Failure { error, done: Changes::default() }
+    }
+}
+
+/// One system `migrate` brings to the plan.
+#[allow(async_fn_in_trait)] // Used through generics only; no `Send` bound is needed on the futures.
+pub trait Target {
+    /// The target's typed error; its message names the target's server and the fix, and never
+    /// contains a password.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    fn name(&self) -> TargetName;
+
+    /// One attempt to reach the server and check it can be used. `crate::run` retries it with
+    /// backoff for up to `--wait`, so a server that is still starting is waited for.
+    async fn health_check(&mut self) -> Result<(), Self::Error>;
+
+    /// Where the server stands against `plan`; changes nothing.
+    async fn status(&mut self, plan: &Plan) -> Result<Status, Self::Error>;
+
+    /// Brings the server to `plan`. Stops at the first error, reporting what it did before it.
+    async fn apply(&mut self, plan: &Plan, options: &ApplyOptions) -> Result<Changes, Failure<Self::Error>>;
+}
