@@ -55,7 +55,7 @@ impl DidYouMean {
 impl fmt::Display for DidYouMean {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
-            Some(candidate) => write!(f, "; did you mean `{candidate}`?"),
+            Some(candidate) => write!(f, " (did you mean `{candidate}`?)"),
             None => Ok(()),
         }
     }
@@ -64,6 +64,8 @@ impl fmt::Display for DidYouMean {
 /// One problem in the sources: becomes one compile error.
 #[derive(Debug, thiserror::Error)]
 pub enum Problem {
+    #[error(transparent)]
+    Source(#[from] crate::source::SourceError),
     #[error(transparent)]
     Read(#[from] crate::source::ReadError),
     #[error(transparent)]
@@ -143,6 +145,6 @@ mod tests {
         let known = ["partitions", "replication_factor", "config"];
         assert_eq!(DidYouMean::find("partitons", known).0.as_deref(), Some("partitions"));
         assert_eq!(DidYouMean::find("colour", known).0, None);
-        assert_eq!(DidYouMean::find("partitons", known).to_string(), "; did you mean `partitions`?");
+        assert_eq!(DidYouMean::find("partitons", known).to_string(), " (did you mean `partitions`?)");
     }
 }

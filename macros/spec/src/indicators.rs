@@ -695,6 +695,9 @@ fn check_default_within_bounds(
     };
     let parameter = parameter.to_string();
     match (min, max) {
+        // Bounds that contradict each other are reported on their own; checking the default
+        // against them would only repeat that one mistake.
+        (Some((min, _)), Some((max, _))) if min > max => {}
         (Some((min, _)), _) if default < min => {
             problems.push(IndicatorError::DefaultBelowMin { at: at.clone(), parameter, default, min });
         }
@@ -1236,7 +1239,7 @@ mod tests {
             problems_of(text),
             [
                 format!("{}: unknown key `colour` in indicator `x`; allowed keys: `name`, `display_name`, `category`, `description`, `parameters`, `outputs`", at(text, "\"colour\"")),
-                format!("{}: unknown key `defualt` in parameter `p` of indicator `x`; did you mean `default`?; allowed keys: `name`, `type`, `default`, `min`, `max`, `values`", at(text, "\"defualt\"")),
+                format!("{}: unknown key `defualt` in parameter `p` of indicator `x` (did you mean `default`?); allowed keys: `name`, `type`, `default`, `min`, `max`, `values`", at(text, "\"defualt\"")),
                 format!("{}: unknown key `unit` in output `v` of indicator `x`; allowed keys: `name`, `type`", at(text, "\"unit\"")),
             ]
         );
@@ -1249,8 +1252,8 @@ mod tests {
         assert_eq!(
             problems_of(text),
             [
-                format!("{}: unknown key `display_nam` in indicator `x`; did you mean `display_name`?; allowed keys: `name`, `display_name`, `category`, `description`, `parameters`, `outputs`", at(text, "\"display_nam\"")),
-                format!("{}: unknown key `typ` in output `v` of indicator `x`; did you mean `type`?; allowed keys: `name`, `type`", at(text, "\"typ\"")),
+                format!("{}: unknown key `display_nam` in indicator `x` (did you mean `display_name`?); allowed keys: `name`, `display_name`, `category`, `description`, `parameters`, `outputs`", at(text, "\"display_nam\"")),
+                format!("{}: unknown key `typ` in output `v` of indicator `x` (did you mean `type`?); allowed keys: `name`, `type`", at(text, "\"typ\"")),
             ]
         );
     }
@@ -1374,7 +1377,7 @@ mod tests {
         assert_eq!(
             problems_of(&text),
             [format!(
-                "{}: unknown category `momentom` for indicator `rsi`; did you mean `momentum`?; use one of `trend`, `momentum`, `volatility`, `volume`, `other`",
+                "{}: unknown category `momentom` for indicator `rsi` (did you mean `momentum`?); use one of `trend`, `momentum`, `volatility`, `volume`, `other`",
                 at(&text, "\"momentom\"")
             )]
         );
@@ -1402,7 +1405,7 @@ mod tests {
         assert_eq!(
             problems_of(&text),
             [format!(
-                "{}: unknown type `integr` for parameter `p` of indicator `x`; did you mean `integer`?; use one of `integer`, `float`, `boolean`, `string`, `enum`",
+                "{}: unknown type `integr` for parameter `p` of indicator `x` (did you mean `integer`?); use one of `integer`, `float`, `boolean`, `string`, `enum`",
                 at(&text, "\"integr\"")
             )]
         );
@@ -1477,7 +1480,7 @@ mod tests {
         assert_eq!(
             problems_of(&text),
             [format!(
-                "{}: default `clsoe` of parameter `s` of indicator `x` is not one of its `values`; did you mean `close`?; use one of `open`, `close`",
+                "{}: default `clsoe` of parameter `s` of indicator `x` is not one of its `values` (did you mean `close`?); use one of `open`, `close`",
                 at(&text, "\"clsoe\"")
             )]
         );
@@ -1659,7 +1662,7 @@ mod tests {
         assert_eq!(
             problems_of(&text),
             [format!(
-                "{}: unknown type `bool` for output `v` of indicator `x`; did you mean `boolean`?; use one of `float`, `integer`, `boolean`",
+                "{}: unknown type `bool` for output `v` of indicator `x` (did you mean `boolean`?); use one of `float`, `integer`, `boolean`",
                 at(&text, "\"bool\"")
             )]
         );

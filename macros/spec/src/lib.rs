@@ -25,6 +25,10 @@ use model::Plan;
 /// This is the whole build-time step: the `plan!()` macro calls it and expands the result.
 pub fn compile(root: &Path) -> Result<Plan, Problems> {
     let mut problems = Problems::default();
+    if !root.is_dir() {
+        problems.push(source::SourceError::MissingRoot { path: root.display().to_string() });
+        return Err(problems);
+    }
     let inputs = match source::discover(root) {
         Ok(inputs) => inputs,
         Err(error) => {
@@ -32,6 +36,9 @@ pub fn compile(root: &Path) -> Result<Plan, Problems> {
             return Err(problems);
         }
     };
+    for misnamed in &inputs.misnamed {
+        problems.push(source::SourceError::Misnamed { path: misnamed.path.clone(), expected: misnamed.expected });
+    }
     let migrations = migrations::check(&inputs, &mut problems);
     let topics_text = inputs.kafka_topics.as_deref().and_then(|path| read(root, path, &mut problems));
     let topics = match (&inputs.kafka_topics, &topics_text) {

@@ -91,6 +91,25 @@ pub struct Inputs {
     /// `indicators/data/*.json`, relative and sorted; other files there are not indicator
     /// definitions and are not listed.
     pub indicator_files: Vec<String>,
+    /// Files that look like sources but would not be read under their name
+    /// (`kafka_topics.yaml`, `indicators/data/rsi.JSON`), with the name they need.
+    pub misnamed: Vec<Misnamed>,
+}
+
+/// A file that looks like a source but is named so that it would be silently skipped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Misnamed {
+    pub path: String,
+    pub expected: &'static str,
+}
+
+/// Problems with the sources root itself, before any file is read.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("{path}: the sources folder does not exist; check the path given to `plan!`")]
+    MissingRoot { path: String },
+    #[error("{path}: this file is not read under its name; rename it to {expected}")]
+    Misnamed { path: String, expected: &'static str },
 }
 
 impl Inputs {
@@ -110,9 +129,20 @@ pub fn discover(root: &Path) -> io::Result<Inputs> {
     if root.join(KAFKA_TOPICS_FILE).is_file() {
         inputs.kafka_topics = Some(KAFKA_TOPICS_FILE.to_string());
     }
+    // A look-alike would be skipped without a word, and its topics would never be created.
+    for lookalike in ["kafka_topics.yaml", "kafka-topics.yml", "kafka-topics.yaml", "kafka_topics.YML"] {
+        if root.join(lookalike).is_file() && !root.join(KAFKA_TOPICS_FILE).is_file() {
+            inputs.misnamed.push(Misnamed { path: lookalike.to_string(), expected: "`kafka_topics.yml`" });
+        }
+    }
     for entry in list_dir(root, INDICATOR_DATA_DIR)? {
-        if !entry.is_dir && entry.name.ends_with(".json") {
+        if entry.is_dir {
+            continue;
+        }
+        if entry.name.ends_with(".json") {
             inputs.indicator_files.push(entry.path);
+        } else {
+            inputs.misnamed.push(Misnamed { path: entry.path, expected: "`*.json` (lowercase), or move it out of `indicators/data`" });
         }
     }
     Ok(inputs)
@@ -409,4 +439,17 @@ mod tests {
         assert_eq!(line_column("ab\nдв;", "ab\nдв".len()), (2, 3));
         assert_eq!(line_column("", 0), (1, 1));
     }
+    #[test]
+    fn lookalike_sources_are_listed_as_misnamed() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join("kafka_topics.yaml"), "topics: []\n").unwrap();
+        std::fs::create_dir_all(root.path().join("indicators/data")).unwrap();
+        std::fs::write(root.path().join("indicators/data/rsi.JSON"), "[]").unwrap();
+        std::fs::write(root.path().join("indicators/data/.gitkeep"), "").unwrap();
+        let inputs = discover(root.path()).unwrap();
+        let paths: Vec<&str> = inputs.misnamed.iter().map(|misnamed| misnamed.path.as_str()).collect();
+        assert_eq!(paths, ["kafka_topics.yaml", "indicators/data/rsi.JSON"]);
+        assert!(inputs.kafka_topics.is_none() && inputs.indicator_files.is_empty());
+    }
+
 }

@@ -203,7 +203,7 @@ fn read_defaults(file: &Map, problems: &mut Problems) -> Layer {
     let Some(node) = file.get("defaults") else { return Layer::default() };
     let Some(map) = node.expect_map("`defaults`", problems) else { return Layer::default() };
     map.check_keys(DEFAULTS_KEYS, "`defaults`", problems);
-    read_layer(map, problems)
+    read_layer(map, DEFAULTS_KEYS, problems)
 }
 
 /// Reads one entry of `topics`; `None` when it has no valid name.
@@ -216,7 +216,7 @@ fn read_topic(node: &Node, defaults: &Layer, problems: &mut Problems) -> Option<
     map.check_keys(TOPIC_KEYS, &context, problems);
     // `None` when `deleted` is there but not a boolean: whether the counts are needed is unknown.
     let deleted = map.get("deleted").map_or(Some(false), |deleted| deleted.expect_bool("`deleted`", problems));
-    let own = read_layer(map, problems);
+    let own = read_layer(map, TOPIC_KEYS, problems);
     let (name, at) = (name?, name_node?.at.clone());
     if !check_topic_name(name, &at, problems) {
         return None;
@@ -226,15 +226,27 @@ fn read_topic(node: &Node, defaults: &Layer, problems: &mut Problems) -> Option<
     Some(Declared { name: name.to_string(), at, deleted: deleted.unwrap_or(false), topic })
 }
 
-fn read_layer(map: &Map, problems: &mut Problems) -> Layer {
+/// The settings of a topic or of `defaults`. A count whose key is misspelt (`partitons`) counts as
+/// rejected, not absent: the unknown-key error already covers it.
+fn read_layer(map: &Map, allowed: &[&str], problems: &mut Problems) -> Layer {
+    let misspelt = map.misspelt(allowed);
     Layer {
         partitions: map
             .get("partitions")
-            .map_or(Setting::Absent, |node| check_count(node, "partitions", i32::MAX, problems)),
-        replication_factor: map
-            .get("replication_factor")
-            .map_or(Setting::Absent, |node| check_count(node, "replication_factor", i16::MAX, problems)),
+            .map_or_else(|| unset(&misspelt, "partitions"), |node| check_count(node, "partitions", i32::MAX, problems)),
+        replication_factor: map.get("replication_factor").map_or_else(
+            || unset(&misspelt, "replication_factor"),
+            |node| check_count(node, "replication_factor", i16::MAX, problems),
+        ),
         config: map.get("config").map(|config| read_config(config, problems)).unwrap_or_default(),
+    }
+}
+
+fn unset<T>(misspelt: &[&str], key: &str) -> Setting<T> {
+    if misspelt.contains(&key) {
+        Setting::Rejected
+    } else {
+        Setting::Absent
     }
 }
 
@@ -705,9 +717,9 @@ topics:
         assert_eq!(
             problems_of(text),
             [
-                "kafka_topics.yml:1:1: unknown key `defualts` in `kafka_topics.yml`; did you mean `defaults`?; allowed keys: `defaults`, `topics`",
-                "kafka_topics.yml:2:13: unknown key `partition` in `defaults`; did you mean `partitions`?; allowed keys: `partitions`, `replication_factor`, `config`",
-                "kafka_topics.yml:6:5: unknown key `delted` in topic `a`; did you mean `deleted`?; allowed keys: `name`, `partitions`, `replication_factor`, `config`, `deleted`",
+                "kafka_topics.yml:1:1: unknown key `defualts` in `kafka_topics.yml` (did you mean `defaults`?); allowed keys: `defaults`, `topics`",
+                "kafka_topics.yml:2:13: unknown key `partition` in `defaults` (did you mean `partitions`?); allowed keys: `partitions`, `replication_factor`, `config`",
+                "kafka_topics.yml:6:5: unknown key `delted` in topic `a` (did you mean `deleted`?); allowed keys: `name`, `partitions`, `replication_factor`, `config`, `deleted`",
             ]
         );
     }
@@ -866,7 +878,7 @@ topics:
         assert_eq!(
             problems_of(text),
             [
-                "kafka_topics.yml:5:7: unknown topic config `retention.msec`; did you mean `retention.ms`?; remove it, \
+                "kafka_topics.yml:5:7: unknown topic config `retention.msec` (did you mean `retention.ms`?); remove it, \
                  or if a newer Kafka has it, add it to `KEYS` in macros/spec/src/topic_config.rs",
                 "kafka_topics.yml:6:7: topic config `message.format.version` was removed in Kafka 4.0; every broker since \
                  Kafka 3.0 writes the v2 format; remove it",
@@ -885,7 +897,7 @@ topics:
         assert_eq!(
             problems_of(text),
             [
-                "kafka_topics.yml:4:33: config `compression.type` does not accept `lz5`; did you mean `lz4`?; \
+                "kafka_topics.yml:4:33: config `compression.type` does not accept `lz5` (did you mean `lz4`?); \
                  use one of `uncompressed`, `zstd`, `lz4`, `snappy`, `gzip`, `producer`",
                 "kafka_topics.yml:4:52: config `retention.ms` is `-5`, below its minimum `-1`; set `-1` or more",
                 "kafka_topics.yml:4:69: config `preallocate` must be `true` or `false`, found string `yes`",

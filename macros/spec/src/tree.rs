@@ -181,6 +181,20 @@ impl Map {
         }
     }
 
+    /// The allowed keys that an unknown key of this mapping is a near miss of (`partitons` for
+    /// `partitions`). Such a key should not be reported missing as well: its unknown-key error
+    /// already names it, and one typo is one error.
+    pub fn misspelt<'k>(&self, allowed: &[&'k str]) -> Vec<&'k str> {
+        self.entries
+            .iter()
+            .filter(|entry| !allowed.contains(&entry.key.as_str()))
+            .filter_map(|entry| {
+                let hint = DidYouMean::find(&entry.key, allowed.iter().copied()).0?;
+                allowed.iter().copied().find(|key| *key == hint)
+            })
+            .collect()
+    }
+
     /// The value of a key that must be present; `at` is where the mapping starts.
     pub fn require(&self, key: &'static str, context: &str, at: &Location, problems: &mut Problems) -> Option<&Node> {
         let node = self.get(key);
@@ -419,10 +433,16 @@ pub fn parse_json(path: &str, text: &str, problems: &mut Problems) -> Option<Nod
         },
         Err(error) => {
             let at = lines.location(path, error.range().start);
-            problems.push(DocumentError::Json { at, message: error.kind().to_string() });
+            problems.push(DocumentError::Json { at, message: lowercase_first(&error.kind().to_string()) });
             None
         }
     }
+}
+
+/// The JSON parser's messages start with a capital; ours do not.
+fn lowercase_first(message: &str) -> String {
+    let mut chars = message.chars();
+    chars.next().map_or_else(String::new, |first| first.to_lowercase().chain(chars).collect())
 }
 
 fn json_node(path: &str, lines: &LineIndex, value: jsonc_parser::ast::Value, problems: &mut Problems) -> Node {
@@ -583,7 +603,7 @@ mod tests {
         let messages: Vec<String> = problems.iter().map(ToString::to_string).collect();
         assert_eq!(
             messages,
-            ["t.yml:1:1: unknown key `partitons` in topic `x`; did you mean `partitions`?; allowed keys: `name`, `partitions`"]
+            ["t.yml:1:1: unknown key `partitons` in topic `x` (did you mean `partitions`?); allowed keys: `name`, `partitions`"]
         );
     }
 
