@@ -1,15 +1,16 @@
 //! ClickHouse: applies `plan.clickhouse` to the configured database (created if missing) over
-//! HTTP, one statement per request, recording progress after every statement, and reports where
-//! the database stands.
+//! HTTP, one statement per request, recording progress after every statement; reports where the
+//! database stands; and gives the operator commands (`up --to`, `down`, `baseline`, `repair`,
+//! `migrate --dry-run`, `history`) through [`VersionedTarget`].
 //!
 //! # History
 //!
 //! `migration_history` in the configured database holds, per version, what PostgreSQL's holds
 //! (description, checksum, `applied_at`, `execution_ms`, the downgrade SQL as applied) plus
-//! where the migration stands: `status` (`partial` or `applied`), `statements_done` of
-//! `statements_total`, and ClickHouse's `error` for the statement it stopped at. Every progress
-//! step is an `INSERT` of a new row; the newest row of a version wins (see the `history`
-//! submodule).
+//! where the migration stands: `status` (`partial`, `applied`, `reverting` or `reverted`),
+//! `statements_done` of `statements_total`, and ClickHouse's error for the statement it stopped
+//! at. ClickHouse 18.16 has neither transactions nor a cheap `UPDATE`/`DELETE`, so every step is
+//! an `INSERT` of a new row and the newest row of a version wins (see the `history` submodule).
 //!
 //! # A failure half-way, and the resume
 //!
@@ -29,31 +30,68 @@
 //!    `V2 name (resumed at statement k/n, 35 ms)`.
 //! 4. A partial migration whose file has changed since (another checksum or statement count)
 //!    is refused: which of its applied statements the edited file still holds cannot be known.
+//! 5. When the operator finishes the migration by hand instead, `repair` records it as applied
+//!    and says which statements the migrator did not run; `migrate` then goes on with the next
+//!    version.
 //!
 //! The one gap left: a statement that succeeds but whose progress row cannot be written (the
 //! server went away in between) runs again on the next run; that error says so. Mutations
 //! (`ALTER TABLE … UPDATE/DELETE`) run in the background on ClickHouse: a statement counts as
 //! applied once the server has accepted it.
 //!
-//! As for PostgreSQL, a database holding versions newer than the plan (an application
-//! rollback) and an applied migration whose file has changed are refused before anything runs.
-//! ClickHouse has no lock to take, so two runs at once against one database are not guarded
-//! against here: `migrate` runs once per deploy.
+//! # Going down
+//!
+//! `down` reverts versions newest first, each with the plan's downgrade statements, or, for a
+//! version the plan does not know (a newer release applied it, or its file was deleted), with
+//! the downgrade SQL stored in its history row, split by the build's own splitter. A downgrade
+//! is recorded exactly like an upgrade, in the other direction:
+//!
+//! 1. A `reverting` row at `0/n` before its first statement (`n` counts the downgrade's
+//!    statements), a `reverting` row at `i/n` after each statement, and after the last a
+//!    `reverted` row. A version whose newest row is `reverted` reads as never applied: every
+//!    reader drops it (in Rust: a `WHERE` next to `FINAL` is applied before `FINAL` on 18.16), and
+//!    a later upgrade of the version writes past its `sequence`.
+//! 2. When downgrade statement `k` fails, a `reverting` row at `k-1/n` keeps ClickHouse's error
+//!    and `down` stops, naming the statement. `migrate` refuses while a version is `reverting`
+//!    (its objects are half gone); the next `down` resumes at statement `k`, and `repair`
+//!    records it as reverted when the operator finished it by hand.
+//! 3. `down` refuses before running anything while a migration is `partial` (resume it with
+//!    `migrate` or accept it with `repair` first), for a target above the current version, and
+//!    when a version to revert has an edited upgrade file (`repair` first).
+//!
+//! Tables `migration_history` created before `down` existed get the `reverting` and `reverted`
+//! values added to `status` (an `ALTER … MODIFY COLUMN` that only adds enum values, which
+//! ClickHouse does without rewriting data) the first time a command writes to it.
+//!
+//! # Drift
+//!
+//! Before running anything, `migrate`/`up` refuse a database holding versions newer than the
+//! plan (an application rollback: undo them with `down`), a version below the plan's head that
+//! the plan no longer has (a deleted or renumbered file: running around it could repeat or skip
+//! its changes), and an applied migration whose file has changed. `status` lists every one of
+//! them. ClickHouse has no lock to take, so two runs at once against one database are not
+//! guarded against here: `migrate` runs once per deploy.
 
+mod baseline;
 mod connection;
+mod downgrade;
 mod drift;
 mod history;
+mod repair;
+mod script;
+mod upgrade;
 
 use std::time::Instant;
 
-use chrono::Utc;
-
-use self::connection::{describe_error, Connection};
-use self::drift::Step;
+use self::connection::Connection;
 pub use self::history::{HistoryRow, MigrationState};
-use super::{ApplyOptions, Changes, Failure, Status, Target, TargetName};
+use self::script::{first_line, statement_location};
+use super::{
+    ApplyOptions, Changes, EntryState, Failure, HistoryEntry, PlannedStatement, Status, Target, TargetName,
+    VersionTarget, VersionedTarget,
+};
 use crate::config::ClickHouseConfig;
-use crate::plan::{Migration, Plan, Script};
+use crate::plan::{Migration, Plan};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClickHouseError {
@@ -78,12 +116,14 @@ pub enum ClickHouseError {
          {reason}; {applied} and `migration_history` records V{version} as partial; check what this statement needs \
          in ClickHouse (the tables and columns it reads or changes) and fix the cause, then run migrate again: it \
          resumes at statement {number}/{total} without re-running the statements before it",
-        location = statement_location(&.migration.upgrade, .number.saturating_sub(1)),
+        location = statement_location(
+            .migration.upgrade.path, .migration.upgrade.sql, .migration.upgrade.statements, .number.saturating_sub(1)
+        ),
         version = .migration.version,
         description = .migration.description,
         stopped = if *.again { "stopped again" } else { "stopped" },
         total = .migration.upgrade.statements.len(),
-        first_line = first_line(statement_text(.migration, *.number)),
+        first_line = first_line(upgrade_statement(.migration, *.number)),
         applied = applied_clause(.migration.version, .number.saturating_sub(1)),
     )]
     Statement {
@@ -95,37 +135,51 @@ pub enum ClickHouseError {
         again: bool,
         reason: String,
     },
+    #[error(transparent)]
+    DowngradeStatement(Box<DowngradeStatementError>),
     #[error(
-        "{path}: statement {number}/{total} of V{version} ran on `{server}`, but recording it in `migration_history` \
-         failed: {reason}; the history still says {recorded}/{total}, so the next run will run statement {number} \
-         again: check that it can run twice (or undo its change) before running migrate again"
+        "{location}: statement {number}/{total} of {script} ran on `{server}`, but recording it in \
+         `migration_history` failed: {reason}; the history still says {recorded}/{total}, so the next run will run \
+         statement {number} again: check that it can run twice (or undo its change) before running {command} again",
+        number = .recorded + 1,
+        script = .direction.script(*.version),
+        command = .direction.command(),
     )]
     Record {
         server: String,
-        path: &'static str,
+        /// The script's path, or where its statement is.
+        location: String,
         version: u64,
-        number: usize,
+        direction: Direction,
+        /// How many statements the history records as run: the one that ran is the next.
         recorded: usize,
         total: usize,
         reason: String,
     },
     #[error(
         "database is at V{database_head}, newer than this binary's plan (head V{plan_head}): `{server}` holds \
-         {unknown}, applied by a newer release; deploy that release, or undo them with the `downgrade_sql` recorded \
-         in `migration_history`, before migrating with this binary"
+         {unknown}, applied by a newer release; deploy that release, or undo them with down (which runs the \
+         `downgrade_sql` recorded in `migration_history`), before migrating with this binary"
     )]
     AheadOfPlan { server: String, database_head: u64, plan_head: u64, unknown: String },
     #[error(
+        "`{server}` records {missing}, but this binary's plan (head V{plan_head}) has no such migration: its file was \
+         deleted or renumbered, and migrating around it could repeat or skip its changes, so nothing was run; \
+         restore the file under its old version, or undo it with down (which runs the downgrade stored in \
+         `migration_history`), then run migrate again"
+    )]
+    MissingFromPlan { server: String, missing: String, plan_head: u64 },
+    #[error(
         "{path}: V{version} was applied to `{server}` with checksum `{recorded}`, but the file now has `{planned}`; \
-         an applied migration must not change: restore the file and put the change in a new migration"
+         an applied migration must not change: restore the file and put the change in a new migration, or, if the \
+         database already matches the file as it is now, run repair to record its checksum"
     )]
     ChecksumMismatch { server: String, path: &'static str, version: u64, recorded: String, planned: &'static str },
     #[error(
         "{path}: V{version} stopped part-way on `{server}` after {done} of {recorded_total} statements (checksum \
          `{recorded}`), but the file now has `{planned}` ({planned_total} statements), so which applied statements it \
-         still holds cannot be known; restore the file as it was and run migrate to resume, or undo those statements \
-         by hand and delete V{version} from `migration_history` (`ALTER TABLE migration_history DELETE WHERE \
-         version = {version}`) to start it afresh"
+         still holds cannot be known; restore the file as it was and run migrate to resume, or finish V{version} by \
+         hand as the file now reads and run repair, which records it as applied"
     )]
     EditedAfterPartial {
         server: String,
@@ -137,6 +191,108 @@ pub enum ClickHouseError {
         planned_total: usize,
         planned: &'static str,
     },
+    #[error(
+        "the downgrade of V{version} {description} stopped part-way on `{server}` after {done} of {total} statements, \
+         so its objects are half gone and nothing was run; run down to a version below V{version} to finish the \
+         downgrade (it resumes at statement {next}/{total}), or finish it by hand and run repair, which records \
+         V{version} as reverted",
+        next = .done + 1,
+    )]
+    Reverting { server: String, version: u64, description: String, done: u32, total: u32 },
+    #[error(
+        "V{version} {description} stopped part-way on `{server}` after {done} of {total} statements, and down cannot \
+         undo a half-applied migration, so nothing was run; resume it with migrate, or finish it by hand and run \
+         repair, then run down again"
+    )]
+    PartialBlocksDowngrade { server: String, version: u64, description: String, done: u32, total: u32 },
+    #[error(
+        "cannot go down to V{to}: `{server}` is at {current}; down only goes back to an older version or to base, \
+         and up goes forward",
+        current = .current.map_or_else(|| "base (no migration applied)".to_owned(), |version| format!("V{version}")),
+    )]
+    DowngradeAboveCurrent { server: String, to: u64, current: Option<u64> },
+    #[error(
+        "the downgrade of V{version} {description} stopped on `{server}` after {done} of {recorded_total} statements, \
+         but {downgrade} now has {total} statements, so where to resume cannot be known; finish the downgrade by hand \
+         and run repair, which records V{version} as reverted"
+    )]
+    DowngradeChanged {
+        server: String,
+        version: u64,
+        description: String,
+        done: u32,
+        recorded_total: u32,
+        /// `path` of the plan's downgrade file, or "the downgrade … stored in `migration_history`".
+        downgrade: String,
+        total: usize,
+    },
+    #[error(
+        "the downgrade of V{version} {description} stored in `migration_history` on `{server}` cannot be split into \
+         statements: {reason}; run down with the release that applied V{version}, which has its downgrade file"
+    )]
+    StoredDowngrade { server: String, version: u64, description: String, reason: String },
+    #[error(
+        "V{version} is not a ClickHouse migration of this binary's plan ({known}); give a version the plan has \
+         (`migrator plan` lists them)"
+    )]
+    UnknownVersion { version: u64, known: String },
+    #[error(
+        "cannot baseline `{server}`: `migration_history` already records {recorded}; baseline only starts the history \
+         of a database whose schema another tool created; see status, and use repair to accept changes made by hand"
+    )]
+    BaselineNotEmpty { server: String, recorded: String },
+}
+
+/// Which way a migration was going when something failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    Upgrade,
+    Downgrade,
+}
+
+impl Direction {
+    /// `V3`, or `the downgrade of V3`.
+    fn script(self, version: u64) -> String {
+        match self {
+            Direction::Upgrade => format!("V{version}"),
+            Direction::Downgrade => format!("the downgrade of V{version}"),
+        }
+    }
+
+    /// The command that resumes it.
+    fn command(self) -> &'static str {
+        match self {
+            Direction::Upgrade => "migrate",
+            Direction::Downgrade => "down",
+        }
+    }
+}
+
+/// A downgrade statement ClickHouse refused: [`ClickHouseError::DowngradeStatement`], boxed
+/// to keep the error small.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{location}: the downgrade of V{version} {description} {stopped} at statement {number}/{total} \
+     (`{first_line}`) on `{server}`: {reason}; {done} and `migration_history` records V{version} as reverting, so \
+     migrate refuses until it is finished; fix the cause, then run down again: it resumes at statement \
+     {number}/{total} without re-running the statements before it (or finish the downgrade by hand and run \
+     repair, which records V{version} as reverted)",
+    stopped = if *.again { "stopped again" } else { "stopped" },
+    done = downgrade_done_clause(.number.saturating_sub(1)),
+)]
+pub struct DowngradeStatementError {
+    pub server: String,
+    /// `path:line` of the statement, or its line in the stored downgrade.
+    pub location: String,
+    pub version: u64,
+    pub description: String,
+    /// 1-based.
+    pub number: usize,
+    pub total: usize,
+    pub first_line: String,
+    /// This run was already a resume at this statement, and it failed again.
+    pub again: bool,
+    pub reason: String,
 }
 
 /// Applies `plan.clickhouse` to one database. Contacts the server on first use (normally the
@@ -150,22 +306,11 @@ impl ClickHouseTarget {
         ClickHouseTarget { connection: Connection::new(config) }
     }
 
-    /// The current row of every recorded version, in ascending version order; empty when the
-    /// database or `migration_history` does not exist yet. Creates nothing.
+    /// The current row of every recorded version (reverted versions left out), in ascending
+    /// version order; empty when the database or `migration_history` does not exist yet.
+    /// Creates nothing.
     pub async fn history(&mut self) -> Result<Vec<HistoryRow>, ClickHouseError> {
-        if !history::exists(&self.connection).await? {
-            return Ok(Vec::new());
-        }
-        history::read(&self.connection).await
-    }
-
-    /// Creates the database and `migration_history` if they are missing, and reads it.
-    async fn prepare_history(&self) -> Result<Vec<HistoryRow>, ClickHouseError> {
-        self.connection.create_database_if_missing().await?;
-        if !history::exists(&self.connection).await? {
-            history::create(&self.connection).await?;
-        }
-        history::read(&self.connection).await
+        Ok(history::read_if_exists(&self.connection).await?.rows)
     }
 }
 
@@ -186,17 +331,33 @@ impl Target for ClickHouseTarget {
     }
 
     async fn apply(&mut self, plan: &Plan, _options: &ApplyOptions) -> Result<Changes, Failure<ClickHouseError>> {
-        let history = self.prepare_history().await?;
-        let steps = drift::schedule(&history, plan.clickhouse, self.connection.server())?;
+        self.upgrade_to(plan, None).await
+    }
+}
+
+impl VersionedTarget for ClickHouseTarget {
+    /// A downgrade left half-way (`reverting`, which [`EntryState`] has no variant for) shows as
+    /// `Partial` with the downgrade's statement counts; `status` says which direction it stopped in.
+    async fn history_entries(&mut self) -> Result<Vec<HistoryEntry>, ClickHouseError> {
+        Ok(self.history().await?.into_iter().map(history_entry).collect())
+    }
+
+    /// Refuses, before changing anything, a `to` the plan does not have and every drift `apply`
+    /// refuses. Creates the database and `migration_history` if they are missing.
+    async fn upgrade_to(&mut self, plan: &Plan, to: Option<u64>) -> Result<Changes, Failure<ClickHouseError>> {
+        check_version(plan.clickhouse, to)?;
+        let connection = &self.connection;
+        let history = history::prepare(connection).await?;
+        let steps = drift::schedule(&history, plan.clickhouse, to, connection.server())?;
         let mut done = Changes::default();
         for step in steps {
-            match apply_migration(&self.connection, step).await {
+            match upgrade::apply_migration(connection, step).await {
                 Ok(change) => done.push(change),
                 Err(error) => return Err(Failure::new(error, done)),
             }
         }
         if done.is_empty() {
-            let version = history.last().map(|row| row.version);
+            let version = history.rows.last().map(|row| row.version);
             tracing::info!(
                 event = "clickhouse_migrator.up_to_date",
                 target = "clickhouse",
@@ -206,240 +367,127 @@ impl Target for ClickHouseTarget {
         }
         Ok(done)
     }
-}
 
-/// Where a migration stands while it runs: the next history row is built from this.
-struct Progress {
-    migration: &'static Migration,
-    statements_done: usize,
-    execution_ms: u64,
-    sequence: u64,
-}
-
-impl Progress {
-    fn new(step: &Step<'_>) -> Self {
-        match step.partial {
-            Some(row) => Progress {
-                migration: step.migration,
-                statements_done: row.statements_done as usize,
-                execution_ms: row.execution_ms,
-                sequence: row.sequence,
-            },
-            None => Progress { migration: step.migration, statements_done: 0, execution_ms: 0, sequence: 0 },
+    /// Reverts newest first, one history row per statement (see "Going down" in the module
+    /// docs). Changes nothing when the database is already at `to`, and creates nothing when
+    /// there is nothing to revert.
+    async fn downgrade_to(&mut self, plan: &Plan, to: VersionTarget) -> Result<Changes, Failure<ClickHouseError>> {
+        let connection = &self.connection;
+        let history = history::read_if_exists(connection).await?;
+        let reverts = downgrade::schedule(&history.rows, plan.clickhouse, to, connection.server())?;
+        if reverts.is_empty() {
+            return Ok(Changes::default());
         }
+        history::extend_status(connection).await?;
+        let mut done = Changes::default();
+        for revert in reverts {
+            match downgrade::revert(connection, revert).await {
+                Ok(change) => done.push(change),
+                Err(error) => return Err(Failure::new(error, done)),
+            }
+        }
+        Ok(done)
     }
 
-    /// The next row of this version, a step past the last one written.
-    fn next_row(&mut self, state: MigrationState, error: String) -> HistoryRow {
-        self.sequence += 1;
-        let migration = self.migration;
-        HistoryRow {
-            version: migration.version,
-            description: migration.description.to_owned(),
-            checksum: migration.checksum.to_owned(),
-            state,
-            statements_done: saturating_u32(self.statements_done),
-            statements_total: saturating_u32(migration.upgrade.statements.len()),
-            applied_at: Utc::now(),
-            execution_ms: self.execution_ms,
-            downgrade_sql: migration.downgrade.sql.to_owned(),
-            error,
-            sequence: self.sequence,
-        }
-    }
-}
-
-/// Runs the statements of one migration from where it stands, recording each; returns the
-/// change line. Durations count the statements only, not the history writes, as
-/// `execution_ms` does.
-async fn apply_migration(connection: &Connection, step: Step<'_>) -> Result<String, ClickHouseError> {
-    let migration = step.migration;
-    let total = migration.upgrade.statements.len();
-    let mut progress = Progress::new(&step);
-    let resumed = step.partial.is_some();
-    let first = progress.statements_done;
-    log_started(migration, first, resumed);
-    if !resumed {
-        record_start(connection, &mut progress).await?;
-    }
-    let mut run_ms = 0;
-    for (index, statement) in migration.upgrade.statements.iter().enumerate().skip(first) {
-        let statement_started = Instant::now();
-        if let Err(error) = connection.execute(statement).await {
-            let reason = describe_error(&error);
-            record_failure(connection, &mut progress, &reason).await;
-            return Err(statement_error(connection, migration, index, reason, resumed && index == first));
-        }
-        let statement_ms = elapsed_ms(statement_started);
-        run_ms += statement_ms;
-        record_statement(connection, &mut progress, statement_ms).await?;
-        tracing::debug!(
-            event = "clickhouse_migrator.statement_applied",
-            target = "clickhouse",
-            version = migration.version,
-            statement = index + 1,
-            duration_ms = statement_ms,
-            "applied statement {}/{total} of V{}",
-            index + 1,
-            migration.version
-        );
-    }
-    if total == first {
-        // Every statement had run but the `applied` row was never written: write it now.
-        let row = progress.next_row(MigrationState::Applied, String::new());
-        history::write(connection, &row)
+    /// Writes every `applied` row in one `INSERT` (all or none). Refuses a version the plan does
+    /// not have, before creating anything, and a history that records any version.
+    async fn baseline(&mut self, plan: &Plan, version: u64) -> Result<Changes, ClickHouseError> {
+        check_version(plan.clickhouse, Some(version))?;
+        let connection = &self.connection;
+        let history = history::prepare(connection).await?;
+        let rows = baseline::rows(&history, plan.clickhouse, version, connection.server())?;
+        history::write_all(connection, &rows)
             .await
-            .map_err(|error| connection.error(&format!("record V{} as applied", migration.version), &error))?;
-    }
-    log_applied(migration, run_ms);
-    Ok(change_line(migration, resumed.then_some(first), run_ms))
-}
-
-/// A `partial` row at `0/n` before the first statement, so that a run killed during it still
-/// leaves the migration recorded as started.
-async fn record_start(connection: &Connection, progress: &mut Progress) -> Result<(), ClickHouseError> {
-    let row = progress.next_row(MigrationState::Partial, String::new());
-    history::write(connection, &row).await.map_err(|error| {
-        connection.error(&format!("record the start of V{} in `migration_history`", row.version), &error)
-    })
-}
-
-/// The row after a statement that ran: `partial` at `i/n`, or `applied` after the last one.
-async fn record_statement(
-    connection: &Connection,
-    progress: &mut Progress,
-    statement_ms: u64,
-) -> Result<(), ClickHouseError> {
-    let migration = progress.migration;
-    let total = migration.upgrade.statements.len();
-    let recorded = progress.statements_done;
-    progress.statements_done += 1;
-    progress.execution_ms += statement_ms;
-    let state = if progress.statements_done == total { MigrationState::Applied } else { MigrationState::Partial };
-    let row = progress.next_row(state, String::new());
-    history::write(connection, &row).await.map_err(|error| ClickHouseError::Record {
-        server: connection.server().to_owned(),
-        path: migration.upgrade.path,
-        version: migration.version,
-        number: recorded + 1,
-        recorded,
-        total,
-        reason: describe_error(&error),
-    })
-}
-
-fn log_started(migration: &Migration, first: usize, resumed: bool) {
-    let total = migration.upgrade.statements.len();
-    let action = if resumed { format!("resuming at statement {}/{total}", first + 1) } else { "applying".to_owned() };
-    tracing::info!(
-        event = "clickhouse_migrator.migration_started",
-        target = "clickhouse",
-        version = migration.version,
-        description = migration.description,
-        statement = first + 1,
-        "V{} {}: {action}",
-        migration.version,
-        migration.description
-    );
-}
-
-fn log_applied(migration: &Migration, execution_ms: u64) {
-    tracing::info!(
-        event = "clickhouse_migrator.migration_applied",
-        target = "clickhouse",
-        version = migration.version,
-        description = migration.description,
-        duration_ms = execution_ms,
-        "applied V{} {} in {execution_ms} ms",
-        migration.version,
-        migration.description
-    );
-}
-
-/// Keeps ClickHouse's error in the history. The row before it (the start, or the previous
-/// statement's progress) already says how far the migration got, so if this write fails too the
-/// history is still right, only without the error text; the statement's error is what matters.
-async fn record_failure(connection: &Connection, progress: &mut Progress, reason: &str) {
-    let migration = progress.migration;
-    let number = progress.statements_done + 1;
-    tracing::error!(
-        event = "clickhouse_migrator.migration_partial",
-        target = "clickhouse",
-        version = migration.version,
-        statement = number,
-        error = reason,
-        "V{} {} stopped at statement {number}/{}: {reason}",
-        migration.version,
-        migration.description,
-        migration.upgrade.statements.len()
-    );
-    let row = progress.next_row(MigrationState::Partial, reason.to_owned());
-    if let Err(error) = history::write(connection, &row).await {
-        tracing::warn!(
-            event = "clickhouse_migrator.history_not_written",
+            .map_err(|error| connection.error("record the baseline in `migration_history`", &error))?;
+        tracing::info!(
+            event = "clickhouse_migrator.baseline",
             target = "clickhouse",
-            version = migration.version,
-            statement = number,
-            error = %describe_error(&error),
-            "could not record the error of V{} in `migration_history`",
-            migration.version
+            version,
+            "recorded V{version} and every version before it as applied without running them"
         );
+        let lines = rows.iter().map(|row| {
+            format!("V{} {}: recorded as applied without running it (baseline)", row.version, row.description)
+        });
+        Ok(Changes(lines.collect()))
     }
-}
 
-fn statement_error(
-    connection: &Connection,
-    migration: &'static Migration,
-    index: usize,
-    reason: String,
-    again: bool,
-) -> ClickHouseError {
-    ClickHouseError::Statement { server: connection.server().to_owned(), migration, number: index + 1, again, reason }
-}
-
-/// `path:line` where the statement's code starts (after its leading comments). Statements keep
-/// their text, so each is found in the script after the one before it.
-fn statement_location(script: &Script, index: usize) -> String {
-    let mut cursor = 0;
-    for (position, statement) in script.statements.iter().enumerate() {
-        let Some(found) = script.sql.get(cursor..).and_then(|rest| rest.find(statement)) else { break };
-        let offset = cursor + found;
-        if position == index {
-            let code = offset + statement.len() - skip_comments(statement).len();
-            return format!("{}:{}", script.path, 1 + script.sql[..code].matches('\n').count());
+    /// One line per version it changed or left (see the `repair` submodule); empty when the
+    /// history already matches the plan. Runs no migration statement. Each row is written on its
+    /// own: after an error, the lines logged before it were written.
+    async fn repair(&mut self, plan: &Plan) -> Result<Changes, ClickHouseError> {
+        let connection = &self.connection;
+        let history = history::read_if_exists(connection).await?;
+        let mut done = Changes::default();
+        for fix in repair::fixes(&history.rows, plan.clickhouse) {
+            let written = match &fix.write {
+                Some(repair::Write::Current(row)) => history::write(connection, row).await,
+                Some(repair::Write::Reverted(row)) => history::write_reverted(connection, row).await,
+                None => Ok(()),
+            };
+            written.map_err(|error| connection.error(&format!("write `migration_history` ({})", fix.line), &error))?;
+            tracing::info!(event = "clickhouse_migrator.repaired", target = "clickhouse", "{}", fix.line);
+            done.push(fix.line);
         }
-        cursor = offset + statement.len();
+        Ok(done)
     }
-    script.path.to_owned()
+
+    /// Reads the history without creating anything; refuses what `upgrade_to` refuses.
+    async fn pending_sql(&mut self, plan: &Plan, to: Option<u64>) -> Result<Vec<PlannedStatement>, ClickHouseError> {
+        check_version(plan.clickhouse, to)?;
+        let history = history::read_if_exists(&self.connection).await?;
+        let steps = drift::schedule(&history, plan.clickhouse, to, self.connection.server())?;
+        let statements = steps.iter().flat_map(|step| {
+            let first = step.partial.map_or(0, |row| row.statements_done as usize);
+            let migration = step.migration;
+            migration.upgrade.statements.iter().skip(first).map(move |statement| PlannedStatement {
+                version: migration.version,
+                description: migration.description,
+                path: migration.upgrade.path,
+                sql: (*statement).to_owned(),
+            })
+        });
+        Ok(statements.collect())
+    }
+}
+
+fn history_entry(row: HistoryRow) -> HistoryEntry {
+    let state = match row.state {
+        MigrationState::Applied => EntryState::Applied,
+        MigrationState::Partial | MigrationState::Reverting => {
+            EntryState::Partial { done: row.statements_done, total: row.statements_total }
+        }
+    };
+    HistoryEntry {
+        version: row.version,
+        description: row.description,
+        checksum: row.checksum,
+        applied_at: row.applied_at,
+        execution_ms: row.execution_ms,
+        state,
+        downgrade_sql: row.downgrade_sql,
+    }
+}
+
+/// Refuses a `to` that is not one of the plan's versions.
+fn check_version(plan: &'static [Migration], to: Option<u64>) -> Result<(), ClickHouseError> {
+    match to {
+        Some(version) if drift::find(plan, version).is_none() => Err(unknown_version(plan, version)),
+        _ => Ok(()),
+    }
+}
+
+fn unknown_version(plan: &[Migration], version: u64) -> ClickHouseError {
+    let known = match (plan.first(), plan.last()) {
+        (Some(first), Some(last)) if first.version == last.version => format!("it has V{} only", first.version),
+        (Some(first), Some(last)) => format!("it has V{} to V{}", first.version, last.version),
+        _ => "it has none".to_owned(),
+    };
+    ClickHouseError::UnknownVersion { version, known }
 }
 
 /// Statement `number` (1-based) of the migration's upgrade.
-fn statement_text(migration: &Migration, number: usize) -> &str {
+fn upgrade_statement(migration: &Migration, number: usize) -> &str {
     number.checked_sub(1).and_then(|index| migration.upgrade.statements.get(index)).copied().unwrap_or_default()
-}
-
-/// The first line of the statement's code, shortened for a message.
-fn first_line(statement: &str) -> String {
-    let line = skip_comments(statement).lines().next().unwrap_or("").trim();
-    const LIMIT: usize = 80;
-    match line.char_indices().nth(LIMIT) {
-        Some((cut, _)) => format!("{}…", &line[..cut]),
-        None => line.to_owned(),
-    }
-}
-
-/// The statement from its first code on: statements keep the comments written above them.
-fn skip_comments(statement: &str) -> &str {
-    let mut rest = statement.trim_start();
-    loop {
-        rest = if ["--", "//", "#"].iter().any(|marker| rest.starts_with(marker)) {
-            rest.split_once('\n').map_or("", |(_, after)| after).trim_start()
-        } else if let Some(comment) = rest.strip_prefix("/*") {
-            comment.split_once("*/").map_or("", |(_, after)| after).trim_start()
-        } else {
-            return rest;
-        };
-    }
 }
 
 fn applied_clause(version: u64, index: usize) -> String {
@@ -450,15 +498,12 @@ fn applied_clause(version: u64, index: usize) -> String {
     }
 }
 
-/// `V2 indicators_and_signals (2 statements, 35 ms)`, or `(resumed at statement 3/5, 35 ms)`.
-fn change_line(migration: &Migration, resumed_at: Option<usize>, execution_ms: u64) -> String {
-    let total = migration.upgrade.statements.len();
-    let what = match resumed_at {
-        Some(first) => format!("resumed at statement {}/{total}", first + 1),
-        None if total == 1 => "1 statement".to_owned(),
-        None => format!("{total} statements"),
-    };
-    format!("V{} {} ({what}, {execution_ms} ms)", migration.version, migration.description)
+fn downgrade_done_clause(index: usize) -> String {
+    match index {
+        0 => "no statement of the downgrade has run,".to_owned(),
+        1 => "statement 1 of the downgrade has run,".to_owned(),
+        _ => format!("statements 1-{index} of the downgrade have run,"),
+    }
 }
 
 fn elapsed_ms(started: Instant) -> u64 {
@@ -473,80 +518,21 @@ fn saturating_u32(value: usize) -> u32 {
 mod tests {
     use super::*;
 
-    const SQL: &str = concat!(
-        "-- Two tables; the second reads the first.\n",
-        "CREATE TABLE a (x UInt8) ENGINE = Memory;\n",
-        "\n",
-        "/* copy; keep */\n",
-        "-- of a\n",
-        "CREATE TABLE b ENGINE = Memory\n",
-        "AS SELECT * FROM a;\n",
-    );
-    static SCRIPT: Script = Script {
-        path: "migrations/clickhouse/upgrade/V2-copies.sql",
-        sql: SQL,
-        statements: &[
-            "-- Two tables; the second reads the first.\nCREATE TABLE a (x UInt8) ENGINE = Memory",
-            "/* copy; keep */\n-- of a\nCREATE TABLE b ENGINE = Memory\nAS SELECT * FROM a",
-        ],
-        transactional: true,
-    };
-    static MIGRATION: Migration = Migration {
-        version: 2,
-        description: "copies",
-        checksum: "sha256:2",
-        upgrade: Script { path: "migrations/clickhouse/upgrade/V2-copies.sql", ..SCRIPT },
-        downgrade: Script { path: "migrations/clickhouse/downgrade/V2-copies.sql", ..SCRIPT },
-    };
-
-    #[test]
-    fn first_line_skips_leading_comments_and_shortens() {
-        assert_eq!(first_line(SCRIPT.statements[1]), "CREATE TABLE b ENGINE = Memory");
-        assert_eq!(first_line("# note\n// other\n  SELECT 1"), "SELECT 1");
-        let long = format!("SELECT '{}'", "x".repeat(100));
-        assert_eq!(first_line(&long).chars().count(), 81);
-        assert!(first_line(&long).ends_with('…'));
-    }
-
-    #[test]
-    fn statement_location_is_the_line_of_its_code() {
-        assert_eq!(statement_location(&SCRIPT, 0), "migrations/clickhouse/upgrade/V2-copies.sql:2");
-        assert_eq!(statement_location(&SCRIPT, 1), "migrations/clickhouse/upgrade/V2-copies.sql:6");
-    }
-
-    #[test]
-    fn change_line_says_statements_or_where_it_resumed() {
-        assert_eq!(change_line(&MIGRATION, None, 35), "V2 copies (2 statements, 35 ms)");
-        assert_eq!(change_line(&MIGRATION, Some(1), 7), "V2 copies (resumed at statement 2/2, 7 ms)");
-    }
-
-    #[test]
-    fn statement_error_names_the_statement_what_stays_applied_and_the_resume_point() {
-        let config = ClickHouseConfig {
-            url: "http://ch:8123".to_owned(),
-            user: "default".to_owned(),
-            password: crate::config::Secret::new("hunter2"),
-            database: "analytics".to_owned(),
-        };
-        let connection = Connection::new(&config);
-        let reason = "Code: 60, DB::Exception: Table analytics.a doesn't exist.".to_owned();
-        let message = statement_error(&connection, &MIGRATION, 1, reason, false).to_string();
-        assert!(
-            message.starts_with(
-                "migrations/clickhouse/upgrade/V2-copies.sql:6: V2 copies stopped at statement 2/2 \
-                 (`CREATE TABLE b ENGINE = Memory`) on `http://default@ch:8123/analytics`: Code: 60"
-            ),
-            "{message}"
-        );
-        assert!(message.contains("statement 1 of V2 stays applied"), "{message}");
-        assert!(message.contains("resumes at statement 2/2 without re-running"), "{message}");
-        assert!(!message.contains("hunter2"), "{message}");
-    }
-
     #[test]
     fn applied_clause_counts_the_statements_before_the_failure() {
         assert_eq!(applied_clause(3, 0), "no statement of V3 has run,");
         assert_eq!(applied_clause(3, 1), "statement 1 of V3 stays applied,");
         assert_eq!(applied_clause(3, 4), "statements 1-4 of V3 stay applied,");
+    }
+
+    #[test]
+    fn an_unknown_target_version_names_the_plans_range() {
+        static PLAN: [Migration; 0] = [];
+        assert_eq!(
+            check_version(&PLAN, Some(3)).expect_err("refused").to_string(),
+            "V3 is not a ClickHouse migration of this binary's plan (it has none); give a version the plan has \
+             (`migrator plan` lists them)"
+        );
+        assert!(check_version(&PLAN, None).is_ok());
     }
 }

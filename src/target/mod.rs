@@ -133,3 +133,70 @@ pub trait Target {
     /// Brings the server to `plan`. Stops at the first error, reporting what it did before it.
     async fn apply(&mut self, plan: &Plan, options: &ApplyOptions) -> Result<Changes, Failure<Self::Error>>;
 }
+
+/// One row of a SQL target's history, the same shape for PostgreSQL and ClickHouse.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryEntry {
+    pub version: u64,
+    pub description: String,
+    pub checksum: String,
+    pub applied_at: chrono::DateTime<chrono::Utc>,
+    pub execution_ms: u64,
+    /// Applied completely, or (ClickHouse only) stopped after `done` of `total` statements.
+    pub state: EntryState,
+    /// The downgrade as it was when the migration was applied: an older binary that does not
+    /// know this version can still undo it.
+    pub downgrade_sql: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryState {
+    Applied,
+    Partial { done: u32, total: u32 },
+}
+
+/// Where `up` and `down` stop: a version, or `base` (before the first migration).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum VersionTarget {
+    Base,
+    Version(u64),
+}
+
+/// What the operator commands need from a SQL target (PostgreSQL, ClickHouse) beyond
+/// [`Target`]. Every method checks drift first, as `apply` does, except `repair`, which exists to
+/// accept it.
+#[allow(async_fn_in_trait)] // Used through generics only.
+pub trait VersionedTarget: Target {
+    /// Every history row, ascending by version; empty when the history table does not exist.
+    async fn history_entries(&mut self) -> Result<Vec<HistoryEntry>, Self::Error>;
+
+    /// Applies pending migrations up to and including `to` (all of them for `None`).
+    async fn upgrade_to(&mut self, plan: &Plan, to: Option<u64>) -> Result<Changes, Failure<Self::Error>>;
+
+    /// Runs downgrades newest first until the target is at `to`, removing each history row
+    /// together with its downgrade (in one transaction where the server has them). A version the
+    /// plan does not know is undone with the downgrade SQL stored at apply time.
+    async fn downgrade_to(&mut self, plan: &Plan, to: VersionTarget) -> Result<Changes, Failure<Self::Error>>;
+
+    /// Records every plan migration up to `version` as applied without running anything, for a
+    /// database created by another tool. Refuses when the history is not empty.
+    async fn baseline(&mut self, plan: &Plan, version: u64) -> Result<Changes, Self::Error>;
+
+    /// Accepts the server's current state after a person fixed it by hand: clears a half-applied
+    /// mark (the migration counts as applied), updates checksums and stored downgrades of
+    /// edited migrations to the plan's. Says what it changed.
+    async fn repair(&mut self, plan: &Plan) -> Result<Changes, Self::Error>;
+
+    /// The statements `upgrade_to(plan, to)` would run against the server as it is now, in order,
+    /// each with the migration it belongs to: for `migrate --dry-run`.
+    async fn pending_sql(&mut self, plan: &Plan, to: Option<u64>) -> Result<Vec<PlannedStatement>, Self::Error>;
+}
+
+/// One statement a dry run or `plan --sql` prints.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedStatement {
+    pub version: u64,
+    pub description: &'static str,
+    pub path: &'static str,
+    pub sql: String,
+}

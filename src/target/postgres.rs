@@ -1,42 +1,61 @@
 //! PostgreSQL: applies `plan.postgres` in ascending version order, each migration in one
-//! transaction together with its `migration_history` row, and reports where the database stands.
+//! transaction together with its `migration_history` row; undoes migrations newest first; and
+//! gives the operator `baseline`, `repair`, the pending SQL and the run lock.
 //!
-//! The history row keeps the downgrade as applied, so an older binary that meets versions it
-//! does not know (after an application rollback) can still report them and say how to undo them.
+//! - History: `migration_history` (see `postgres/history.rs`) keeps each applied migration's
+//!   checksum and its downgrade as applied, so an older binary that meets versions it does not
+//!   know (after an application rollback) can still undo them.
+//! - Drift (see `postgres/drift.rs`): `migrate`/`up` and the dry run refuse before running
+//!   anything when a newer release migrated the database, when an applied migration is gone from
+//!   the plan below its head, or when an applied migration's file changed; `status` lists all of
+//!   them. `down` only refuses edited migrations; `repair` accepts the drift it can.
+//! - Running a script (see `postgres/execute.rs`): whole in one transaction with its history
+//!   change, or statement by statement for `-- migrator:no-transaction` scripts.
+//! - The run lock (see `postgres/lock.rs`, [`RunLock`]): a session advisory lock on a connection
+//!   of its own, refused behind a transaction-pooling PgBouncer.
+//!
+//! # Adopting a database managed by Alembic (or any other tool)
+//!
+//! 1. `alembic current` prints the revision the database is at. Find the migration of
+//!    `migrations/postgres` that brings a fresh database to the same schema, say V7; check it by
+//!    comparing `pg_dump --schema-only` of the database with that of a scratch database brought
+//!    there with `up --to 7`.
+//! 2. Run `baseline` at V7 ([`VersionedTarget::baseline`]): it records V1..V7 in
+//!    `migration_history` as applied, with the plan's checksums and downgrades and an execution
+//!    time of 0, and runs nothing. It refuses a database whose history is not empty.
+//! 3. `migrate` then applies only V8 onwards.
+//!
+//! The migrator never reads or writes `alembic_version`: leave it while Alembic may still run
+//! against the database, and drop it (`DROP TABLE alembic_version`) once Alembic is retired.
+//!
+//! # What guards ClickHouse and Kafka
+//!
+//! ClickHouse has no session locks and Kafka no locks at all, so the PostgreSQL run lock is the
+//! one lock of a run: whoever wires the commands takes [`RunLock`] whenever PostgreSQL is
+//! configured and reachable, before the first target runs, even when the run migrates only
+//! ClickHouse, Kafka or the indicators, and holds it until the last target is done.
 
 mod connection;
+mod drift;
+mod execute;
+mod history;
+mod lock;
 
 use std::collections::HashSet;
-use std::time::Instant;
 
-use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgConnection, PgErrorPosition};
 use sqlx::Connection as _;
 
-use self::connection::database_error;
 pub(crate) use self::connection::{describe_error, Connection};
-use super::{ApplyOptions, Changes, Failure, Status, Target, TargetName};
+pub use self::execute::Direction;
+use self::execute::Step;
+pub use self::history::HistoryRow;
+pub use self::lock::{RunLock, RUN_LOCK_KEY};
+use super::{
+    ApplyOptions, Changes, Failure, HistoryEntry, PlannedStatement, Status, Target, TargetName, VersionTarget,
+    VersionedTarget,
+};
 use crate::config::PostgresConfig;
-use crate::plan::{Migration, Plan, Script};
-
-/// The history table; `version` is the primary key, so a version is recorded at most once.
-const CREATE_HISTORY_TABLE: &str = "CREATE TABLE IF NOT EXISTS migration_history (
-    version       BIGINT      PRIMARY KEY,
-    description   TEXT        NOT NULL,
-    checksum      TEXT        NOT NULL,
-    applied_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
-    execution_ms  BIGINT      NOT NULL,
-    downgrade_sql TEXT        NOT NULL
-)";
-
-const HISTORY_TABLE_EXISTS: &str = "SELECT to_regclass('migration_history') IS NOT NULL";
-
-const READ_HISTORY: &str = "SELECT version, description, checksum, applied_at, execution_ms, downgrade_sql
-FROM migration_history ORDER BY version";
-
-const INSERT_HISTORY: &str =
-    "INSERT INTO migration_history (version, description, checksum, execution_ms, downgrade_sql)
-VALUES ($1, $2, $3, $4, $5)";
+use crate::plan::{Migration, Plan};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PostgresError {
@@ -48,43 +67,81 @@ pub enum PostgresError {
     InvalidSslMode { server: String, value: String },
     #[error("`{server}`: cannot {action}: {reason}")]
     Query { server: String, action: String, reason: String },
-    #[error("{location}: V{version} {description} failed on `{server}`: {reason}; {consequence}")]
+    #[error("{location}: {direction} of V{version} {description} failed on `{server}`: {reason}; {consequence}")]
     Migration {
         server: String,
+        direction: Direction,
         version: u64,
-        description: &'static str,
-        /// `path` or `path:line:column` of the failing SQL.
+        // Boxed strings keep the error, returned everywhere, small.
+        description: Box<str>,
+        /// `path` or `path:line:column` of the failing SQL; for a downgrade stored in history,
+        /// `` `migration_history` (downgrade_sql of V<n>) ``.
         location: String,
         reason: String,
-        consequence: String,
+        /// What state the failure left the database in, and what to do.
+        consequence: Box<str>,
     },
     #[error(
         "database is at V{database_head}, newer than this binary's plan (head V{plan_head}): `{server}` holds {unknown}, \
-         applied by a newer release; deploy that release, or undo them with the `downgrade_sql` recorded in \
-         `migration_history`, before migrating with this binary"
+         applied by a newer release; deploy that release, or undo them with `down` (which runs the `downgrade_sql` \
+         recorded in `migration_history`), before migrating with this binary"
     )]
     AheadOfPlan { server: String, database_head: u64, plan_head: u64, unknown: String },
     #[error(
+        "`{server}`: V{version} is applied but no longer in the plan, below its head V{plan_head} (a deleted or \
+         renumbered migration file; not in the plan: {missing}); restore the file as it was, or run `repair` to \
+         forget the row (what it created stays in the database)"
+    )]
+    MissingFromPlan { server: String, version: u64, missing: String, plan_head: u64 },
+    #[error(
         "{path}: V{version} was applied to `{server}` with checksum `{recorded}`, but the file now has `{planned}`; \
-         an applied migration must not change: restore the file and put the change in a new migration"
+         an applied migration must not change: restore the file and put the change in a new migration, or, if the \
+         edit changes nothing in the database (comments, formatting), accept it with `repair`"
     )]
     ChecksumMismatch { server: String, path: &'static str, version: u64, recorded: String, planned: &'static str },
     #[error("`{server}`: `migration_history` holds version {version}, which no migration file can have; fix or delete that row")]
     InvalidHistoryVersion { server: String, version: i64 },
     #[error("{path}: version {version} does not fit PostgreSQL's BIGINT; renumber the migration")]
     VersionOutOfRange { path: &'static str, version: u64 },
-}
-
-/// One row of `migration_history`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HistoryRow {
-    pub version: u64,
-    pub description: String,
-    pub checksum: String,
-    pub applied_at: DateTime<Utc>,
-    pub execution_ms: i64,
-    /// The downgrade script's SQL as it was when the migration was applied.
-    pub downgrade_sql: String,
+    #[error("V{version} is not a PostgreSQL migration of this plan; {known}")]
+    UnknownVersion { version: u64, known: String },
+    #[error("`{server}` is at {current}; `down` cannot go to V{to}, which is above it; `up --to {to}` goes forward")]
+    DowngradeAboveCurrent { server: String, to: u64, current: String },
+    #[error(
+        "`{server}`: `migration_history` already records {count} migrations (up to {current}); `baseline` only adopts \
+         a database with an empty history; use `migrate` or `up` to go further"
+    )]
+    BaselineOnHistory { server: String, count: usize, current: String },
+    #[error(
+        "`{server}`: the downgrade of V{version} stored in `migration_history` cannot be split into statements: \
+         {reason}; undo V{version} by hand, then delete its row"
+    )]
+    StoredDowngradeUnreadable { server: String, version: u64, reason: String },
+    #[error(
+        "`{server}`: the row of V{version} disappeared from `migration_history` during its downgrade; another \
+         migrator is running against this database without the run lock: stop it, then check `history`"
+    )]
+    HistoryRowVanished { server: String, version: u64 },
+    #[error(
+        "run lock: {source}; the lock connection uses MIGRATOR_LOCK_DATABASE_URL when it is set, else DATABASE_URL"
+    )]
+    LockConnection { source: Box<PostgresError> },
+    #[error(
+        "`{server}`: the run lock (PostgreSQL advisory lock {key}) is still taken after {waited}, {holder}: another \
+         migrator is running against this database; let it finish and run again, or wait longer with \
+         `--lock-timeout`{terminate}",
+        key = RUN_LOCK_KEY,
+        terminate = pid.map(|pid| format!("; if that session is stuck, end it with `SELECT pg_terminate_backend({pid})`")).unwrap_or_default()
+    )]
+    LockTimeout { server: String, waited: String, holder: String, pid: Option<i32> },
+    #[error(
+        "`{server}`: cannot hold the run lock through this connection: it does not keep one server session \
+         (two statements on it ran in backends {first} and {second}, and another connection was given backend \
+         {other}), as behind PgBouncer in transaction or \
+         statement pooling, where a session lock protects nothing; set MIGRATOR_LOCK_DATABASE_URL (or \
+         `--lock-database-url`) to a direct, non-pooled URL of the same database, used for the lock alone"
+    )]
+    LockBehindPooler { server: String, first: i32, other: i32, second: i32 },
 }
 
 /// Applies `plan.postgres` to one database. Connects on first use (normally the health check).
@@ -102,24 +159,18 @@ impl PostgresTarget {
     pub async fn history(&mut self) -> Result<Vec<HistoryRow>, PostgresError> {
         let server = self.connection.server();
         let connection = self.connection.get().await?;
-        if !history_table_exists(connection, &server).await? {
+        if !history::table_exists(connection, &server).await? {
             return Ok(Vec::new());
         }
-        read_history(connection, &server).await
+        history::read(connection, &server).await
     }
 
     /// Creates `migration_history` if it is missing and reads it.
     async fn prepare_history(&mut self) -> Result<Vec<HistoryRow>, PostgresError> {
         let server = self.connection.server();
         let connection = self.connection.get().await?;
-        // Checking first keeps `CREATE TABLE IF NOT EXISTS` from sending a notice on every run.
-        if !history_table_exists(connection, &server).await? {
-            sqlx::raw_sql(CREATE_HISTORY_TABLE)
-                .execute(&mut *connection)
-                .await
-                .map_err(|error| query_error(&server, "create `migration_history`", &error))?;
-        }
-        read_history(connection, &server).await
+        history::create_table(connection, &server).await?;
+        history::read(connection, &server).await
     }
 }
 
@@ -136,18 +187,35 @@ impl Target for PostgresTarget {
 
     async fn status(&mut self, plan: &Plan) -> Result<Status, PostgresError> {
         let history = self.history().await?;
-        Ok(status(&history, plan.postgres))
+        Ok(drift::status(&history, plan.postgres))
     }
 
     async fn apply(&mut self, plan: &Plan, _options: &ApplyOptions) -> Result<Changes, Failure<PostgresError>> {
+        self.upgrade_to(plan, None).await
+    }
+}
+
+impl VersionedTarget for PostgresTarget {
+    async fn history_entries(&mut self) -> Result<Vec<HistoryEntry>, PostgresError> {
+        Ok(self.history().await?.into_iter().map(HistoryEntry::from).collect())
+    }
+
+    /// Applies the pending migrations up to and including `to`, in ascending order, after
+    /// refusing drift (see the module doc). A pending migration below an applied one (merged
+    /// from another branch) is applied too. Refuses a `to` that is not in the plan, naming the
+    /// nearest versions, before touching the database.
+    async fn upgrade_to(&mut self, plan: &Plan, to: Option<u64>) -> Result<Changes, Failure<PostgresError>> {
+        check_versions_fit(plan.postgres)?;
+        if let Some(to) = to {
+            find_version(plan.postgres, to)?;
+        }
         let history = self.prepare_history().await?;
         let server = self.connection.server();
-        refuse_drift(&history, plan.postgres, &server)?;
-        let applied: HashSet<u64> = history.iter().map(|row| row.version).collect();
+        drift::refuse_for_upgrade(&history, plan.postgres, &server)?;
         let connection = self.connection.get().await?;
         let mut done = Changes::default();
-        for migration in plan.postgres.iter().filter(|migration| !applied.contains(&migration.version)) {
-            match apply_migration(connection, &server, migration).await {
+        for migration in pending(&history, plan.postgres, to) {
+            match execute::run(connection, &server, &Step::upgrade(migration)).await {
                 Ok(execution_ms) => {
                     done.push(format!("V{} {} ({execution_ms} ms)", migration.version, migration.description))
                 }
@@ -156,380 +224,372 @@ impl Target for PostgresTarget {
         }
         if done.is_empty() {
             let version = history.last().map(|row| row.version);
+            let position = to.map_or_else(|| "up to date".to_owned(), |to| format!("already at or past V{to}"));
             tracing::info!(
                 event = "postgresql_migrator.up_to_date",
                 target = "postgres",
                 version,
-                "postgres is up to date"
+                "postgres is {position}"
             );
         }
         Ok(done)
     }
-}
 
-async fn history_table_exists(connection: &mut PgConnection, server: &str) -> Result<bool, PostgresError> {
-    sqlx::query_scalar(HISTORY_TABLE_EXISTS)
-        .fetch_one(connection)
-        .await
-        .map_err(|error| query_error(server, "look for `migration_history`", &error))
-}
-
-async fn read_history(connection: &mut PgConnection, server: &str) -> Result<Vec<HistoryRow>, PostgresError> {
-    let rows: Vec<(i64, String, String, DateTime<Utc>, i64, String)> = sqlx::query_as(READ_HISTORY)
-        .fetch_all(connection)
-        .await
-        .map_err(|error| query_error(server, "read `migration_history`", &error))?;
-    rows.into_iter()
-        .map(|(version, description, checksum, applied_at, execution_ms, downgrade_sql)| {
-            let version = u64::try_from(version)
-                .map_err(|_| PostgresError::InvalidHistoryVersion { server: server.to_owned(), version })?;
-            Ok(HistoryRow { version, description, checksum, applied_at, execution_ms, downgrade_sql })
-        })
-        .collect()
-}
-
-/// Runs one migration and records it; returns its execution time in milliseconds.
-async fn apply_migration(
-    connection: &mut PgConnection,
-    server: &str,
-    migration: &Migration,
-) -> Result<i64, PostgresError> {
-    tracing::info!(
-        event = "postgresql_migrator.migration_started",
-        target = "postgres",
-        version = migration.version,
-        description = migration.description,
-        "applying V{} {}",
-        migration.version,
-        migration.description
-    );
-    let execution_ms = if migration.upgrade.transactional {
-        apply_in_transaction(connection, server, migration).await?
-    } else {
-        apply_statement_by_statement(connection, server, migration).await?
-    };
-    tracing::info!(
-        event = "postgresql_migrator.migration_applied",
-        target = "postgres",
-        version = migration.version,
-        description = migration.description,
-        duration_ms = execution_ms,
-        "applied V{} {} in {execution_ms} ms",
-        migration.version,
-        migration.description
-    );
-    Ok(execution_ms)
-}
-
-/// The whole script in one round trip, then the history row, then COMMIT: either the
-/// migration and its record are both there, or neither is.
-async fn apply_in_transaction(
-    connection: &mut PgConnection,
-    server: &str,
-    migration: &Migration,
-) -> Result<i64, PostgresError> {
-    let version = bigint_version(migration)?;
-    let mut transaction = connection
-        .begin()
-        .await
-        .map_err(|error| query_error(server, &format!("begin the transaction of V{}", migration.version), &error))?;
-    let started = Instant::now();
-    let outcome = sqlx::raw_sql(migration.upgrade.sql).execute(&mut *transaction).await;
-    let execution_ms = elapsed_ms(started);
-    if let Err(error) = outcome {
-        // Rolling back now, rather than when the transaction is dropped, releases the
-        // migration's locks before the error is reported.
-        let _ = transaction.rollback().await;
-        let location = script_location(&migration.upgrade, 0, &error);
-        return Err(migration_error(server, migration, location, &error, ROLLED_BACK.to_owned()));
-    }
-    if let Err(error) = insert_history(&mut transaction, migration, version, execution_ms).await {
-        let _ = transaction.rollback().await;
-        return Err(query_error(server, &format!("record V{} in `migration_history`", migration.version), &error));
-    }
-    transaction.commit().await.map_err(|error| {
-        let location = migration.upgrade.path.to_owned();
-        migration_error(server, migration, location, &error, ROLLED_BACK.to_owned())
-    })?;
-    Ok(execution_ms)
-}
-
-const ROLLED_BACK: &str =
-    "its transaction was rolled back and no later migration was run; fix the file and run migrate again";
-
-/// A `-- migrator:no-transaction` script (e.g. `CREATE INDEX CONCURRENTLY`, which PostgreSQL
-/// refuses inside a transaction): each statement commits on its own, the history row follows.
-async fn apply_statement_by_statement(
-    connection: &mut PgConnection,
-    server: &str,
-    migration: &Migration,
-) -> Result<i64, PostgresError> {
-    let version = bigint_version(migration)?;
-    let script = &migration.upgrade;
-    let started = Instant::now();
-    for (index, statement) in script.statements.iter().enumerate() {
-        if let Err(error) = sqlx::raw_sql(*statement).execute(&mut *connection).await {
-            let offset = script.sql.find(statement).unwrap_or(0);
-            let location = script_location(script, offset, &error);
-            let consequence = format!(
-                "statement {} of {} failed in a `-- migrator:no-transaction` script: the statements before it stay \
-                 applied and V{} is not recorded; undo them or make them idempotent (`IF NOT EXISTS`) before running migrate again",
-                index + 1,
-                script.statements.len(),
-                migration.version
-            );
-            return Err(migration_error(server, migration, location, &error, consequence));
-        }
-    }
-    let execution_ms = elapsed_ms(started);
-    insert_history(connection, migration, version, execution_ms).await.map_err(|error| {
-        query_error(server, &format!("record V{} in `migration_history`", migration.version), &error)
-    })?;
-    Ok(execution_ms)
-}
-
-async fn insert_history(
-    connection: &mut PgConnection,
-    migration: &Migration,
-    version: i64,
-    execution_ms: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(INSERT_HISTORY)
-        .bind(version)
-        .bind(migration.description)
-        .bind(migration.checksum)
-        .bind(execution_ms)
-        .bind(migration.downgrade.sql)
-        .execute(connection)
-        .await?;
-    Ok(())
-}
-
-fn bigint_version(migration: &Migration) -> Result<i64, PostgresError> {
-    i64::try_from(migration.version)
-        .map_err(|_| PostgresError::VersionOutOfRange { path: migration.upgrade.path, version: migration.version })
-}
-
-fn elapsed_ms(started: Instant) -> i64 {
-    i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX)
-}
-
-/// What in `migration_history` does not match the plan.
-#[derive(Debug)]
-enum Drift<'a> {
-    /// Applied, but newer than the plan's last migration: a newer release ran before this one.
-    Ahead(&'a HistoryRow),
-    /// Applied, older than the plan's head, but no longer in the plan.
-    Unknown(&'a HistoryRow),
-    /// Applied from a file whose text has changed since.
-    Edited { row: &'a HistoryRow, migration: &'static Migration },
-}
-
-fn drift<'a>(history: &'a [HistoryRow], plan: &'static [Migration]) -> Vec<Drift<'a>> {
-    let head = plan_head(plan);
-    history
-        .iter()
-        .filter_map(|row| match plan.iter().find(|migration| migration.version == row.version) {
-            None if row.version > head => Some(Drift::Ahead(row)),
-            None => Some(Drift::Unknown(row)),
-            Some(migration) if migration.checksum != row.checksum => Some(Drift::Edited { row, migration }),
-            Some(_) => None,
-        })
-        .collect()
-}
-
-fn plan_head(plan: &[Migration]) -> u64 {
-    plan.last().map_or(0, |migration| migration.version)
-}
-
-/// Refuses to migrate a database that a newer release has migrated, or whose applied
-/// migrations no longer match their files. Versions merely missing from the plan are only
-/// reported by `status` for now.
-fn refuse_drift(history: &[HistoryRow], plan: &'static [Migration], server: &str) -> Result<(), PostgresError> {
-    let drift = drift(history, plan);
-    let ahead: Vec<&HistoryRow> =
-        drift.iter().filter_map(|drift| if let Drift::Ahead(row) = drift { Some(*row) } else { None }).collect();
-    if let Some(newest) = ahead.last() {
-        let unknown = ahead.iter().map(|row| format!("V{} {}", row.version, row.description)).collect::<Vec<_>>();
-        return Err(PostgresError::AheadOfPlan {
-            server: server.to_owned(),
-            database_head: newest.version,
-            plan_head: plan_head(plan),
-            unknown: unknown.join(", "),
-        });
-    }
-    for drift in drift {
-        if let Drift::Edited { row, migration } = drift {
-            return Err(PostgresError::ChecksumMismatch {
-                server: server.to_owned(),
-                path: migration.upgrade.path,
-                version: row.version,
-                recorded: row.checksum.clone(),
-                planned: migration.checksum,
-            });
-        }
-    }
-    Ok(())
-}
-
-fn status(history: &[HistoryRow], plan: &'static [Migration]) -> Status {
-    let applied: HashSet<u64> = history.iter().map(|row| row.version).collect();
-    let current = history.last().map(|row| format!("V{} {}", row.version, row.description));
-    let pending = plan
-        .iter()
-        .filter(|migration| !applied.contains(&migration.version))
-        .map(|migration| format!("V{} {} ({})", migration.version, migration.description, migration.upgrade.path))
-        .collect();
-    let head = plan_head(plan);
-    let problems = drift(history, plan)
-        .into_iter()
-        .map(|drift| match drift {
-            Drift::Ahead(row) => {
-                format!(
-                    "V{} {} is applied but newer than this binary's plan (head V{head})",
-                    row.version, row.description
-                )
+    /// Undoes applied migrations newest first until the newest left is `to` (none for `Base`).
+    /// Each downgrade and the deletion of its row share one transaction (a
+    /// `-- migrator:no-transaction` downgrade runs statement by statement, then the row goes). A
+    /// version the plan knows is undone with the plan's downgrade; one it does not know (applied
+    /// by a newer release, or deleted from the plan) with the `downgrade_sql` of its row.
+    /// Refuses a `to` above the current version, a `to` neither applied nor in the plan, and an
+    /// edited applied migration, before undoing anything; stops at the first failure.
+    async fn downgrade_to(&mut self, plan: &Plan, to: VersionTarget) -> Result<Changes, Failure<PostgresError>> {
+        let history = self.history().await?;
+        let server = self.connection.server();
+        drift::refuse_for_downgrade(&history, plan.postgres, &server)?;
+        let undo = rows_to_undo(&history, plan.postgres, to, &server)?;
+        // Every step is prepared before the first runs, so an unreadable stored downgrade stops
+        // the command before anything is undone.
+        let steps = undo
+            .iter()
+            .map(|row| match plan.postgres.iter().find(|migration| migration.version == row.version) {
+                Some(migration) => Ok(Step::downgrade(migration)),
+                None => Step::stored_downgrade(row, &server),
+            })
+            .collect::<Result<Vec<Step>, PostgresError>>()?;
+        let connection = self.connection.get().await?;
+        let mut done = Changes::default();
+        for step in &steps {
+            match execute::run(connection, &server, step).await {
+                Ok(execution_ms) => done.push(undone(step, execution_ms)),
+                Err(error) => return Err(Failure::new(error, done)),
             }
-            Drift::Unknown(row) => format!("V{} {} is applied but not in the plan", row.version, row.description),
-            Drift::Edited { row, migration } => format!(
-                "V{} {}: applied with checksum `{}`, but `{}` now has `{}`",
-                row.version, row.description, row.checksum, migration.upgrade.path, migration.checksum
-            ),
-        })
+        }
+        Ok(done)
+    }
+
+    /// Records every plan migration up to and including `version` as applied (plan checksum and
+    /// downgrade, execution time 0) in one transaction, running none of them; creates
+    /// `migration_history` if it is missing. Refuses a `version` not in the plan and a database
+    /// whose history is not empty. See the module doc for adopting an Alembic database.
+    async fn baseline(&mut self, plan: &Plan, version: u64) -> Result<Changes, PostgresError> {
+        check_versions_fit(plan.postgres)?;
+        find_version(plan.postgres, version)?;
+        let history = self.prepare_history().await?;
+        let server = self.connection.server();
+        if let Some(last) = history.last() {
+            return Err(PostgresError::BaselineOnHistory { server, count: history.len(), current: last.label() });
+        }
+        let adopted: Vec<&'static Migration> =
+            plan.postgres.iter().take_while(|migration| migration.version <= version).collect();
+        let connection = self.connection.get().await?;
+        let mut transaction =
+            connection.begin().await.map_err(|error| query_error(&server, "begin the baseline", &error))?;
+        for migration in &adopted {
+            history::insert(&mut transaction, migration, 0).await.map_err(|error| {
+                query_error(&server, &format!("record V{} in `migration_history`", migration.version), &error)
+            })?;
+        }
+        transaction.commit().await.map_err(|error| query_error(&server, "commit the baseline", &error))?;
+        tracing::info!(
+            event = "postgresql_migrator.baselined",
+            target = "postgres",
+            version,
+            migrations = adopted.len(),
+            "recorded V{} to V{version} as applied without running them",
+            adopted.first().map_or(version, |migration| migration.version)
+        );
+        Ok(Changes(
+            adopted
+                .iter()
+                .map(|migration| {
+                    format!("V{} {} recorded as applied (baseline, not run)", migration.version, migration.description)
+                })
+                .collect(),
+        ))
+    }
+
+    /// Accepts what the operator decided, in one transaction, one line per row it looked at:
+    /// - an applied migration whose file changed (or whose description or downgrade changed):
+    ///   its row takes the plan's description, checksum and downgrade;
+    /// - an applied version below the plan's head that the plan no longer has: its row is
+    ///   deleted (what it created stays; the stored downgrade is logged with
+    ///   `postgresql_migrator.history_row_forgotten`);
+    /// - an applied version above the plan's head (a newer release's): left as it is, and said
+    ///   so: `down` can still undo it with its stored downgrade.
+    async fn repair(&mut self, plan: &Plan) -> Result<Changes, PostgresError> {
+        let history = self.history().await?;
+        let server = self.connection.server();
+        let head = drift::plan_head(plan.postgres);
+        let connection = self.connection.get().await?;
+        let mut transaction =
+            connection.begin().await.map_err(|error| query_error(&server, "begin the repair", &error))?;
+        let mut changes = Changes::default();
+        for row in &history {
+            let action = match plan.postgres.iter().find(|migration| migration.version == row.version) {
+                Some(migration) => accept(&mut transaction, &server, row, migration).await?,
+                None if row.version > head => Some(format!(
+                    "{}: left as it is: applied by a newer release (this plan ends at V{head}); `down` undoes it with its stored downgrade",
+                    row.label()
+                )),
+                None => Some(forget(&mut transaction, &server, row).await?),
+            };
+            changes.0.extend(action);
+        }
+        transaction.commit().await.map_err(|error| query_error(&server, "commit the repair", &error))?;
+        Ok(changes)
+    }
+
+    /// The SQL `upgrade_to(plan, to)` would send, in order, after the same refusals: a
+    /// transactional script as one statement (it is sent whole, inside `BEGIN` … `COMMIT` with
+    /// the insertion of its history row), a `-- migrator:no-transaction` script as its
+    /// statements. Creates nothing.
+    async fn pending_sql(&mut self, plan: &Plan, to: Option<u64>) -> Result<Vec<PlannedStatement>, PostgresError> {
+        if let Some(to) = to {
+            find_version(plan.postgres, to)?;
+        }
+        let history = self.history().await?;
+        let server = self.connection.server();
+        drift::refuse_for_upgrade(&history, plan.postgres, &server)?;
+        let mut statements = Vec::new();
+        for migration in pending(&history, plan.postgres, to) {
+            let step = Step::upgrade(migration);
+            statements.extend(step.sent().into_iter().map(|sql| PlannedStatement {
+                version: migration.version,
+                description: migration.description,
+                path: migration.upgrade.path,
+                sql: sql.to_owned(),
+            }));
+        }
+        Ok(statements)
+    }
+}
+
+/// The plan's migrations that are not applied, up to and including `to`, ascending.
+fn pending(
+    history: &[HistoryRow],
+    plan: &'static [Migration],
+    to: Option<u64>,
+) -> impl Iterator<Item = &'static Migration> {
+    let applied: HashSet<u64> = history.iter().map(|row| row.version).collect();
+    let last = to.unwrap_or(u64::MAX);
+    plan.iter().filter(move |migration| migration.version <= last && !applied.contains(&migration.version))
+}
+
+/// The rows `down` to `to` removes, newest first.
+fn rows_to_undo<'a>(
+    history: &'a [HistoryRow],
+    plan: &[Migration],
+    to: VersionTarget,
+    server: &str,
+) -> Result<Vec<&'a HistoryRow>, PostgresError> {
+    let floor = match to {
+        VersionTarget::Base => 0,
+        VersionTarget::Version(version) => {
+            let current = history.last().map(|row| row.version).unwrap_or(0);
+            if version > current {
+                let current = history.last().map_or_else(|| "base (nothing applied)".to_owned(), HistoryRow::label);
+                return Err(PostgresError::DowngradeAboveCurrent { server: server.to_owned(), to: version, current });
+            }
+            let known = plan.iter().any(|migration| migration.version == version)
+                || history.iter().any(|row| row.version == version);
+            if !known {
+                return Err(PostgresError::UnknownVersion { version, known: nearby(plan, version) });
+            }
+            version
+        }
+    };
+    Ok(history.iter().rev().take_while(|row| row.version > floor).collect())
+}
+
+/// The change line of one downgrade.
+fn undone(step: &Step<'_>, execution_ms: i64) -> String {
+    if step.origin.starts_with("`migration_history`") {
+        format!("{} undone with the downgrade stored in `migration_history` ({execution_ms} ms)", step.label())
+    } else {
+        format!("{} undone ({execution_ms} ms)", step.label())
+    }
+}
+
+/// Brings the row of a migration the plan knows to the plan's description, checksum and
+/// downgrade; says what changed, or nothing when the row already matches.
+async fn accept(
+    connection: &mut sqlx::PgConnection,
+    server: &str,
+    row: &HistoryRow,
+    migration: &'static Migration,
+) -> Result<Option<String>, PostgresError> {
+    let mut accepted = Vec::new();
+    if row.checksum != migration.checksum {
+        accepted.push(format!(
+            "accepted the edited `{}` (checksum `{}` → `{}`)",
+            migration.upgrade.path, row.checksum, migration.checksum
+        ));
+    }
+    if row.description != migration.description {
+        accepted.push(format!("description `{}` → `{}`", row.description, migration.description));
+    }
+    if row.downgrade_sql != migration.downgrade.sql {
+        accepted.push(format!("stored the downgrade of `{}`", migration.downgrade.path));
+    }
+    if accepted.is_empty() {
+        return Ok(None);
+    }
+    history::accept(connection, migration).await.map_err(|error| {
+        query_error(server, &format!("update V{} in `migration_history`", migration.version), &error)
+    })?;
+    tracing::info!(
+        event = "postgresql_migrator.history_row_accepted",
+        target = "postgres",
+        version = migration.version,
+        "V{} {}: {}",
+        migration.version,
+        migration.description,
+        accepted.join(", ")
+    );
+    Ok(Some(format!("V{} {}: {}", migration.version, migration.description, accepted.join(", "))))
+}
+
+/// Deletes the row of a version deleted from the plan, logging its stored downgrade so that
+/// it is not lost.
+async fn forget(connection: &mut sqlx::PgConnection, server: &str, row: &HistoryRow) -> Result<String, PostgresError> {
+    history::delete(connection, row.version)
+        .await
+        .map_err(|error| query_error(server, &format!("delete V{} from `migration_history`", row.version), &error))?;
+    tracing::info!(
+        event = "postgresql_migrator.history_row_forgotten",
+        target = "postgres",
+        version = row.version,
+        description = row.description.as_str(),
+        checksum = row.checksum.as_str(),
+        downgrade_sql = row.downgrade_sql.as_str(),
+        "forgot {}: no longer in the plan",
+        row.label()
+    );
+    Ok(format!(
+        "{}: forgot its row: no longer in the plan; what it created stays in the database (its downgrade is in the log)",
+        row.label()
+    ))
+}
+
+/// The migration of `version`, or an error naming the nearest versions the plan has.
+fn find_version(plan: &'static [Migration], version: u64) -> Result<&'static Migration, PostgresError> {
+    plan.iter()
+        .find(|migration| migration.version == version)
+        .ok_or_else(|| PostgresError::UnknownVersion { version, known: nearby(plan, version) })
+}
+
+/// `the nearest are V3 orders, V5 audit`: up to two versions on each side of `version`.
+fn nearby(plan: &[Migration], version: u64) -> String {
+    let split = plan.partition_point(|migration| migration.version < version);
+    let below = &plan[split.saturating_sub(2)..split];
+    let above = &plan[split..plan.len().min(split + 2)];
+    let names: Vec<String> = below
+        .iter()
+        .chain(above)
+        .map(|migration| format!("V{} {}", migration.version, migration.description))
         .collect();
-    Status { current, pending, problems, notes: Vec::new() }
+    if names.is_empty() {
+        "the plan has no PostgreSQL migrations".to_owned()
+    } else {
+        format!("the nearest are {}", names.join(", "))
+    }
+}
+
+/// `migration_history.version` is a BIGINT: a version beyond it could never be recorded.
+fn check_versions_fit(plan: &'static [Migration]) -> Result<(), PostgresError> {
+    match plan.iter().find(|migration| i64::try_from(migration.version).is_err()) {
+        Some(migration) => {
+            Err(PostgresError::VersionOutOfRange { path: migration.upgrade.path, version: migration.version })
+        }
+        None => Ok(()),
+    }
 }
 
 fn query_error(server: &str, action: &str, error: &sqlx::Error) -> PostgresError {
     PostgresError::Query { server: server.to_owned(), action: action.to_owned(), reason: describe_error(error) }
 }
 
-fn migration_error(
-    server: &str,
-    migration: &Migration,
-    location: String,
-    error: &sqlx::Error,
-    consequence: String,
-) -> PostgresError {
-    PostgresError::Migration {
-        server: server.to_owned(),
-        version: migration.version,
-        description: migration.description,
-        location,
-        reason: describe_error(error),
-        consequence,
-    }
-}
-
-/// `path:line:column` of the error when the server gave a position in the SQL that was sent
-/// (which starts `offset` bytes into the script), otherwise just `path`.
-fn script_location(script: &Script, offset: usize, error: &sqlx::Error) -> String {
-    let position = database_error(error).and_then(|database_error| match database_error.position() {
-        Some(PgErrorPosition::Original(position)) => Some(position),
-        _ => None,
-    });
-    match position {
-        Some(position) => {
-            let (line, column) = line_column(script.sql, offset, position);
-            format!("{}:{line}:{column}", script.path)
-        }
-        None => script.path.to_owned(),
-    }
-}
-
-/// The 1-based line and column of the `position`th character (1-based, as PostgreSQL counts)
-/// after byte `offset` of `text`.
-fn line_column(text: &str, offset: usize, position: usize) -> (usize, usize) {
-    let before_statement = text.get(..offset).unwrap_or("");
-    let in_statement = text.get(offset..).unwrap_or("").chars().take(position.saturating_sub(1));
-    let mut line = 1 + before_statement.matches('\n').count();
-    let mut column = 1 + before_statement.rsplit('\n').next().map_or(0, |tail| tail.chars().count());
-    for character in in_statement {
-        if character == '\n' {
-            line += 1;
-            column = 1;
-        } else {
-            column += 1;
-        }
-    }
-    (line, column)
-}
-
 #[cfg(test)]
 mod tests {
+    use chrono::{DateTime, Utc};
+
     use super::*;
+    use crate::plan::Script;
 
-    #[test]
-    fn line_column_counts_from_the_start_of_the_script() {
-        let text = "CREATE TABLE a (id int);\nSELEC 1;\n";
-        assert_eq!(line_column(text, 0, 1), (1, 1));
-        assert_eq!(line_column(text, 0, 26), (2, 1));
-        assert_eq!(line_column(text, 0, 27), (2, 2));
+    const SCRIPT: Script = Script { path: "V.sql", sql: "", statements: &[], transactional: true };
+
+    const fn migration(version: u64, description: &'static str) -> Migration {
+        Migration { version, description, checksum: "sha256:x", upgrade: SCRIPT, downgrade: SCRIPT }
     }
 
-    #[test]
-    fn line_column_adds_the_statement_offset() {
-        let text = "SELECT 1;\nCREATE INDEX CONCURRENTLY x ON y (z);\n";
-        let offset = text.find("CREATE").expect("statement");
-        assert_eq!(line_column(text, offset, 8), (2, 8));
-    }
+    static PLAN: [Migration; 5] =
+        [migration(1, "one"), migration(2, "two"), migration(4, "four"), migration(5, "five"), migration(8, "eight")];
 
-    fn row(version: u64, checksum: &str) -> HistoryRow {
+    fn row(version: u64) -> HistoryRow {
         HistoryRow {
             version,
             description: format!("m{version}"),
-            checksum: checksum.to_owned(),
+            checksum: "sha256:x".to_owned(),
             applied_at: DateTime::<Utc>::UNIX_EPOCH,
             execution_ms: 1,
             downgrade_sql: String::new(),
         }
     }
 
-    const SCRIPT: Script = Script { path: "V1.sql", sql: "", statements: &[], transactional: true };
-    static PLAN: [Migration; 2] = [
-        Migration {
-            version: 1,
-            description: "one",
-            checksum: "sha256:1",
-            upgrade: Script { path: "V1.sql", ..SCRIPT },
-            downgrade: Script { path: "down/V1.sql", ..SCRIPT },
-        },
-        Migration {
-            version: 3,
-            description: "three",
-            checksum: "sha256:3",
-            upgrade: Script { path: "V3.sql", ..SCRIPT },
-            downgrade: Script { path: "down/V3.sql", ..SCRIPT },
-        },
-    ];
-
     #[test]
-    fn newer_history_is_refused_naming_both_heads() {
-        let history = [row(1, "sha256:1"), row(3, "sha256:3"), row(9, "sha256:9")];
-        let error = refuse_drift(&history, &PLAN, "postgres://u@h:1/d").expect_err("refused");
-        let message = error.to_string();
-        assert!(message.starts_with("database is at V9, newer than this binary's plan (head V3)"), "{message}");
-        assert!(message.contains("V9 m9"), "{message}");
+    fn unknown_version_names_the_nearest_on_both_sides() {
+        let error = find_version(&PLAN, 3).expect_err("not in the plan");
+        assert_eq!(
+            error.to_string(),
+            "V3 is not a PostgreSQL migration of this plan; the nearest are V1 one, V2 two, V4 four, V5 five"
+        );
+        let error = find_version(&PLAN, 99).expect_err("not in the plan");
+        assert!(error.to_string().ends_with("the nearest are V5 five, V8 eight"), "{error}");
     }
 
     #[test]
-    fn edited_migration_is_refused_with_both_checksums() {
-        let history = [row(1, "sha256:old")];
-        let error = refuse_drift(&history, &PLAN, "postgres://u@h:1/d").expect_err("refused");
-        let message = error.to_string();
-        assert!(message.starts_with("V1.sql: V1 was applied"), "{message}");
-        assert!(message.contains("`sha256:old`") && message.contains("`sha256:1`"), "{message}");
+    fn pending_stops_at_the_target_and_skips_applied_versions() {
+        let history = [row(1), row(4)];
+        let versions: Vec<u64> = pending(&history, &PLAN, Some(5)).map(|migration| migration.version).collect();
+        assert_eq!(versions, [2, 5]);
+        let versions: Vec<u64> = pending(&history, &PLAN, None).map(|migration| migration.version).collect();
+        assert_eq!(versions, [2, 5, 8]);
     }
 
     #[test]
-    fn status_lists_pending_and_every_problem() {
-        let history = [row(1, "sha256:old"), row(2, "sha256:2"), row(4, "sha256:4")];
-        let status = status(&history, &PLAN);
-        assert_eq!(status.current.as_deref(), Some("V4 m4"));
-        assert_eq!(status.pending, vec!["V3 three (V3.sql)".to_owned()]);
-        assert_eq!(status.problems.len(), 3, "{:?}", status.problems);
-        assert!(status.problems[0].contains("`sha256:old`"));
-        assert!(status.problems[1].contains("not in the plan"));
-        assert!(status.problems[2].contains("newer than this binary's plan (head V3)"));
+    fn down_undoes_newest_first_down_to_the_target() {
+        let history = [row(1), row(2), row(4), row(9)];
+        let undo = |to| -> Vec<u64> {
+            rows_to_undo(&history, &PLAN, to, "s").expect("valid").iter().map(|row| row.version).collect()
+        };
+        assert_eq!(undo(VersionTarget::Version(2)), [9, 4]);
+        assert_eq!(undo(VersionTarget::Version(9)), Vec::<u64>::new());
+        assert_eq!(undo(VersionTarget::Base), [9, 4, 2, 1]);
+    }
+
+    #[test]
+    fn down_refuses_a_target_above_the_current_version_or_unknown() {
+        let history = [row(1), row(2)];
+        let error = rows_to_undo(&history, &PLAN, VersionTarget::Version(4), "s").expect_err("above");
+        assert!(error.to_string().starts_with("`s` is at V2 m2; `down` cannot go to V4"), "{error}");
+        let error = rows_to_undo(&[], &PLAN, VersionTarget::Version(1), "s").expect_err("above base");
+        assert!(error.to_string().contains("base (nothing applied)"), "{error}");
+        let history = [row(1), row(2), row(4)];
+        let error = rows_to_undo(&history, &PLAN, VersionTarget::Version(3), "s").expect_err("unknown");
+        assert!(error.to_string().starts_with("V3 is not a PostgreSQL migration"), "{error}");
+    }
+
+    #[test]
+    fn lock_timeout_names_the_holder_and_how_to_end_it() {
+        let error = PostgresError::LockTimeout {
+            server: "postgres://u@h:1/d".to_owned(),
+            waited: "5s".to_owned(),
+            holder: "held by pid 42 (application `x`)".to_owned(),
+            pid: Some(42),
+        };
+        let message = error.to_string();
+        assert!(message.contains("advisory lock 8387511655498670452"), "{message}");
+        assert!(message.contains("held by pid 42"), "{message}");
+        assert!(message.ends_with("`SELECT pg_terminate_backend(42)`"), "{message}");
     }
 }

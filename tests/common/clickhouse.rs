@@ -68,9 +68,15 @@ impl TestDatabase {
         self.client.query_raw(sql).execute().await.unwrap_or_else(|error| panic!("`{sql}`: {error}"));
     }
 
-    /// Every row ever written to `migration_history`, not only the current one per version.
-    pub async fn history_rows_written(&self) -> u64 {
-        self.client.query("SELECT count() FROM migration_history").fetch_one().await.expect("count migration_history")
+    /// The newest `(version, sequence)` of every version in `migration_history`: any new history
+    /// row changes it. (Counting all rows would not do: a background merge of the
+    /// ReplacingMergeTree may collapse old rows at any moment.)
+    pub async fn history_rows_written(&self) -> Vec<(u64, u64)> {
+        self.client
+            .query("SELECT version, sequence FROM migration_history FINAL ORDER BY version")
+            .fetch_all::<(u64, u64)>()
+            .await
+            .expect("read migration_history")
     }
 }
 

@@ -1,10 +1,19 @@
 //! The `migration_history` table: one row per progress step, the newest row of a version wins.
 //!
-//! ClickHouse 18.16 has no cheap `UPDATE`, so progress is recorded by inserting: a
-//! `ReplacingMergeTree(sequence)` ordered by `version` keeps, per version, the row with the
+//! ClickHouse 18.16 has no cheap `UPDATE` or `DELETE`, so every change is recorded by inserting:
+//! a `ReplacingMergeTree(sequence)` ordered by `version` keeps, per version, the row with the
 //! highest `sequence`, and every read uses `FINAL` so it sees that row whether or not the
 //! background merge has run yet. Each write of a version carries the previous row's
 //! `sequence + 1`, so the order never depends on clocks.
+//!
+//! A version's newest row is `partial` or `applied` while its upgrade runs and after it,
+//! `reverting` while its downgrade runs, and `reverted` once the downgrade finished. A
+//! `reverted` row means "not applied": [`read`] drops it and keeps only its `sequence`, so that a
+//! later upgrade of the same version writes past it. The filter runs here, not in SQL: 18.16
+//! moves a `WHERE` on a non-key column to `PREWHERE`, which filters *before* `FINAL` picks the
+//! newest row, and would bring an older `applied` row back.
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use clickhouse::error::Error as ClientError;
@@ -14,14 +23,20 @@ use super::ClickHouseError;
 
 pub(super) const TABLE: &str = "migration_history";
 
+/// The type of `status`. `reverting` and `reverted` came with `down`; [`prepare`] adds them to a
+/// table created before (adding values to an `Enum8` is a metadata change, allowed on 18.16).
+const STATUS_TYPE: &str = "Enum8('partial' = 1, 'applied' = 2, 'reverting' = 3, 'reverted' = 4)";
+
 /// Plain types only (no `DateTime64`, `LowCardinality`, TTL), so the same table works from
 /// 18.16 to current releases.
-const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS migration_history
+fn create_table() -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS migration_history
 (
     version          UInt64,
     description      String,
     checksum         String,
-    status           Enum8('partial' = 1, 'applied' = 2),
+    status           {STATUS_TYPE},
     statements_done  UInt32,
     statements_total UInt32,
     applied_at       DateTime,
@@ -31,38 +46,58 @@ const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS migration_history
     sequence         UInt64
 )
 ENGINE = ReplacingMergeTree(sequence)
-ORDER BY version";
+ORDER BY version"
+    )
+}
 
 const READ: &str = "SELECT ?fields FROM migration_history FINAL ORDER BY version";
 
 const TABLE_EXISTS: &str = "SELECT count() FROM system.tables WHERE database = ? AND name = ?";
 
+const STATUS_COLUMN_TYPE: &str = "SELECT type FROM system.columns WHERE database = ? AND table = ? AND name = 'status'";
+
 /// Where a recorded migration stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MigrationState {
-    /// Some of its statements ran (possibly none, if the run was interrupted before the first
-    /// finished); `migrate` resumes it at statement `statements_done + 1`.
+    /// Some of its upgrade's statements ran (possibly none, if the run was interrupted before the
+    /// first finished); `migrate` resumes it at statement `statements_done + 1`.
     Partial,
-    /// Every statement ran.
+    /// Every upgrade statement ran.
     Applied,
+    /// Its downgrade stopped part-way: `statements_done` of the downgrade's `statements_total`
+    /// statements ran; `down` resumes it at statement `statements_done + 1`.
+    Reverting,
 }
 
-impl MigrationState {
-    const PARTIAL: i8 = 1;
-    const APPLIED: i8 = 2;
+/// The `status` column's codes. `Reverted` never leaves this module: a reverted version is read
+/// as absent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Code {
+    Partial = 1,
+    Applied = 2,
+    Reverting = 3,
+    Reverted = 4,
+}
 
-    fn code(self) -> i8 {
-        match self {
-            MigrationState::Partial => Self::PARTIAL,
-            MigrationState::Applied => Self::APPLIED,
+impl Code {
+    fn of(state: MigrationState) -> Code {
+        match state {
+            MigrationState::Partial => Code::Partial,
+            MigrationState::Applied => Code::Applied,
+            MigrationState::Reverting => Code::Reverting,
         }
     }
 
-    fn from_code(code: i8) -> Option<Self> {
-        match code {
-            Self::PARTIAL => Some(MigrationState::Partial),
-            Self::APPLIED => Some(MigrationState::Applied),
-            _ => None,
+    fn from_i8(code: i8) -> Option<Code> {
+        [Code::Partial, Code::Applied, Code::Reverting, Code::Reverted].into_iter().find(|known| *known as i8 == code)
+    }
+
+    fn state(self) -> Option<MigrationState> {
+        match self {
+            Code::Partial => Some(MigrationState::Partial),
+            Code::Applied => Some(MigrationState::Applied),
+            Code::Reverting => Some(MigrationState::Reverting),
+            Code::Reverted => None,
         }
     }
 }
@@ -75,20 +110,51 @@ pub struct HistoryRow {
     /// The upgrade's checksum when it was (started to be) applied.
     pub checksum: String,
     pub state: MigrationState,
-    /// How many of the upgrade's statements have run: all of them once applied.
+    /// How many statements have run: of the upgrade (all of them once applied), or, while
+    /// `Reverting`, of the downgrade.
     pub statements_done: u32,
+    /// The upgrade's statement count, or the downgrade's while `Reverting`.
     pub statements_total: u32,
-    /// When it was applied; for a partial migration, when its last progress was recorded.
+    /// When it was applied; for a partial or reverting migration, when its last progress was
+    /// recorded.
     pub applied_at: DateTime<Utc>,
-    /// Time spent in its statements, summed over every run that worked on it.
+    /// Time spent in its statements, summed over every run that worked on it (the downgrade's
+    /// own while `Reverting`).
     pub execution_ms: u64,
-    /// The downgrade script's SQL as it was when the migration was applied.
+    /// The downgrade script's SQL as it was when the migration was applied (or repaired).
     pub downgrade_sql: String,
-    /// ClickHouse's error for the statement a partial migration stopped at; empty once
-    /// applied, and when the run was interrupted rather than refused.
+    /// ClickHouse's error for the statement a partial or reverting migration stopped at; empty
+    /// once applied, and when the run was interrupted rather than refused.
     pub error: String,
     /// Orders the rows of one version; the highest is the current one.
     pub sequence: u64,
+}
+
+/// What `migration_history` holds now.
+#[derive(Debug, Default)]
+pub(super) struct History {
+    /// The current row of every version that is not reverted, in ascending version order.
+    pub rows: Vec<HistoryRow>,
+    /// The highest `sequence` written for every version, reverted ones included.
+    sequences: BTreeMap<u64, u64>,
+}
+
+impl History {
+    /// The `sequence` of the newest row of `version`, reverted or not; 0 when it has none. The
+    /// next row of the version must be written past it.
+    pub fn last_sequence(&self, version: u64) -> u64 {
+        self.sequences.get(&version).copied().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+impl History {
+    /// A history of these current rows, and of reverted versions with their last `sequence`.
+    pub fn of(rows: Vec<HistoryRow>, reverted: &[(u64, u64)]) -> History {
+        let mut sequences: BTreeMap<u64, u64> = reverted.iter().copied().collect();
+        sequences.extend(rows.iter().map(|row| (row.version, row.sequence)));
+        History { rows, sequences }
+    }
 }
 
 /// A row as RowBinary carries it: `Enum8` as `i8`, `DateTime` as seconds in a `u32`.
@@ -120,39 +186,106 @@ pub(super) async fn exists(connection: &Connection) -> Result<bool, ClickHouseEr
     Ok(count > 0)
 }
 
-pub(super) async fn create(connection: &Connection) -> Result<(), ClickHouseError> {
+/// Creates the database and the table if they are missing, gives an older table's `status` the
+/// values it lacks, and reads it.
+pub(super) async fn prepare(connection: &Connection) -> Result<History, ClickHouseError> {
+    connection.create_database_if_missing().await?;
+    if exists(connection).await? {
+        extend_status(connection).await?;
+    } else {
+        create(connection).await?;
+    }
+    read(connection).await
+}
+
+async fn create(connection: &Connection) -> Result<(), ClickHouseError> {
     connection
         .client()
-        .query(CREATE_TABLE)
+        .query(&create_table())
         .execute()
         .await
         .map_err(|error| connection.error("create `migration_history`", &error))
 }
 
-/// The current row of every version, in ascending version order.
-pub(super) async fn read(connection: &Connection) -> Result<Vec<HistoryRow>, ClickHouseError> {
+/// Adds `reverting` and `reverted` to a `status` column created before them. A column that
+/// already has them (or more, from a newer migrator) is left alone.
+pub(super) async fn extend_status(connection: &Connection) -> Result<(), ClickHouseError> {
+    let column_type: String = connection
+        .server_client()
+        .query(STATUS_COLUMN_TYPE)
+        .bind(connection.database())
+        .bind(TABLE)
+        .fetch_one()
+        .await
+        .map_err(|error| connection.error("read the type of `migration_history.status`", &error))?;
+    if column_type.contains("'reverted' = 4") {
+        return Ok(());
+    }
+    connection
+        .client()
+        .query(&format!("ALTER TABLE migration_history MODIFY COLUMN status {STATUS_TYPE}"))
+        .execute()
+        .await
+        .map_err(|error| connection.error("add `reverting` and `reverted` to `migration_history.status`", &error))
+}
+
+/// The current row of every version, reverted ones left out; empty when the table does not
+/// exist. Creates nothing.
+pub(super) async fn read_if_exists(connection: &Connection) -> Result<History, ClickHouseError> {
+    if !exists(connection).await? {
+        return Ok(History::default());
+    }
+    read(connection).await
+}
+
+/// The current row of every version, reverted ones left out, in ascending version order.
+pub(super) async fn read(connection: &Connection) -> Result<History, ClickHouseError> {
     let records: Vec<Record> = connection
         .client()
         .query(READ)
         .fetch_all()
         .await
         .map_err(|error| connection.error("read `migration_history`", &error))?;
-    records.into_iter().map(|record| row(record, connection)).collect()
+    let mut history = History::default();
+    for record in records {
+        history.sequences.insert(record.version, record.sequence);
+        let code = Code::from_i8(record.status).ok_or_else(|| ClickHouseError::InvalidHistory {
+            server: connection.server().to_owned(),
+            reason: format!("V{} has status {}, which this migrator does not know", record.version, record.status),
+        })?;
+        if let Some(state) = code.state() {
+            history.rows.push(row(record, state));
+        }
+    }
+    Ok(history)
 }
 
 /// Inserts `row` as the newest state of its version.
 pub(super) async fn write(connection: &Connection, row: &HistoryRow) -> Result<(), ClientError> {
+    write_records(connection, &[record(row, Code::of(row.state))]).await
+}
+
+/// Inserts every row in one `INSERT`, which ClickHouse writes as one block: all or none.
+pub(super) async fn write_all(connection: &Connection, rows: &[HistoryRow]) -> Result<(), ClientError> {
+    let records: Vec<Record> = rows.iter().map(|row| record(row, Code::of(row.state))).collect();
+    write_records(connection, &records).await
+}
+
+/// Inserts `row` as a `reverted` row: its version reads as never applied from now on.
+pub(super) async fn write_reverted(connection: &Connection, row: &HistoryRow) -> Result<(), ClientError> {
+    write_records(connection, &[record(row, Code::Reverted)]).await
+}
+
+async fn write_records(connection: &Connection, records: &[Record]) -> Result<(), ClientError> {
     let mut insert = connection.client().insert::<Record>(TABLE).await?;
-    insert.write(&record(row)).await?;
+    for record in records {
+        insert.write(record).await?;
+    }
     insert.end().await
 }
 
-fn row(record: Record, connection: &Connection) -> Result<HistoryRow, ClickHouseError> {
-    let state = MigrationState::from_code(record.status).ok_or_else(|| ClickHouseError::InvalidHistory {
-        server: connection.server().to_owned(),
-        reason: format!("V{} has status {}, which this migrator does not know", record.version, record.status),
-    })?;
-    Ok(HistoryRow {
+fn row(record: Record, state: MigrationState) -> HistoryRow {
+    HistoryRow {
         version: record.version,
         description: record.description,
         checksum: record.checksum,
@@ -164,15 +297,15 @@ fn row(record: Record, connection: &Connection) -> Result<HistoryRow, ClickHouse
         downgrade_sql: record.downgrade_sql,
         error: record.error,
         sequence: record.sequence,
-    })
+    }
 }
 
-fn record(row: &HistoryRow) -> Record {
+fn record(row: &HistoryRow, code: Code) -> Record {
     Record {
         version: row.version,
         description: row.description.clone(),
         checksum: row.checksum.clone(),
-        status: row.state.code(),
+        status: code as i8,
         statements_done: row.statements_done,
         statements_total: row.statements_total,
         // `DateTime` holds seconds since 1970 in a UInt32.

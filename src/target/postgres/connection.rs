@@ -13,6 +13,9 @@ use crate::config::{PostgresConfig, POSTGRES_PARAMETERS};
 /// How long one connection attempt may take; `crate::run` retries the health check for `--wait`.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The `application_name` of the migrator's sessions when the URL sets none.
+pub(crate) const DEFAULT_APPLICATION_NAME: &str = "tradeforge-migrator";
+
 /// A connection opened on first use and kept for the rest of the run: a migrator runs its
 /// statements one after another, so a pool would only hold idle connections.
 pub(crate) struct Connection {
@@ -57,7 +60,8 @@ impl Connection {
     }
 }
 
-async fn connect(config: &PostgresConfig) -> Result<PgConnection, PostgresError> {
+/// One new connection to `config`'s server, bounded by [`CONNECT_TIMEOUT`].
+pub(super) async fn connect(config: &PostgresConfig) -> Result<PgConnection, PostgresError> {
     let options = connect_options(config)?;
     match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options)).await {
         Ok(Ok(connection)) => Ok(connection),
@@ -81,6 +85,9 @@ fn connect_options(config: &PostgresConfig) -> Result<PgConnectOptions, Postgres
         .port(config.port)
         .username(&config.user)
         .database(&config.database)
+        // Names our sessions in `pg_stat_activity` (and so the run lock's holder in messages)
+        // unless the URL gives an `application_name` of its own.
+        .application_name(DEFAULT_APPLICATION_NAME)
         // Our own events report each migration's duration; sqlx's statement log would repeat
         // whole migration scripts into the deploy log.
         .disable_statement_logging();
@@ -209,6 +216,12 @@ mod tests {
         assert_eq!(options.get_database(), Some("tradeforge"));
         assert!(matches!(options.get_ssl_mode(), PgSslMode::Require));
         assert_eq!(options.get_application_name(), Some("migrator"));
+    }
+
+    #[test]
+    fn sessions_are_named_unless_the_url_names_them() {
+        let options = connect_options(&config(&[])).expect("valid");
+        assert_eq!(options.get_application_name(), Some(DEFAULT_APPLICATION_NAME));
     }
 
     #[test]

@@ -1,0 +1,269 @@
+//! Runs one migration's upgrade from where it stands, recording a history row after every
+//! statement (see "A failure half-way, and the resume" in the parent module).
+
+use std::time::Instant;
+
+use chrono::Utc;
+
+use super::connection::{describe_error, Connection};
+use super::drift::Step;
+use super::history::{self, HistoryRow, MigrationState};
+use super::{elapsed_ms, saturating_u32, ClickHouseError, Direction};
+use crate::plan::Migration;
+
+/// Where a migration stands while it runs: the next history row is built from this.
+struct Progress {
+    migration: &'static Migration,
+    statements_done: usize,
+    execution_ms: u64,
+    /// Of the last row written for the version.
+    sequence: u64,
+}
+
+impl Progress {
+    fn new(step: &Step<'_>) -> Self {
+        let (statements_done, execution_ms) =
+            step.partial.map_or((0, 0), |row| (row.statements_done as usize, row.execution_ms));
+        Progress { migration: step.migration, statements_done, execution_ms, sequence: step.last_sequence }
+    }
+
+    /// The next row of this version, a step past the last one written.
+    fn next_row(&mut self, state: MigrationState, error: String) -> HistoryRow {
+        self.sequence += 1;
+        let migration = self.migration;
+        HistoryRow {
+            version: migration.version,
+            description: migration.description.to_owned(),
+            checksum: migration.checksum.to_owned(),
+            state,
+            statements_done: saturating_u32(self.statements_done),
+            statements_total: saturating_u32(migration.upgrade.statements.len()),
+            applied_at: Utc::now(),
+            execution_ms: self.execution_ms,
+            downgrade_sql: migration.downgrade.sql.to_owned(),
+            error,
+            sequence: self.sequence,
+        }
+    }
+}
+
+/// Runs the statements of one migration from where it stands, recording each; returns the
+/// change line. Durations count the statements only, not the history writes, as
+/// `execution_ms` does.
+pub(super) async fn apply_migration(connection: &Connection, step: Step<'_>) -> Result<String, ClickHouseError> {
+    let migration = step.migration;
+    let total = migration.upgrade.statements.len();
+    let mut progress = Progress::new(&step);
+    let resumed = step.partial.is_some();
+    let first = progress.statements_done;
+    log_started(migration, first, resumed);
+    if !resumed {
+        record_start(connection, &mut progress).await?;
+    }
+    let mut run_ms = 0;
+    for (index, statement) in migration.upgrade.statements.iter().enumerate().skip(first) {
+        let statement_started = Instant::now();
+        if let Err(error) = connection.execute(statement).await {
+            let reason = describe_error(&error);
+            record_failure(connection, &mut progress, &reason).await;
+            return Err(statement_error(connection, migration, index, reason, resumed && index == first));
+        }
+        let statement_ms = elapsed_ms(statement_started);
+        run_ms += statement_ms;
+        record_statement(connection, &mut progress, statement_ms).await?;
+        tracing::debug!(
+            event = "clickhouse_migrator.statement_applied",
+            target = "clickhouse",
+            version = migration.version,
+            statement = index + 1,
+            duration_ms = statement_ms,
+            "applied statement {}/{total} of V{}",
+            index + 1,
+            migration.version
+        );
+    }
+    if total == first {
+        // Every statement had run but the `applied` row was never written: write it now.
+        let row = progress.next_row(MigrationState::Applied, String::new());
+        history::write(connection, &row)
+            .await
+            .map_err(|error| connection.error(&format!("record V{} as applied", migration.version), &error))?;
+    }
+    log_applied(migration, run_ms);
+    Ok(change_line(migration, resumed.then_some(first), run_ms))
+}
+
+/// A `partial` row at `0/n` before the first statement, so that a run killed during it still
+/// leaves the migration recorded as started.
+async fn record_start(connection: &Connection, progress: &mut Progress) -> Result<(), ClickHouseError> {
+    let row = progress.next_row(MigrationState::Partial, String::new());
+    history::write(connection, &row).await.map_err(|error| {
+        connection.error(&format!("record the start of V{} in `migration_history`", row.version), &error)
+    })
+}
+
+/// The row after a statement that ran: `partial` at `i/n`, or `applied` after the last one.
+async fn record_statement(
+    connection: &Connection,
+    progress: &mut Progress,
+    statement_ms: u64,
+) -> Result<(), ClickHouseError> {
+    let migration = progress.migration;
+    let total = migration.upgrade.statements.len();
+    let recorded = progress.statements_done;
+    progress.statements_done += 1;
+    progress.execution_ms += statement_ms;
+    let state = if progress.statements_done == total { MigrationState::Applied } else { MigrationState::Partial };
+    let row = progress.next_row(state, String::new());
+    history::write(connection, &row).await.map_err(|error| ClickHouseError::Record {
+        server: connection.server().to_owned(),
+        location: migration.upgrade.path.to_owned(),
+        version: migration.version,
+        direction: Direction::Upgrade,
+        recorded,
+        total,
+        reason: describe_error(&error),
+    })
+}
+
+fn log_started(migration: &Migration, first: usize, resumed: bool) {
+    let total = migration.upgrade.statements.len();
+    let action = if resumed { format!("resuming at statement {}/{total}", first + 1) } else { "applying".to_owned() };
+    tracing::info!(
+        event = "clickhouse_migrator.migration_started",
+        target = "clickhouse",
+        version = migration.version,
+        description = migration.description,
+        statement = first + 1,
+        "V{} {}: {action}",
+        migration.version,
+        migration.description
+    );
+}
+
+fn log_applied(migration: &Migration, execution_ms: u64) {
+    tracing::info!(
+        event = "clickhouse_migrator.migration_applied",
+        target = "clickhouse",
+        version = migration.version,
+        description = migration.description,
+        duration_ms = execution_ms,
+        "applied V{} {} in {execution_ms} ms",
+        migration.version,
+        migration.description
+    );
+}
+
+/// Keeps ClickHouse's error in the history. The row before it (the start, or the previous
+/// statement's progress) already says how far the migration got, so if this write fails too the
+/// history is still right, only without the error text; the statement's error is what matters.
+async fn record_failure(connection: &Connection, progress: &mut Progress, reason: &str) {
+    let migration = progress.migration;
+    let number = progress.statements_done + 1;
+    tracing::error!(
+        event = "clickhouse_migrator.migration_partial",
+        target = "clickhouse",
+        version = migration.version,
+        statement = number,
+        error = reason,
+        "V{} {} stopped at statement {number}/{}: {reason}",
+        migration.version,
+        migration.description,
+        migration.upgrade.statements.len()
+    );
+    let row = progress.next_row(MigrationState::Partial, reason.to_owned());
+    if let Err(error) = history::write(connection, &row).await {
+        tracing::warn!(
+            event = "clickhouse_migrator.history_not_written",
+            target = "clickhouse",
+            version = migration.version,
+            statement = number,
+            error = %describe_error(&error),
+            "could not record the error of V{} in `migration_history`",
+            migration.version
+        );
+    }
+}
+
+fn statement_error(
+    connection: &Connection,
+    migration: &'static Migration,
+    index: usize,
+    reason: String,
+    again: bool,
+) -> ClickHouseError {
+    ClickHouseError::Statement { server: connection.server().to_owned(), migration, number: index + 1, again, reason }
+}
+
+/// `V2 indicators_and_signals (2 statements, 35 ms)`, or `(resumed at statement 3/5, 35 ms)`.
+fn change_line(migration: &Migration, resumed_at: Option<usize>, execution_ms: u64) -> String {
+    let total = migration.upgrade.statements.len();
+    let what = match resumed_at {
+        Some(first) => format!("resumed at statement {}/{total}", first + 1),
+        None if total == 1 => "1 statement".to_owned(),
+        None => format!("{total} statements"),
+    };
+    format!("V{} {} ({what}, {execution_ms} ms)", migration.version, migration.description)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ClickHouseConfig;
+    use crate::plan::Script;
+
+    const SQL: &str = concat!(
+        "-- Two tables; the second reads the first.\n",
+        "CREATE TABLE a (x UInt8) ENGINE = Memory;\n",
+        "\n",
+        "/* copy; keep */\n",
+        "-- of a\n",
+        "CREATE TABLE b ENGINE = Memory\n",
+        "AS SELECT * FROM a;\n",
+    );
+    const SCRIPT: Script = Script {
+        path: "migrations/clickhouse/upgrade/V2-copies.sql",
+        sql: SQL,
+        statements: &[
+            "-- Two tables; the second reads the first.\nCREATE TABLE a (x UInt8) ENGINE = Memory",
+            "/* copy; keep */\n-- of a\nCREATE TABLE b ENGINE = Memory\nAS SELECT * FROM a",
+        ],
+        transactional: true,
+    };
+    static MIGRATION: Migration = Migration {
+        version: 2,
+        description: "copies",
+        checksum: "sha256:2",
+        upgrade: SCRIPT,
+        downgrade: Script { path: "migrations/clickhouse/downgrade/V2-copies.sql", ..SCRIPT },
+    };
+
+    #[test]
+    fn change_line_says_statements_or_where_it_resumed() {
+        assert_eq!(change_line(&MIGRATION, None, 35), "V2 copies (2 statements, 35 ms)");
+        assert_eq!(change_line(&MIGRATION, Some(1), 7), "V2 copies (resumed at statement 2/2, 7 ms)");
+    }
+
+    #[test]
+    fn statement_error_names_the_statement_what_stays_applied_and_the_resume_point() {
+        let config = ClickHouseConfig {
+            url: "http://ch:8123".to_owned(),
+            user: "default".to_owned(),
+            password: crate::config::Secret::new("hunter2"),
+            database: "analytics".to_owned(),
+        };
+        let connection = Connection::new(&config);
+        let reason = "Code: 60, DB::Exception: Table analytics.a doesn't exist.".to_owned();
+        let message = statement_error(&connection, &MIGRATION, 1, reason, false).to_string();
+        assert!(
+            message.starts_with(
+                "migrations/clickhouse/upgrade/V2-copies.sql:6: V2 copies stopped at statement 2/2 \
+                 (`CREATE TABLE b ENGINE = Memory`) on `http://default@ch:8123/analytics`: Code: 60"
+            ),
+            "{message}"
+        );
+        assert!(message.contains("statement 1 of V2 stays applied"), "{message}");
+        assert!(message.contains("resumes at statement 2/2 without re-running"), "{message}");
+        assert!(!message.contains("hunter2"), "{message}");
+    }
+}
