@@ -465,6 +465,25 @@ async fn a_version_deleted_below_the_head_is_refused_before_anything_runs() {
 }
 
 #[tokio::test]
+async fn repair_forgets_a_version_deleted_below_the_head_and_migrate_goes_on() {
+    let database = TestDatabase::new();
+    let mut target = ClickHouseTarget::new(&database.config);
+    apply(&mut target, &ops(&[1, 2, 3])).await.expect("apply V1-V3");
+    // V2's file was deleted on purpose (its table stays), and V4 is new.
+    let plan = ops(&[1, 3, 4]);
+    assert!(apply(&mut target, &plan).await.is_err(), "refused before repair");
+
+    let changes = target.repair(&plan).await.expect("repair");
+
+    assert_eq!(changes.0.len(), 1, "{changes:?}");
+    assert!(changes.0[0].starts_with("V2 orders: forgotten"), "{changes:?}");
+    assert_eq!(versions(&mut target).await, applied(&[1, 3]));
+    assert!(database.table_names().await.contains(&"orders".to_owned()), "what V2 created stays");
+    let changes = apply(&mut target, &plan).await.expect("migrate after repair");
+    assert_eq!(without_timing(&changes), ["V4 order_count (1 statement"]);
+}
+
+#[tokio::test]
 async fn a_history_table_from_before_down_gets_the_revert_states_and_keeps_its_rows() {
     let database = TestDatabase::new();
     create_database_by_hand(&database).await;

@@ -165,8 +165,9 @@ pub enum ClickHouseError {
     #[error(
         "`{server}` records {missing}, but this binary's plan (head V{plan_head}) has no such migration: its file was \
          deleted or renumbered, and migrating around it could repeat or skip its changes, so nothing was run; \
-         restore the file under its old version, or undo it with down (which runs the downgrade stored in \
-         `migration_history`), then run migrate again"
+         restore the file under its old version, undo it with down (which runs the downgrade stored in \
+         `migration_history`), or run repair to forget its history row (what it created stays), then run migrate \
+         again"
     )]
     MissingFromPlan { server: String, missing: String, plan_head: u64 },
     #[error(

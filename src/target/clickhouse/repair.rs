@@ -6,7 +6,10 @@
 //!   the migrator did not run.
 //! - An applied migration whose file changed since gets the plan's checksum, description and
 //!   downgrade; one whose downgrade file alone changed gets the plan's downgrade.
-//! - A version the plan does not know is left as it is, and the line says so: only the release
+//! - A version the plan does not know, below the plan's head (its file was deleted or renumbered),
+//!   is forgotten: a `reverted` row marked as such makes it read as not applied, and what it
+//!   created stays in the database. This is the way past `migrate`'s refusal, as in PostgreSQL.
+//! - A version above the plan's head is left as it is, and the line says so: only the release
 //!   that has its file, or `down` with its stored downgrade, can deal with it.
 
 use chrono::Utc;
@@ -40,10 +43,14 @@ pub(super) fn fixes(history: &[HistoryRow], plan: &'static [Migration]) -> Vec<F
 
 fn fix(row: &HistoryRow, plan: &'static [Migration]) -> Option<Fix> {
     let migration = find(plan, row.version);
+    let plan_head = plan.last().map_or(0, |migration| migration.version);
     match (row.state, migration) {
         (MigrationState::Reverting, _) => Some(finish_downgrade(row, plan)),
         (MigrationState::Partial, Some(migration)) => Some(finish_upgrade(row, migration)),
         (MigrationState::Applied, Some(migration)) => follow_file(row, migration),
+        (MigrationState::Partial | MigrationState::Applied, None) if row.version < plan_head => {
+            Some(forget(row, plan_head))
+        }
         (MigrationState::Partial, None) => {
             Some(leave(row, &format!("partial at {}/{}", row.statements_done, row.statements_total)))
         }
@@ -140,6 +147,20 @@ fn follow_file(row: &HistoryRow, migration: &'static Migration) -> Option<Fix> {
         line: format!("V{} {}: {}", row.version, migration.description, changed.join("; ")),
         write: Some(Write::Current(as_planned(row, migration))),
     })
+}
+
+fn forget(row: &HistoryRow, plan_head: u64) -> Fix {
+    let note = "forgotten by repair: not in the plan; what it created was left in the database";
+    let forgotten =
+        HistoryRow { error: note.to_owned(), applied_at: Utc::now(), sequence: row.sequence + 1, ..row.clone() };
+    Fix {
+        line: format!(
+            "V{} {}: forgotten: not in this binary's plan, below its head V{plan_head} (deleted or renumbered); \
+             what it created stays in the database",
+            row.version, row.description
+        ),
+        write: Some(Write::Reverted(forgotten)),
+    }
 }
 
 fn leave(row: &HistoryRow, state: &str) -> Fix {
