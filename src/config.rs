@@ -5,23 +5,25 @@
 //! empty variable counts as unset. `--env-file` adds a dotenv file *under* the environment:
 //! a variable already set in the environment wins over the file.
 //!
-//! | flag                        | variable                  | default            |
-//! |-----------------------------|---------------------------|--------------------|
-//! | `--database-url`            | `DATABASE_URL`            | (built from below) |
-//! |                             | `POSTGRES_HOST`           | `localhost`        |
-//! |                             | `POSTGRES_PORT`           | `5432`             |
-//! |                             | `POSTGRES_DB`             | `trading_users`    |
-//! |                             | `POSTGRES_USER`           | `postgres`         |
-//! |                             | `POSTGRES_PASSWORD`       | `postgres`         |
-//! | `--clickhouse-url`          | `CLICKHOUSE_URL`          | (built from below) |
-//! |                             | `CLICKHOUSE_HOST`         | `localhost`        |
-//! |                             | `CLICKHOUSE_PORT`         | `8123` (HTTP)      |
-//! |                             | `CLICKHOUSE_DB`           | `default`          |
-//! |                             | `CLICKHOUSE_USER`         | `default`          |
-//! |                             | `CLICKHOUSE_PASSWORD`     | empty              |
-//! | `--kafka-bootstrap-servers` | `KAFKA_BOOTSTRAP_SERVERS` | `localhost:9092`   |
-//! | `--kafka-config k=v` (many) | `KAFKA_CONFIG`            | none               |
-//! | `--wait`                    |                           | `60s`              |
+//! | flag                        | variable                     | default                |
+//! |-----------------------------|------------------------------|------------------------|
+//! | `--database-url`            | `DATABASE_URL`               | (built from below)     |
+//! |                             | `POSTGRES_HOST`              | `localhost`            |
+//! |                             | `POSTGRES_PORT`              | `5432`                 |
+//! |                             | `POSTGRES_DB`                | `trading_users`        |
+//! |                             | `POSTGRES_USER`              | `postgres`             |
+//! |                             | `POSTGRES_PASSWORD`          | `postgres`             |
+//! | `--clickhouse-url`          | `CLICKHOUSE_URL`             | (built from below)     |
+//! |                             | `CLICKHOUSE_HOST`            | `localhost`            |
+//! |                             | `CLICKHOUSE_PORT`            | `8123` (HTTP)          |
+//! |                             | `CLICKHOUSE_DB`              | `default`              |
+//! |                             | `CLICKHOUSE_USER`            | `default`              |
+//! |                             | `CLICKHOUSE_PASSWORD`        | empty                  |
+//! | `--kafka-bootstrap-servers` | `KAFKA_BOOTSTRAP_SERVERS`    | `localhost:9092`       |
+//! | `--kafka-config k=v` (many) | `KAFKA_CONFIG`               | none                   |
+//! | `--wait`                    |                              | `60s`                  |
+//! | `--lock-database-url`       | `MIGRATOR_LOCK_DATABASE_URL` | (none: `DATABASE_URL`) |
+//! | `--lock-timeout`            | `MIGRATOR_LOCK_TIMEOUT`      | `5m`                   |
 //!
 //! `DATABASE_URL` accepts `postgres://`, `postgresql://` and SQLAlchemy's
 //! `postgresql+asyncpg://`, `+psycopg` and `+psycopg2`, so the URL the services already use works
@@ -41,6 +43,11 @@
 //! `KAFKA_CONFIG` holds librdkafka properties as `key=value` entries separated by `;` or new
 //! lines (`security.protocol=SASL_SSL;sasl.mechanism=PLAIN`); `--kafka-config` entries win over
 //! it key by key. A value containing `;` can only be given with `--kafka-config`.
+//!
+//! The run lock (see [`LockConfig`]) is held on PostgreSQL. `MIGRATOR_LOCK_DATABASE_URL` names a
+//! direct connection for it when `DATABASE_URL` goes through PgBouncer, whose transaction pooling
+//! cannot keep a session's advisory lock; it is read like `DATABASE_URL`, and the parts it leaves
+//! out (typically the password) come from the PostgreSQL settings above.
 //!
 //! A bad value is a [`ConfigError`] naming the flag or variable it came from, and never echoing a
 //! value that may hold a password.
@@ -91,6 +98,23 @@ pub struct Config {
     pub kafka: KafkaConfig,
     /// How long a health check waits for a server that is still starting (`--wait`, default 60s).
     pub wait: Duration,
+    /// Where and how long to wait for the run lock.
+    pub lock: LockConfig,
+}
+
+/// The run lock: a PostgreSQL advisory lock that commands changing the servers hold for the
+/// whole run, so that two migrators never change them at once.
+#[derive(Clone, Debug)]
+pub struct LockConfig {
+    /// `--lock-database-url` / `MIGRATOR_LOCK_DATABASE_URL`: a direct connection for the lock,
+    /// completed from the PostgreSQL settings. `None` means the lock is held on [`Config::postgres`].
+    pub database: Option<PostgresConfig>,
+    /// How long to wait for a lock another migrator holds (`--lock-timeout`, default 5m).
+    pub timeout: Duration,
+    /// Whether PostgreSQL was configured explicitly (`--database-url`, `DATABASE_URL` or a
+    /// `POSTGRES_*` variable) rather than left to the defaults, which name a server that a
+    /// ClickHouse- or Kafka-only deployment may not have.
+    pub postgres_configured: bool,
 }
 
 /// PostgreSQL, from `DATABASE_URL` or `POSTGRES_HOST`/`PORT`/`DB`/`USER`/`PASSWORD`.
@@ -178,10 +202,23 @@ pub struct Overrides {
     pub kafka_config: Vec<String>,
     /// As typed, in humantime form (`60s`, `2m`); `None` means the default of 60 seconds.
     pub wait: Option<String>,
+    /// `--lock-database-url`, winning over `MIGRATOR_LOCK_DATABASE_URL`.
+    pub lock_database_url: Option<String>,
+    /// `--lock-timeout` as typed, winning over `MIGRATOR_LOCK_TIMEOUT`; default 5 minutes.
+    pub lock_timeout: Option<String>,
 }
 
 /// How long a health check waits when `--wait` is not given.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(60);
+
+/// How long a command waits for the run lock when `--lock-timeout` is not given: long enough
+/// for another replica's deploy to finish its migrations, short enough that a hung one is
+/// noticed in the same deploy.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+
+/// The variables that configure PostgreSQL; setting any of them means PostgreSQL is in use.
+const POSTGRES_VARIABLES: [&str; 6] =
+    ["DATABASE_URL", "POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD"];
 
 /// A bad setting. Each message names the flag or variable and never contains a password.
 #[derive(Debug, thiserror::Error)]
@@ -325,8 +362,10 @@ impl Config {
     /// Reads every setting from `overrides`, then `environment`, then the defaults, and checks
     /// them all; nothing connects.
     pub fn load(environment: &Environment, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let postgres = load_postgres(environment, overrides)?;
         Ok(Config {
-            postgres: load_postgres(environment, overrides)?,
+            lock: load_lock(environment, overrides, &postgres)?,
+            postgres,
             clickhouse: load_clickhouse(environment, overrides)?,
             kafka: load_kafka(environment, overrides)?,
             wait: load_wait(overrides)?,
@@ -427,7 +466,11 @@ fn apply_postgres_param(
         "user" => config.user = value.to_owned(),
         "password" => config.password = Secret::new(value),
         "dbname" => config.database = value.to_owned(),
-        _ if POSTGRES_PARAMETERS.contains(&key) => config.params.push((key.to_owned(), value.to_owned())),
+        // A key given again (the lock URL over DATABASE_URL's parameters) replaces the value.
+        _ if POSTGRES_PARAMETERS.contains(&key) => {
+            config.params.retain(|(existing, _)| existing != key);
+            config.params.push((key.to_owned(), value.to_owned()));
+        }
         // The value is not shown: an unknown key such as `sslpassword` may hold a credential.
         _ => {
             return Err(ConfigError::InvalidUrlPart {
@@ -576,9 +619,43 @@ fn check_bootstrap_servers(setting: &'static str, servers: &str) -> Result<(), C
 fn load_wait(overrides: &Overrides) -> Result<Duration, ConfigError> {
     match overrides.wait.as_deref() {
         None => Ok(DEFAULT_WAIT),
-        Some(text) => humantime::parse_duration(text.trim())
-            .map_err(|error| ConfigError::InvalidDuration { setting: "--wait", reason: error.to_string() }),
+        Some(text) => parse_duration("--wait", text),
     }
+}
+
+fn load_lock(
+    environment: &Environment,
+    overrides: &Overrides,
+    postgres: &PostgresConfig,
+) -> Result<LockConfig, ConfigError> {
+    let database = match pick(
+        overrides.lock_database_url.as_deref(),
+        "--lock-database-url",
+        environment,
+        "MIGRATOR_LOCK_DATABASE_URL",
+    )? {
+        Some((setting, url)) => {
+            let mut database = postgres.clone();
+            apply_postgres_url(&mut database, setting, url)?;
+            Some(database)
+        }
+        None => None,
+    };
+    let timeout = match pick(overrides.lock_timeout.as_deref(), "--lock-timeout", environment, "MIGRATOR_LOCK_TIMEOUT")?
+    {
+        Some((setting, text)) => parse_duration(setting, text)?,
+        None => DEFAULT_LOCK_TIMEOUT,
+    };
+    let mut postgres_configured = overrides.database_url.as_deref().is_some_and(|url| !url.is_empty());
+    for variable in POSTGRES_VARIABLES {
+        postgres_configured |= environment.get(variable)?.is_some();
+    }
+    Ok(LockConfig { database, timeout, postgres_configured })
+}
+
+fn parse_duration(setting: &'static str, text: &str) -> Result<Duration, ConfigError> {
+    humantime::parse_duration(text.trim())
+        .map_err(|error| ConfigError::InvalidDuration { setting, reason: error.to_string() })
 }
 
 fn parse_url(setting: &'static str, text: &str, expected: &'static str) -> Result<Url, ConfigError> {
@@ -650,4 +727,46 @@ fn percent_decode(setting: &'static str, part: &str, text: &str) -> Result<Strin
         setting,
         problem: format!("has a {part} that is not valid UTF-8 once percent-decoded"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(pairs: &[(&str, &str)], overrides: Overrides) -> Result<Config, ConfigError> {
+        Config::load(&Environment::from_pairs(pairs.iter().copied()), &overrides)
+    }
+
+    #[test]
+    fn lock_timeout_defaults_to_five_minutes_and_the_flag_wins_over_the_variable() {
+        let default = load(&[], Overrides::default()).expect("defaults");
+        assert_eq!(default.lock.timeout, DEFAULT_LOCK_TIMEOUT);
+        assert!(default.lock.database.is_none() && !default.lock.postgres_configured);
+        let from_variable = load(&[("MIGRATOR_LOCK_TIMEOUT", "30s")], Overrides::default()).expect("variable");
+        assert_eq!(from_variable.lock.timeout, Duration::from_secs(30));
+        let flag = Overrides { lock_timeout: Some("0s".into()), ..Overrides::default() };
+        let from_flag = load(&[("MIGRATOR_LOCK_TIMEOUT", "30s")], flag).expect("flag");
+        assert_eq!(from_flag.lock.timeout, Duration::ZERO);
+    }
+
+    #[test]
+    fn a_bad_lock_setting_names_where_it_came_from_without_the_password() {
+        let error = load(&[("MIGRATOR_LOCK_TIMEOUT", "soon")], Overrides::default()).map(|_| ()).unwrap_err();
+        assert!(error.to_string().starts_with("`MIGRATOR_LOCK_TIMEOUT` is not a duration"), "{error}");
+        let flag = Overrides { lock_database_url: Some("mysql://app:hunter2@db/x".into()), ..Overrides::default() };
+        let error = load(&[], flag).map(|_| ()).unwrap_err().to_string();
+        assert!(error.starts_with("`--lock-database-url` has the scheme `mysql`"), "{error}");
+        assert!(!error.contains("hunter2"), "{error}");
+    }
+
+    #[test]
+    fn any_postgres_setting_means_postgres_is_in_use() {
+        for variable in POSTGRES_VARIABLES {
+            let value = if variable == "DATABASE_URL" { "postgres://db/x" } else { "5432" };
+            let config = load(&[(variable, value)], Overrides::default()).expect("valid");
+            assert!(config.lock.postgres_configured, "{variable}");
+        }
+        let flag = Overrides { database_url: Some("postgres://db/x".into()), ..Overrides::default() };
+        assert!(load(&[], flag).expect("valid").lock.postgres_configured);
+    }
 }

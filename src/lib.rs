@@ -6,6 +6,7 @@
 extern crate self as tradeforge_migrator;
 
 pub mod cli;
+pub mod commands;
 pub mod compiled;
 pub mod config;
 pub mod logging;

@@ -1,11 +1,20 @@
 //! `migrator`: parse the arguments, read the environment, set up logging, run the command, and on
 //! failure print one `error: …` line and choose the exit code (see `cli::exit_code`).
 
+use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use tradeforge_migrator::cli::{exit_code, Cli, Command, MigrateArgs, StatusArgs};
+use tradeforge_migrator::cli::{
+    exit_code, sql_targets, BaselineArgs, Cli, Command, DownArgs, MigrateArgs, NewArgs, OutputFormat, PlanArgs,
+    RedoArgs, RepairArgs, StatusArgs, UpArgs,
+};
+use tradeforge_migrator::commands::confirm::Confirmation;
+use tradeforge_migrator::commands::status::{self as status_output, Verdict};
+use tradeforge_migrator::commands::versions::{self, Session};
+use tradeforge_migrator::commands::{dry_run, new, plan_sql, CommandError};
 use tradeforge_migrator::config::{Config, ConfigError, Environment, MigrateSwitch};
 use tradeforge_migrator::logging::{self, FilterSetting, LoggingError};
 use tradeforge_migrator::run::{self, Request, RunError};
@@ -30,18 +39,50 @@ fn execute(cli: Cli) -> anyhow::Result<u8> {
     let environment = Environment::capture(cli.env_file.as_deref())?;
     let filter = FilterSetting::choose(cli.log_level.as_deref(), environment.get("RUST_LOG")?);
     logging::init(cli.log_format, &filter)?;
+    let mut stdout = std::io::stdout();
     match &cli.command {
-        Command::Plan => {
-            print!("{}", PLAN.render());
+        Command::Plan(args) => Ok(plan(args)),
+        Command::New(args) => new_migration(args),
+        Command::Migrate(args) => migrate(&environment, args),
+        Command::Status(args) => status(&environment, args, Verdict::Status),
+        Command::Check(args) => status(&environment, args, Verdict::Check),
+        Command::History(args) => {
+            let config = Config::load(&environment, &args.connection.overrides())?;
+            let session = Session { plan: &PLAN, config: &config };
+            runtime()?.block_on(versions::history(session, &sql_targets(args.target), args.verbose, &mut stdout))?;
             Ok(exit_code::SUCCESS)
         }
-        Command::Migrate(args) => migrate(&environment, args),
-        Command::Status(args) => status(&environment, args),
+        Command::Up(args) => up(&environment, args),
+        Command::Down(args) => down(&environment, args),
+        Command::Redo(args) => redo(&environment, args),
+        Command::Baseline(args) => baseline(&environment, args),
+        Command::Repair(args) => repair(&environment, args),
     }
 }
 
+fn plan(args: &PlanArgs) -> u8 {
+    if args.sql {
+        print!("{}", plan_sql::render(&PLAN, &args.selected_targets()));
+    } else {
+        print!("{}", PLAN.render());
+    }
+    exit_code::SUCCESS
+}
+
+fn new_migration(args: &NewArgs) -> anyhow::Result<u8> {
+    let root = args.dir.as_deref().unwrap_or(Path::new("."));
+    let created = new::create(root, args.target, &args.description).map_err(CommandError::from)?;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "created {}", created.upgrade.display());
+    let _ = writeln!(stdout, "created {}", created.downgrade.display());
+    let _ = writeln!(stdout, "write the SQL of both files; the build refuses them while either holds no statement");
+    Ok(exit_code::SUCCESS)
+}
+
 fn migrate(environment: &Environment, args: &MigrateArgs) -> anyhow::Result<u8> {
-    if let MigrateSwitch::Disabled(value) = MigrateSwitch::from_environment(environment)? {
+    // A dry run changes nothing, so `MIGRATE` (which switches changes off) does not stop it.
+    let switch = MigrateSwitch::from_environment(environment)?;
+    if let (MigrateSwitch::Disabled(value), false) = (switch, args.dry_run) {
         tracing::info!(
             event = "migrator.disabled",
             migrate = value.as_str(),
@@ -51,23 +92,72 @@ fn migrate(environment: &Environment, args: &MigrateArgs) -> anyhow::Result<u8> 
         return Ok(exit_code::SUCCESS);
     }
     // Every setting is checked before the runtime exists, so a typo never reaches a server.
-    let config = Config::load(environment, &args.connection.overrides())?;
+    let config = Config::load(environment, &args.connection.overrides_with_lock(&args.lock))?;
     let request = Request {
         plan: &PLAN,
         config: &config,
         targets: args.selected_targets(),
         options: ApplyOptions { allow_delete: args.allow_delete },
     };
-    runtime()?.block_on(run::migrate(&request, &mut std::io::stdout()))?;
+    let mut stdout = std::io::stdout();
+    if args.dry_run {
+        runtime()?.block_on(dry_run::dry_run(&request, &mut stdout))?;
+        return Ok(exit_code::SUCCESS);
+    }
+    runtime()?.block_on(run::migrate(&request, &mut stdout))?;
     Ok(exit_code::SUCCESS)
 }
 
-fn status(environment: &Environment, args: &StatusArgs) -> anyhow::Result<u8> {
+fn status(environment: &Environment, args: &StatusArgs, verdict: Verdict) -> anyhow::Result<u8> {
     let config = Config::load(environment, &args.connection.overrides())?;
     let request =
         Request { plan: &PLAN, config: &config, targets: args.selected_targets(), options: ApplyOptions::default() };
-    let at_plan = runtime()?.block_on(run::status(&request, &mut std::io::stdout()))?;
-    Ok(if at_plan { exit_code::SUCCESS } else { exit_code::NOT_AT_PLAN })
+    let report = runtime()?.block_on(run::status(&request))?;
+    let mut stdout = std::io::stdout();
+    match args.format {
+        OutputFormat::Text => status_output::write_text(&mut stdout, &report, verdict),
+        OutputFormat::Json => status_output::write_json(&mut stdout, &report),
+    }
+    Ok(if report.is_at_plan() { exit_code::SUCCESS } else { exit_code::NOT_AT_PLAN })
+}
+
+fn up(environment: &Environment, args: &UpArgs) -> anyhow::Result<u8> {
+    let config = Config::load(environment, &args.connection.overrides_with_lock(&args.lock))?;
+    let session = Session { plan: &PLAN, config: &config };
+    let to = args.to.unwrap_or(tradeforge_migrator::cli::UpgradeTarget::Head);
+    runtime()?.block_on(versions::up(session, args.target, to, &mut std::io::stdout()))?;
+    Ok(exit_code::SUCCESS)
+}
+
+fn down(environment: &Environment, args: &DownArgs) -> anyhow::Result<u8> {
+    // Before anything connects: a script without `--yes` fails at once rather than after `--wait`.
+    let confirmation = Confirmation::for_command("down", args.yes).map_err(CommandError::from)?;
+    let config = Config::load(environment, &args.connection.overrides_with_lock(&args.lock))?;
+    let session = Session { plan: &PLAN, config: &config };
+    runtime()?.block_on(versions::down(session, args.target, args.to, confirmation, &mut std::io::stdout()))?;
+    Ok(exit_code::SUCCESS)
+}
+
+fn redo(environment: &Environment, args: &RedoArgs) -> anyhow::Result<u8> {
+    let confirmation = Confirmation::for_command("redo", args.yes).map_err(CommandError::from)?;
+    let config = Config::load(environment, &args.connection.overrides_with_lock(&args.lock))?;
+    let session = Session { plan: &PLAN, config: &config };
+    runtime()?.block_on(versions::redo(session, args.target, confirmation, &mut std::io::stdout()))?;
+    Ok(exit_code::SUCCESS)
+}
+
+fn baseline(environment: &Environment, args: &BaselineArgs) -> anyhow::Result<u8> {
+    let config = Config::load(environment, &args.connection.overrides_with_lock(&args.lock))?;
+    let session = Session { plan: &PLAN, config: &config };
+    runtime()?.block_on(versions::baseline(session, args.target, args.version, &mut std::io::stdout()))?;
+    Ok(exit_code::SUCCESS)
+}
+
+fn repair(environment: &Environment, args: &RepairArgs) -> anyhow::Result<u8> {
+    let config = Config::load(environment, &args.connection.overrides_with_lock(&args.lock))?;
+    let session = Session { plan: &PLAN, config: &config };
+    runtime()?.block_on(versions::repair(session, &sql_targets(args.target), &mut std::io::stdout()))?;
+    Ok(exit_code::SUCCESS)
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -75,6 +165,9 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn exit_code_of(error: &anyhow::Error) -> u8 {
+    if let Some(command_error) = error.downcast_ref::<CommandError>() {
+        return command_error.exit_code();
+    }
     if let Some(run_error) = error.downcast_ref::<RunError>() {
         return run_error.exit_code();
     }

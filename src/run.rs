@@ -1,5 +1,7 @@
 //! `migrate` and `status`: each selected target in the fixed order PostgreSQL → ClickHouse →
-//! Kafka → indicators, health-checked first, stopping at the first failure.
+//! Kafka → indicators, health-checked first, stopping at the first failure. The health check
+//! with backoff (`wait_for`) is shared with the operator commands in `crate::commands`;
+//! `migrate` holds the run lock (`crate::commands::lock`) around all of its targets.
 //!
 //! The orchestration knows no server: it drives the [`Target`] trait, waits for each server with
 //! bounded exponential backoff, prints one summary line per target on stdout, logs
@@ -11,12 +13,13 @@ use std::fmt;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+use crate::commands::lock;
 use crate::config::Config;
 use crate::plan::Plan;
 use crate::target::clickhouse::ClickHouseTarget;
 use crate::target::indicators::IndicatorsTarget;
 use crate::target::kafka::KafkaTarget;
-use crate::target::postgres::PostgresTarget;
+use crate::target::postgres::{PostgresError, PostgresTarget};
 use crate::target::{ApplyOptions, Changes, Failure, Status, Target, TargetName};
 
 /// The first pause between two health checks; it doubles up to [`MAX_RETRY_DELAY`].
@@ -100,6 +103,10 @@ pub enum RunError {
     Failed { target: TargetName, error: String, applied: Applied },
     #[error("cannot read the status of {target}: {error}")]
     StatusFailed { target: TargetName, error: String },
+    /// The run lock could not be taken (held by another migrator past `--lock-timeout`, or its
+    /// connection is unusable); nothing ran.
+    #[error("{0}; nothing was changed")]
+    Lock(#[source] PostgresError),
 }
 
 fn count_attempts(attempts: &u32) -> String {
@@ -115,13 +122,17 @@ impl RunError {
     pub fn exit_code(&self) -> u8 {
         match self {
             RunError::Unreachable { .. } => crate::cli::exit_code::UNREACHABLE,
-            RunError::Failed { .. } | RunError::StatusFailed { .. } => crate::cli::exit_code::FAILED,
+            RunError::Lock(PostgresError::LockTimeout { .. }) => crate::cli::exit_code::LOCKED,
+            RunError::Failed { .. } | RunError::StatusFailed { .. } | RunError::Lock(_) => {
+                crate::cli::exit_code::FAILED
+            }
         }
     }
 }
 
-/// Runs the request's targets in order and prints a line per target to `out`. Returns what was
-/// applied, or the first failure together with what had been applied before it.
+/// Runs the request's targets in order and prints a line per target to `out`, holding the run
+/// lock (`crate::commands::lock`) from before the first target until after the last. Returns
+/// what was applied, or the first failure together with what had been applied before it.
 pub async fn migrate(request: &Request<'_>, out: &mut dyn Write) -> Result<Applied, RunError> {
     let started = Instant::now();
     tracing::info!(
@@ -134,22 +145,16 @@ pub async fn migrate(request: &Request<'_>, out: &mut dyn Write) -> Result<Appli
         target_list(&request.targets),
         request.plan.fingerprint
     );
-    let mut applied = Applied::default();
-    for &name in &request.targets {
-        let job =
-            ApplyJob { plan: request.plan, options: &request.options, wait: request.config.wait, applied: &applied };
-        let changes = dispatch(&job, name, request.config).await.inspect_err(|error| {
-            tracing::error!(
-                event = "migrator.failed",
-                plan_fingerprint = request.plan.fingerprint,
-                target = name.as_str(),
-                duration_ms = elapsed_ms(started),
-                "migration stopped: {error}"
-            );
-        })?;
-        print_target_line(out, request.plan, name, &changes);
-        applied.0.push((name, changes));
-    }
+    let postgres_runs =
+        request.targets.iter().any(|name| matches!(name, TargetName::Postgres | TargetName::Indicators));
+    let guard = lock::acquire(request.config, postgres_runs)
+        .await
+        .inspect_err(|error| log_stopped(request, TargetName::Postgres, started, error))?;
+    let result = apply_targets(request, out).await;
+    // Released before the last log line, which says how the run ended.
+    guard.release().await;
+    let applied =
+        result.inspect_err(|(name, error)| log_stopped(request, *name, started, error)).map_err(|(_, error)| error)?;
     print_final_line(out, request.plan, &applied);
     tracing::info!(
         event = "migrator.finished",
@@ -166,9 +171,61 @@ pub async fn migrate(request: &Request<'_>, out: &mut dyn Write) -> Result<Appli
     Ok(applied)
 }
 
-/// Reads where each requested target stands, in run order, printing it to `out`; changes
-/// nothing. Returns whether every target is at the plan.
-pub async fn status(request: &Request<'_>, out: &mut dyn Write) -> Result<bool, RunError> {
+/// Each target in order, a line each; the first failure stops the run and names its target.
+async fn apply_targets(request: &Request<'_>, out: &mut dyn Write) -> Result<Applied, (TargetName, RunError)> {
+    let mut applied = Applied::default();
+    for &name in &request.targets {
+        let job =
+            ApplyJob { plan: request.plan, options: &request.options, wait: request.config.wait, applied: &applied };
+        let changes = dispatch(&job, name, request.config).await.map_err(|error| (name, error))?;
+        print_target_line(out, request.plan, name, &changes);
+        applied.0.push((name, changes));
+    }
+    Ok(applied)
+}
+
+fn log_stopped(request: &Request<'_>, name: TargetName, started: Instant, error: &RunError) {
+    tracing::error!(
+        event = "migrator.failed",
+        plan_fingerprint = request.plan.fingerprint,
+        target = name.as_str(),
+        duration_ms = elapsed_ms(started),
+        "migration stopped: {error}"
+    );
+}
+
+/// Where one target stands against the plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TargetStatus {
+    pub target: TargetName,
+    /// The server, as `describe()` gives it (never a password).
+    pub address: String,
+    /// Where the plan takes the target: `V7`, `12 topics` ([`plan_position`]).
+    pub plan: String,
+    pub status: Status,
+}
+
+/// What `status` and `check` read: every requested target, in run order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusReport {
+    pub fingerprint: &'static str,
+    pub targets: Vec<TargetStatus>,
+}
+
+impl StatusReport {
+    pub fn is_at_plan(&self) -> bool {
+        self.targets.iter().all(|target| target.status.is_at_plan())
+    }
+
+    /// The targets with something pending or wrong.
+    pub fn behind(&self) -> Vec<TargetName> {
+        self.targets.iter().filter(|target| !target.status.is_at_plan()).map(|target| target.target).collect()
+    }
+}
+
+/// Reads where each requested target stands, in run order; changes nothing. `status` and
+/// `check` print the same report (`crate::commands::status`).
+pub async fn status(request: &Request<'_>) -> Result<StatusReport, RunError> {
     tracing::info!(
         event = "migrator.status_started",
         plan_fingerprint = request.plan.fingerprint,
@@ -177,21 +234,13 @@ pub async fn status(request: &Request<'_>, out: &mut dyn Write) -> Result<bool, 
         target_list(&request.targets),
         request.plan.fingerprint
     );
-    let mut behind = Vec::new();
+    let mut report = StatusReport { fingerprint: request.plan.fingerprint, targets: Vec::new() };
     for &name in &request.targets {
         let job = StatusJob { plan: request.plan, wait: request.config.wait };
-        let status = dispatch(&job, name, request.config).await?;
-        print_status(out, request.plan, name, &status);
-        if !status.is_at_plan() {
-            behind.push(name);
-        }
+        let (address, status) = dispatch(&job, name, request.config).await?;
+        report.targets.push(TargetStatus { target: name, address, plan: plan_position(request.plan, name), status });
     }
-    let _ = if behind.is_empty() {
-        writeln!(out, "status: {} at the plan {}", target_list(&request.targets), request.plan.fingerprint)
-    } else {
-        writeln!(out, "status: not at the plan {}: {}", request.plan.fingerprint, target_list(&behind))
-    };
-    Ok(behind.is_empty())
+    Ok(report)
 }
 
 /// Builds the named target from its config and runs `job` on it.
@@ -266,9 +315,10 @@ struct StatusJob<'a> {
 }
 
 impl TargetJob for StatusJob<'_> {
-    type Output = Status;
+    /// The address and the status.
+    type Output = (String, Status);
 
-    async fn run<T: Target>(&self, mut target: T, address: String) -> Result<Status, RunError> {
+    async fn run<T: Target>(&self, mut target: T, address: String) -> Result<(String, Status), RunError> {
         let name = target.name();
         let started = Instant::now();
         log_started(name, &address);
@@ -288,11 +338,11 @@ impl TargetJob for StatusJob<'_> {
             status.pending.len(),
             status.problems.len()
         );
-        Ok(status)
+        Ok((address, status))
     }
 }
 
-fn log_started(name: TargetName, address: &str) {
+pub(crate) fn log_started(name: TargetName, address: &str) {
     tracing::info!(
         event = format!("{}.started", name.event_prefix()),
         target = name.as_str(),
@@ -302,7 +352,7 @@ fn log_started(name: TargetName, address: &str) {
 }
 
 /// [`wait_until_healthy`], turned into the run's error when the server never answered.
-async fn wait_for<T: Target>(
+pub(crate) async fn wait_for<T: Target>(
     target: &mut T,
     address: &str,
     wait: Duration,
@@ -323,7 +373,7 @@ async fn wait_for<T: Target>(
     })
 }
 
-fn log_failure(name: TargetName, started: Instant, error: &str, done: usize) {
+pub(crate) fn log_failure(name: TargetName, started: Instant, error: &str, done: usize) {
     tracing::error!(
         event = format!("{}.failed", name.event_prefix()),
         target = name.as_str(),
@@ -420,37 +470,6 @@ fn print_target_line(out: &mut dyn Write, plan: &Plan, name: TargetName, changes
     }
 }
 
-/// `postgres: at the plan (V7 system_indicators)`, or the position plus a line per pending
-/// change and problem.
-fn print_status(out: &mut dyn Write, plan: &Plan, name: TargetName, status: &Status) {
-    let current = status.current.as_deref().unwrap_or("nothing applied yet");
-    if status.is_at_plan() {
-        let _ = writeln!(out, "{name}: at the plan ({current})");
-        print_notes(out, status);
-        return;
-    }
-    let _ = writeln!(
-        out,
-        "{name}: {current}; {} pending, {} problems (plan: {})",
-        status.pending.len(),
-        status.problems.len(),
-        plan_position(plan, name)
-    );
-    for pending in &status.pending {
-        let _ = writeln!(out, "  pending  {pending}");
-    }
-    for problem in &status.problems {
-        let _ = writeln!(out, "  problem  {problem}");
-    }
-    print_notes(out, status);
-}
-
-fn print_notes(out: &mut dyn Write, status: &Status) {
-    for note in &status.notes {
-        let _ = writeln!(out, "  note     {note}");
-    }
-}
-
 fn print_final_line(out: &mut dyn Write, plan: &Plan, applied: &Applied) {
     let targets: Vec<TargetName> = applied.0.iter().map(|(name, _)| *name).collect();
     let _ = match applied.change_count() {
@@ -477,11 +496,11 @@ pub fn plan_position(plan: &Plan, name: TargetName) -> String {
     }
 }
 
-fn target_list(targets: &[TargetName]) -> String {
+pub(crate) fn target_list(targets: &[TargetName]) -> String {
     targets.iter().map(|target| target.as_str()).collect::<Vec<_>>().join(", ")
 }
 
-fn elapsed_ms(started: Instant) -> u64 {
+pub(crate) fn elapsed_ms(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 

@@ -454,9 +454,8 @@ impl VersionedTarget for ClickHouseTarget {
 fn history_entry(row: HistoryRow) -> HistoryEntry {
     let state = match row.state {
         MigrationState::Applied => EntryState::Applied,
-        MigrationState::Partial | MigrationState::Reverting => {
-            EntryState::Partial { done: row.statements_done, total: row.statements_total }
-        }
+        MigrationState::Partial => EntryState::Partial { done: row.statements_done, total: row.statements_total },
+        MigrationState::Reverting => EntryState::Reverting { done: row.statements_done, total: row.statements_total },
     };
     HistoryEntry {
         version: row.version,

@@ -142,7 +142,7 @@ pub struct HistoryEntry {
     pub checksum: String,
     pub applied_at: chrono::DateTime<chrono::Utc>,
     pub execution_ms: u64,
-    /// Applied completely, or (ClickHouse only) stopped after `done` of `total` statements.
+    /// Applied completely, or (ClickHouse only) an upgrade or downgrade stopped part-way.
     pub state: EntryState,
     /// The downgrade as it was when the migration was applied: an older binary that does not
     /// know this version can still undo it.
@@ -153,6 +153,8 @@ pub struct HistoryEntry {
 pub enum EntryState {
     Applied,
     Partial { done: u32, total: u32 },
+    /// (ClickHouse only) a downgrade stopped after `done` of its `total` statements.
+    Reverting { done: u32, total: u32 },
 }
 
 /// Where `up` and `down` stop: a version, or `base` (before the first migration).

@@ -82,7 +82,8 @@ fn migration(migration: &Migration) -> TokenStream {
 }
 
 fn script(script: &Script) -> TokenStream {
-    let Script { path, sql, statements, transactional } = script;
+    // The offsets serve build-time checks only; the runtime has no use for them.
+    let Script { path, sql, statements, statement_offsets: _, transactional } = script;
     quote! {
         ::tradeforge_migrator::plan::Script {
             path: #path,

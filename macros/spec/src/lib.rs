@@ -1,11 +1,13 @@
 //! Parses and checks every source of tradeforge-migrator: the SQL migrations, `kafka_topics.yml`
-//! and the indicator catalogue. This is the one implementation of every rule: build.rs calls
-//! [`source::discover`] to declare the inputs for rebuilds, and the `plan!()` macro calls
-//! [`compile`] to check them and expand the typed plan.
+//! and the indicator catalogue. This is the one implementation of every rule: build.rs prints
+//! [`build_script::lines`] (the inputs to watch for rebuilds, and the [`lint`] warnings), and the
+//! `plan!()` macro calls [`compile`] to check the sources and expand the typed plan.
 
+pub mod build_script;
 pub mod codegen;
 pub mod diag;
 pub mod indicators;
+pub mod lint;
 pub mod migrations;
 pub mod model;
 pub mod schema;

@@ -13,11 +13,14 @@
 //!
 //! The name is `V<version>-<description>.sql`: the version is a number (leading zeros do not
 //! count, so `V9` and `V09` are the same version), the description any text. A script whose
-//! first line is exactly `-- migrator:no-transaction` runs outside a transaction.
+//! first line is exactly `-- migrator:no-transaction` runs outside a transaction. The other
+//! directive, `-- migrator:allow-destructive <reason>`, marks a statement that `lint` would
+//! otherwise warn about.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::diag::{DidYouMean, Location, Problems};
+use crate::lint::{self, ALLOW_DESTRUCTIVE};
 use crate::model::{Dialect, Migration, Script};
 use crate::source::{self, Direction, Inputs, MigrationFile, DIALECTS, MIGRATIONS_DIR};
 use crate::sql::{self, Construct};
@@ -54,7 +57,8 @@ pub enum MigrationError {
     #[error("{at}: `{NO_TRANSACTION}` works only at the very start of the first line; move it there")]
     MisplacedNoTransaction { at: Location },
     #[error(
-        "{at}: `{directive}` is not a migrator directive; the only one is `{NO_TRANSACTION}`, alone on the first line"
+        "{at}: `{directive}` is not a migrator directive; write `{NO_TRANSACTION}` alone on the first line, \
+         or `{ALLOW_DESTRUCTIVE} <reason>` on a destructive statement"
     )]
     UnknownDirective { at: Location, directive: String },
     #[error(
@@ -199,16 +203,20 @@ fn named_files<'a>(inputs: &'a Inputs, dialect: Dialect, direction: Direction, p
     folder
 }
 
+/// Why a file name is not a migration's name.
 #[derive(Debug, PartialEq, Eq)]
-enum NameProblem {
+pub enum NameProblem {
+    /// Not of the form `V<digits>-<description>.sql`.
     Form,
+    /// The version, these digits, does not fit a `u64`.
     TooLarge(String),
+    /// Version 0, which stands for the database before any migration.
     Zero,
 }
 
 /// `V<digits>-<description>.sql` → (version, description). The extension must be exactly
 /// `.sql` so that backups (`.sql.bak`) and other files are never run by accident.
-fn parse_file_name(name: &str) -> Result<(u64, String), NameProblem> {
+pub fn parse_file_name(name: &str) -> Result<(u64, String), NameProblem> {
     let (digits, description) = name
         .strip_suffix(".sql")
         .and_then(|stem| stem.strip_prefix('V'))
@@ -236,8 +244,9 @@ fn name_error(file: &MigrationFile, problem: NameProblem) -> MigrationError {
 }
 
 /// A likely intended name for near misses: `v1-x.sql`, `V1-x.SQL`, `V1__x.sql` (Flyway) and
-/// `001_x.sql` (the old migrator's form) all become `V<digits>-x.sql`.
-fn suggest_file_name(name: &str) -> Option<String> {
+/// `001_x.sql` (the old migrator's form) all become `V<digits>-x.sql`. `None` when no such
+/// name is valid, or when `name` is already valid.
+pub fn suggest_file_name(name: &str) -> Option<String> {
     let extension_start = name.len().checked_sub(".sql".len())?;
     let extension = name.get(extension_start..)?;
     if !extension.eq_ignore_ascii_case(".sql") {
@@ -319,7 +328,7 @@ fn read_script(inputs: &Inputs, file: &MigrationFile, problems: &mut Problems) -
         }
     };
     check_directives(&file.path, &sql, problems);
-    let statements = match sql::split(&sql, file.dialect) {
+    let statements = match sql::split_statements(&sql, file.dialect) {
         Ok(statements) => statements,
         Err(open) => {
             let at = Location::at(file.path.as_str(), open.line, open.column);
@@ -331,7 +340,9 @@ fn read_script(inputs: &Inputs, file: &MigrationFile, problems: &mut Problems) -
         problems.push(empty_script(file));
         return None;
     }
-    Some(Script { path: file.path.clone(), transactional: is_transactional(&sql), sql, statements })
+    let (statement_offsets, statements) =
+        statements.into_iter().map(|statement| (statement.offset, statement.text)).unzip();
+    Some(Script { path: file.path.clone(), transactional: is_transactional(&sql), sql, statements, statement_offsets })
 }
 
 /// An empty script would record a migration as applied (or undone) while changing nothing.
@@ -350,9 +361,10 @@ fn is_transactional(sql: &str) -> bool {
     first_line.trim_end_matches([' ', '\t']) != NO_TRANSACTION
 }
 
-/// A misspelt or misplaced directive would silently run the script in a transaction, so any
-/// line comment that looks like one must be exactly the one directive, on the first line. This
-/// also catches sqlx's `-- no-transaction`.
+/// A misspelt or misplaced directive would silently run the script in a transaction (or leave
+/// a destructive statement unmarked), so any line comment that looks like one must be exactly
+/// [`NO_TRANSACTION`], on the first line, or start with [`ALLOW_DESTRUCTIVE`]. This also
+/// catches sqlx's `-- no-transaction`. Whether an opt-out gives its reason is `lint`'s concern.
 fn check_directives(path: &str, sql: &str, problems: &mut Problems) {
     if !sql.contains("migrator") && !sql.contains("no-transaction") {
         return;
@@ -365,6 +377,9 @@ fn check_directives(path: &str, sql: &str, problems: &mut Problems) {
         let directive = comment.trim_end_matches([' ', '\t']);
         let indent = line.len() - comment.len();
         let at = Location::at(path, saturating_u32(index + 1), saturating_u32(indent + 1));
+        if lint::opt_out_reason(directive).is_some() {
+            continue;
+        }
         if directive != NO_TRANSACTION {
             problems.push(MigrationError::UnknownDirective { at, directive: directive.to_string() });
         } else if index > 0 || indent > 0 {
@@ -645,11 +660,40 @@ mod tests {
             [
                 "migrations/postgres/upgrade/V0001-a.sql:2:1: `-- migrator:no-transaction` works only at the very start of the first line; move it there",
                 "migrations/postgres/upgrade/V0001-a.sql:3:3: `--migrator:notransaction` is not a migrator directive; \
-                 the only one is `-- migrator:no-transaction`, alone on the first line",
+                 write `-- migrator:no-transaction` alone on the first line, \
+                 or `-- migrator:allow-destructive <reason>` on a destructive statement",
                 "migrations/postgres/upgrade/V0001-a.sql:4:1: `-- no-transaction` is not a migrator directive; \
-                 the only one is `-- migrator:no-transaction`, alone on the first line",
+                 write `-- migrator:no-transaction` alone on the first line, \
+                 or `-- migrator:allow-destructive <reason>` on a destructive statement",
             ]
         );
+    }
+
+    #[test]
+    fn allow_destructive_is_a_directive_anywhere_but_a_misspelling_is_not() {
+        let root = sources_of(&pair(
+            "V0001-a.sql",
+            "-- migrator:allow-destructive replaced by accounts\nDROP TABLE users;\n\
+             -- migrator:allow-destructive\nTRUNCATE t;\n-- migrator:allow-destructiv typo\nDROP TABLE x;\n",
+            "SELECT 1;",
+        ));
+        let (_, errors) = run(root.path());
+        assert_eq!(
+            errors,
+            ["migrations/postgres/upgrade/V0001-a.sql:5:1: `-- migrator:allow-destructiv typo` is not a migrator directive; \
+              write `-- migrator:no-transaction` alone on the first line, \
+              or `-- migrator:allow-destructive <reason>` on a destructive statement"]
+        );
+    }
+
+    #[test]
+    fn statement_offsets_point_at_each_statement_in_the_file() {
+        let root = sources_of(&pair("V0001-a.sql", "SELECT 1;\n\n-- two\nSELECT 2;\n", "SELECT 1;"));
+        let (migrations, errors) = run(root.path());
+        assert_eq!(errors, Vec::<String>::new());
+        let upgrade = &migrations.postgres[0].upgrade;
+        assert_eq!(upgrade.statement_offsets, [0, "SELECT 1;\n\n".len()]);
+        assert_eq!(upgrade.statements[1], "-- two\nSELECT 2");
     }
 
     #[test]

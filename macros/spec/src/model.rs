@@ -55,6 +55,9 @@ pub struct Script {
     pub sql: String,
     /// Each statement without its trailing `;`, comments kept, surrounding blank space trimmed.
     pub statements: Vec<String>,
+    /// Byte offset in `sql` where each of `statements` starts, one per statement, so that a
+    /// check of a statement (such as `lint`) can name its line and column.
+    pub statement_offsets: Vec<usize>,
     /// False when the first line is `-- migrator:no-transaction`.
     pub transactional: bool,
 }

@@ -74,10 +74,24 @@ impl fmt::Display for Construct {
     }
 }
 
+/// One statement of a script and where it starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Statement {
+    /// Byte offset of the statement's first character in the script (a leading comment counts).
+    pub offset: usize,
+    pub text: String,
+}
+
 /// Splits a normalised script (LF line endings) into its statements.
 ///
 /// Fails on the first quote, comment or block that is never closed, giving where it opened.
 pub fn split(sql: &str, dialect: Dialect) -> Result<Vec<String>, Unterminated> {
+    let statements = split_statements(sql, dialect)?;
+    Ok(statements.into_iter().map(|statement| statement.text).collect())
+}
+
+/// [`split`], keeping where each statement starts, so that a later check can point into the file.
+pub fn split_statements(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, Unterminated> {
     let mut splitter = Splitter {
         sql,
         bytes: sql.as_bytes(),
@@ -101,7 +115,7 @@ struct Splitter<'a> {
     /// Whether the current piece holds anything besides blank space and comments.
     has_code: bool,
     routine: RoutineBody,
-    statements: Vec<String>,
+    statements: Vec<Statement>,
 }
 
 impl Splitter<'_> {
@@ -143,8 +157,10 @@ impl Splitter<'_> {
 
     fn end_statement(&mut self, end: usize) {
         if self.has_code {
-            let text = self.sql[self.statement_start..end].trim_matches(is_blank);
-            self.statements.push(text.to_string());
+            let piece = &self.sql[self.statement_start..end];
+            let text = piece.trim_matches(is_blank);
+            let offset = self.statement_start + (piece.len() - piece.trim_start_matches(is_blank).len());
+            self.statements.push(Statement { offset, text: text.to_string() });
         }
         self.has_code = false;
         self.routine.reset_statement();
@@ -665,6 +681,18 @@ mod tests {
         assert_eq!(error, Unterminated { construct: Construct::Parenthesis, line: 2, column: 16 });
         let error = unterminated("CREATE PROCEDURE p() BEGIN ATOMIC SELECT 1;", Dialect::Postgres);
         assert_eq!((error.construct, error.column), (Construct::Begin, 22));
+    }
+
+    #[test]
+    fn split_statements_gives_where_each_statement_starts() {
+        let sql = "SELECT 1;\n  -- note\n  SELECT 2 ;\n/* c; */;\nSELECT 3";
+        let statements = split_statements(sql, Dialect::Postgres).expect("script splits");
+        let offsets: Vec<usize> = statements.iter().map(|statement| statement.offset).collect();
+        assert_eq!(offsets, [0, 12, sql.len() - "SELECT 3".len()]);
+        for statement in &statements {
+            assert_eq!(&sql[statement.offset..statement.offset + statement.text.len()], statement.text);
+        }
+        assert_eq!(statements[1].text, "-- note\n  SELECT 2");
     }
 
     #[test]

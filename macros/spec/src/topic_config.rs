@@ -746,7 +746,7 @@ mod tests {
         assert_eq!(value_of("compression.type", string("zstd")), Ok("zstd".into()));
         assert_eq!(
             value_of("compression.type", string("lz5")),
-            Err("does not accept `lz5`; did you mean `lz4`?; use one of `uncompressed`, `zstd`, `lz4`, `snappy`, `gzip`, `producer`".into())
+            Err("does not accept `lz5` (did you mean `lz4`?); use one of `uncompressed`, `zstd`, `lz4`, `snappy`, `gzip`, `producer`".into())
         );
         assert!(value_of("message.timestamp.type", string("createtime")).is_err());
         assert_eq!(value_of("message.timestamp.type", string("LogAppendTime")), Ok("LogAppendTime".into()));

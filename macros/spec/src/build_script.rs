@@ -1,0 +1,98 @@
+//! What build.rs prints: a `cargo:rerun-if-changed` line per source path, so that Cargo rebuilds
+//! the plan when a source changes, and a `cargo:warning` line per destructive upgrade statement
+//! (see `lint`). It lives here, not in build.rs, so that it can be tested.
+
+use std::path::Path;
+
+use crate::{compile, lint, source};
+
+/// The `cargo:` lines for the sources under `root`, in the order build.rs prints them.
+///
+/// Checking the sources is the `plan!()` macro's job, because only its errors come out as
+/// ordinary `error:` lines; so when the sources do not compile this prints no warning at all
+/// (a warning about a plan that does not build would only be noise beside the errors).
+pub fn lines(root: &Path) -> Vec<String> {
+    let inputs = match source::discover(root) {
+        Ok(inputs) => inputs,
+        Err(error) => {
+            // The macro reports the same problem as a compile error; watching the folder still
+            // lets a fix trigger the rebuild.
+            return vec![
+                format!("cargo:warning=cannot list the migration sources: {error}"),
+                format!("cargo:rerun-if-changed={}", source::MIGRATIONS_DIR),
+            ];
+        }
+    };
+    // Cargo reruns a build script on every build while a declared path is missing, so a missing
+    // path is left out (`watch_paths` does): a file created later inside a declared folder is
+    // still noticed, the only exception being a `kafka_topics.yml` created where there was none.
+    let mut lines: Vec<String> =
+        source::watch_paths(&inputs).iter().map(|path| format!("cargo:rerun-if-changed={}", path.display())).collect();
+    if let Ok(plan) = compile(root) {
+        lines.extend(lint::check(&plan).iter().map(|warning| format!("cargo:warning={warning}")));
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    fn write(root: &Path, relative: &str, contents: &str) {
+        let path = root.join(relative);
+        fs::create_dir_all(path.parent().expect("test paths have a parent")).expect("create test folder");
+        fs::write(path, contents).expect("write test file");
+    }
+
+    #[test]
+    fn lines_watch_the_sources_and_warn_about_destructive_upgrades() {
+        let root = tempfile::tempdir().expect("temp dir");
+        write(root.path(), "migrations/postgres/upgrade/V0001-a.sql", "CREATE TABLE a (x int);\n");
+        write(root.path(), "migrations/postgres/downgrade/V0001-a.sql", "DROP TABLE a;\n");
+        write(root.path(), "migrations/clickhouse/upgrade/V0001-t.sql", "SELECT 1;\n\nTRUNCATE TABLE ticks;\n");
+        write(root.path(), "migrations/clickhouse/downgrade/V0001-t.sql", "SELECT 1;\n");
+        assert_eq!(
+            lines(root.path()),
+            [
+                format!("cargo:rerun-if-changed={}", root.path().join("migrations").display()),
+                "cargo:warning=migrations/clickhouse/upgrade/V0001-t.sql:3:1: this upgrade empties table `ticks` \
+                 (`TRUNCATE TABLE ticks`); if that is intended, add `-- migrator:allow-destructive <reason>` to the statement"
+                    .to_string(),
+            ]
+        );
+    }
+
+    #[test]
+    fn lines_hold_no_warning_when_the_statement_is_opted_out_or_the_sources_do_not_compile() {
+        let root = tempfile::tempdir().expect("temp dir");
+        write(
+            root.path(),
+            "migrations/postgres/upgrade/V0001-a.sql",
+            "DROP TABLE a; -- migrator:allow-destructive replaced by b\n",
+        );
+        write(root.path(), "migrations/postgres/downgrade/V0001-a.sql", "CREATE TABLE a (x int);\n");
+        write(root.path(), "kafka_topics.yml", "topics: []\n");
+        let watched = [
+            format!("cargo:rerun-if-changed={}", root.path().join("migrations").display()),
+            format!("cargo:rerun-if-changed={}", root.path().join("kafka_topics.yml").display()),
+        ];
+        assert_eq!(lines(root.path()), watched);
+
+        // A destructive upgrade without its downgrade: the macro reports the error, build.rs
+        // stays quiet.
+        write(root.path(), "migrations/postgres/upgrade/V0002-b.sql", "DROP TABLE b;\n");
+        assert_eq!(lines(root.path()), watched);
+    }
+
+    #[test]
+    fn lines_of_the_repository_hold_no_warning() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let lines = lines(&root);
+        assert!(lines.iter().any(|line| line.starts_with("cargo:rerun-if-changed=")), "{lines:?}");
+        assert_eq!(
+            lines.iter().filter(|line| line.starts_with("cargo:warning=")).collect::<Vec<_>>(),
+            Vec::<&String>::new()
+        );
+    }
+}

@@ -1,0 +1,291 @@
+//! `migrator new`: writes the next-numbered upgrade and downgrade of a SQL target, each with a
+//! header saying what to write, and never overwrites a file.
+//!
+//! The folders and the file name form (`V<digits>-<description>.sql`) are the spec crate's
+//! (`tradeforge_migrator_spec::source`); the files are listed with its `discover` and their names
+//! read with `migrations::parse_file_name`, as the build does, and the new name must pass that
+//! same function. The new files hold only their header, so the build refuses them
+//! (`upgrade holds no SQL statement`) until the SQL is written: that error is the to-do list.
+
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use tradeforge_migrator_spec::migrations;
+use tradeforge_migrator_spec::model::Dialect;
+use tradeforge_migrator_spec::source::{self, Direction, MIGRATIONS_DIR};
+
+use crate::plan::SqlTarget;
+
+/// Digits of the first version when the folders are empty (`V0001`).
+const DEFAULT_WIDTH: usize = 4;
+/// A longer description makes unwieldy file names; the header comment can say more.
+pub const MAX_DESCRIPTION_BYTES: usize = 120;
+/// Characters no file name may hold on some system the repository is checked out on.
+const FORBIDDEN: [char; 9] = ['/', '\\', ':', '*', '?', '"', '<', '>', '|'];
+
+/// Why no migration was created; in every case nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum NewError {
+    #[error(
+        "the description is empty; say what the migration does, e.g. `migrator new postgres \"add orders table\"`"
+    )]
+    EmptyDescription,
+    #[error(
+        "the description `{description}` contains {shown}, which cannot be part of a file name; use letters, digits, \
+         spaces, `_` or `-`",
+        shown = shown(*.character)
+    )]
+    ForbiddenCharacter { description: String, character: char },
+    #[error("the description `{description}` starts with `.`, which would make a hidden file; start it with a letter or digit")]
+    LeadingDot { description: String },
+    #[error("the description is {length} bytes long; keep it within {MAX_DESCRIPTION_BYTES} and say more in the file's comment")]
+    TooLong { length: usize },
+    #[error("the description would make `{name}`, which the build does not accept as a migration file name; use letters, digits, `_` or `-`")]
+    NotAMigrationName { name: String },
+    #[error("`{}` does not exist; run `migrator new` in the sources root (the folder holding `migrations/`), or pass `--dir <root>`", .path.display())]
+    NoMigrationsFolder { path: PathBuf },
+    #[error("cannot list the migrations under `{}`: {source}", .root.display())]
+    List {
+        root: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("`{}` already exists; nothing was written (`migrator new` never overwrites a file): rename or remove it, then run `migrator new` again", .path.display())]
+    Exists { path: PathBuf },
+    #[error("cannot write `{}`: {source}; nothing was written", .path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl NewError {
+    /// Whether the command line was at fault (exit 2) rather than the file system (exit 1).
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            NewError::EmptyDescription
+                | NewError::ForbiddenCharacter { .. }
+                | NewError::LeadingDot { .. }
+                | NewError::TooLong { .. }
+                | NewError::NotAMigrationName { .. }
+                | NewError::NoMigrationsFolder { .. }
+        )
+    }
+}
+
+/// A control character is shown escaped, anything else in backticks.
+fn shown(character: char) -> String {
+    if character.is_control() {
+        format!("the control character `{}`", character.escape_default())
+    } else {
+        format!("`{character}`")
+    }
+}
+
+/// The two files `new` created.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Created {
+    pub version: u64,
+    /// `root` joined with `migrations/<target>/upgrade/V<version>-<description>.sql`.
+    pub upgrade: PathBuf,
+    pub downgrade: PathBuf,
+}
+
+/// Creates the next migration of `target` under `root`.
+pub fn create(root: &Path, target: SqlTarget, description: &str) -> Result<Created, NewError> {
+    let description = file_description(description)?;
+    let migrations = root.join(MIGRATIONS_DIR);
+    if !migrations.is_dir() {
+        return Err(NewError::NoMigrationsFolder { path: migrations });
+    }
+    let dialect = dialect(target);
+    let (version, width) = next_version(root, dialect)?;
+    let name = format!("V{version:0width$}-{description}.sql");
+    // The build's own rule has the last word on the name; the checks above only explain why.
+    if migrations::parse_file_name(&name).ok() != Some((version, description.clone())) {
+        return Err(NewError::NotAMigrationName { name });
+    }
+    let relative = |direction| format!("{}/{name}", source::migration_dir(dialect, direction));
+    let upgrade_relative = relative(Direction::Upgrade);
+    let downgrade_relative = relative(Direction::Downgrade);
+    let headers = Headers { target, version: format!("V{version:0width$}"), description: &description };
+    let upgrade = root.join(&upgrade_relative);
+    let downgrade = root.join(&downgrade_relative);
+    write_new(&upgrade, &headers.upgrade(&downgrade_relative))?;
+    if let Err(error) = write_new(&downgrade, &headers.downgrade(&upgrade_relative)) {
+        // Half a pair would fail the build for a reason the user did not cause.
+        let _ = fs::remove_file(&upgrade);
+        return Err(error);
+    }
+    Ok(Created { version, upgrade, downgrade })
+}
+
+fn dialect(target: SqlTarget) -> Dialect {
+    match target {
+        SqlTarget::Postgres => Dialect::Postgres,
+        SqlTarget::ClickHouse => Dialect::ClickHouse,
+    }
+}
+
+/// The description as it goes into the file name: trimmed, each run of white space one `_`.
+pub fn file_description(description: &str) -> Result<String, NewError> {
+    let joined = description.split_whitespace().collect::<Vec<_>>().join("_");
+    if joined.is_empty() {
+        return Err(NewError::EmptyDescription);
+    }
+    if let Some(character) = joined.chars().find(|character| FORBIDDEN.contains(character) || character.is_control()) {
+        return Err(NewError::ForbiddenCharacter { description: joined.escape_default().to_string(), character });
+    }
+    if joined.starts_with('.') {
+        return Err(NewError::LeadingDot { description: joined });
+    }
+    if joined.len() > MAX_DESCRIPTION_BYTES {
+        return Err(NewError::TooLong { length: joined.len() });
+    }
+    Ok(joined)
+}
+
+/// One above the highest version among the target's upgrade *and* downgrade files (an orphan
+/// downgrade still holds its number), with the digit count of the file that has it. Names the
+/// build rejects are skipped; the build reports them.
+fn next_version(root: &Path, dialect: Dialect) -> Result<(u64, usize), NewError> {
+    let inputs = source::discover(root).map_err(|source| NewError::List { root: root.to_owned(), source })?;
+    let highest = inputs
+        .migration_files
+        .iter()
+        .filter(|file| file.dialect == dialect)
+        .filter_map(|file| {
+            let (version, _) = migrations::parse_file_name(&file.name).ok()?;
+            Some((version, digit_count(&file.name)))
+        })
+        .max();
+    Ok(match highest {
+        Some((version, width)) => (version.saturating_add(1), width),
+        None => (1, DEFAULT_WIDTH),
+    })
+}
+
+/// The number of digits after the `V` of a well-formed name (`V0007-x.sql` → 4).
+fn digit_count(name: &str) -> usize {
+    name.bytes().skip(1).take_while(u8::is_ascii_digit).count()
+}
+
+/// Creates `path` with `text`; fails if anything exists there.
+fn write_new(path: &Path, text: &str) -> Result<(), NewError> {
+    let write_error = |source| NewError::Write { path: path.to_owned(), source };
+    if let Some(folder) = path.parent() {
+        fs::create_dir_all(folder).map_err(write_error)?;
+    }
+    let mut file = match OpenOptions::new().write(true).create_new(true).open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists || path.exists() => {
+            return Err(NewError::Exists { path: path.to_owned() })
+        }
+        Err(error) => return Err(write_error(error)),
+    };
+    if let Err(error) = file.write_all(text.as_bytes()) {
+        let _ = fs::remove_file(path);
+        return Err(write_error(error));
+    }
+    Ok(())
+}
+
+/// The header comments of the two files.
+struct Headers<'a> {
+    target: SqlTarget,
+    /// `V0008`, as in the file name.
+    version: String,
+    description: &'a str,
+}
+
+impl Headers<'_> {
+    fn title(&self, direction: &str) -> String {
+        let server = match self.target {
+            SqlTarget::Postgres => "PostgreSQL",
+            SqlTarget::ClickHouse => "ClickHouse",
+        };
+        format!("-- {} {}: {direction} ({server})\n--\n", self.version, self.description)
+    }
+
+    fn upgrade(&self, downgrade_path: &str) -> String {
+        let mut text = self.title("upgrade");
+        text.push_str("-- Write the SQL that makes the change below this header, statements separated by `;`.\n");
+        text.push_str(match self.target {
+            SqlTarget::Postgres => POSTGRES_UPGRADE,
+            SqlTarget::ClickHouse => CLICKHOUSE_UPGRADE,
+        });
+        text.push_str(&format!(
+            "--\n-- Pairing rule: this upgrade goes together with its downgrade\n\
+             --   {downgrade_path}\n\
+             -- which must undo exactly what this file does. The build refuses an upgrade without its\n\
+             -- downgrade, and either file while it holds no SQL statement. Once this migration is applied\n\
+             -- anywhere, do not edit it (its checksum is recorded): put further changes in a new one\n\
+             -- (`migrator new {} \"…\"`).\n\n",
+            self.target.name()
+        ));
+        text
+    }
+
+    fn downgrade(&self, upgrade_path: &str) -> String {
+        let mut text = self.title("downgrade");
+        text.push_str(&format!(
+            "-- Write the SQL that undoes the upgrade\n\
+             --   {upgrade_path}\n\
+             -- taking its statements in reverse order: drop what it created, restore what it changed.\n\
+             -- `migrator down` runs it and removes the history row; the history keeps a copy of this SQL,\n\
+             -- so even an older binary can undo the migration.\n"
+        ));
+        if self.target == SqlTarget::ClickHouse {
+            text.push_str("-- Use DROP TABLE IF EXISTS and the like: a failed downgrade may be run again.\n");
+        }
+        text.push('\n');
+        text
+    }
+}
+
+const POSTGRES_UPGRADE: &str = "\
+-- The file runs in one transaction together with its history row. For statements that cannot
+-- run in a transaction (CREATE INDEX CONCURRENTLY), put the line `-- migrator:no-transaction`
+-- at the very top of the file, above this header.
+";
+
+const CLICKHOUSE_UPGRADE: &str = "\
+-- ClickHouse DDL is not transactional: each statement is recorded when it succeeds, and a failed
+-- run resumes at the failed statement. Write statements that are safe to run again:
+-- CREATE TABLE IF NOT EXISTS, CREATE MATERIALIZED VIEW IF NOT EXISTS, DROP TABLE IF EXISTS.
+-- Keep it valid on ClickHouse 18.16 as well as on current releases: no DateTime64, no TTL, no
+-- ADD COLUMN IF NOT EXISTS. Try it on the local stack: `migrator up --target clickhouse`.
+";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_become_one_word_per_file_name() {
+        assert_eq!(file_description("  add orders\ttable ").ok().as_deref(), Some("add_orders_table"));
+        assert_eq!(file_description("добавить индекс").ok().as_deref(), Some("добавить_индекс"));
+        assert_eq!(file_description("add-column_x").ok().as_deref(), Some("add-column_x"));
+    }
+
+    #[test]
+    fn bad_descriptions_are_refused_with_the_reason() {
+        assert!(matches!(file_description(" \t "), Err(NewError::EmptyDescription)));
+        assert!(matches!(file_description("a/b"), Err(NewError::ForbiddenCharacter { character: '/', .. })));
+        assert!(matches!(file_description("a\\b"), Err(NewError::ForbiddenCharacter { character: '\\', .. })));
+        assert!(matches!(file_description("a\u{7}b"), Err(NewError::ForbiddenCharacter { character: '\u{7}', .. })));
+        assert!(matches!(file_description(".hidden"), Err(NewError::LeadingDot { .. })));
+        assert!(matches!(file_description(&"x".repeat(121)), Err(NewError::TooLong { length: 121 })));
+        let message = file_description("a\u{1b}b").map(|_| ()).unwrap_err().to_string();
+        assert!(message.contains("the control character `\\u{1b}`"), "{message}");
+    }
+
+    #[test]
+    fn the_width_is_the_digit_count_of_the_name() {
+        assert_eq!(digit_count("V0007-x.sql"), 4);
+        assert_eq!(digit_count("V12-a-b.sql"), 2);
+    }
+}

@@ -1,0 +1,5 @@
+tradeforge_migrator::plan!("clickhouse_upgrade_without_downgrade");
+
+fn main() {
+    let _ = &PLAN;
+}

@@ -1,0 +1,5 @@
+tradeforge_migrator::plan!("indicator_enum_duplicate_value");
+
+fn main() {
+    let _ = &PLAN;
+}

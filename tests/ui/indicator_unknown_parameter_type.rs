@@ -1,0 +1,5 @@
+tradeforge_migrator::plan!("indicator_unknown_parameter_type");
+
+fn main() {
+    let _ = &PLAN;
+}

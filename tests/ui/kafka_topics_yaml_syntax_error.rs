@@ -1,0 +1,5 @@
+tradeforge_migrator::plan!("kafka_topics_yaml_syntax_error");
+
+fn main() {
+    let _ = &PLAN;
+}

@@ -1,0 +1,3 @@
+-- Builds the index without locking the table.
+-- migrator:no-transaction
+CREATE INDEX CONCURRENTLY users_name ON users (name);

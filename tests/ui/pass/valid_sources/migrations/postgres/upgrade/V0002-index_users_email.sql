@@ -1,0 +1,2 @@
+-- migrator:no-transaction
+CREATE INDEX CONCURRENTLY users_email ON users (email);

@@ -1,0 +1,5 @@
+tradeforge_migrator::plan!(sources);
+
+fn main() {
+    let _ = &PLAN;
+}

@@ -1,0 +1,2 @@
+/* users of the platform
+CREATE TABLE users (id bigint);

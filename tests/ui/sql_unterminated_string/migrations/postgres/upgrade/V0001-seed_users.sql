@@ -1,0 +1,2 @@
+CREATE TABLE users (name text);
+INSERT INTO users (name) VALUES ('alice);

@@ -1,0 +1,5 @@
+tradeforge_migrator::plan!("topic_config_ratio_above_one");
+
+fn main() {
+    let _ = &PLAN;
+}

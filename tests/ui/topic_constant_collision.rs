@@ -1,0 +1,5 @@
+tradeforge_migrator::plan!("topic_constant_collision");
+
+fn main() {
+    let _ = &PLAN;
+}

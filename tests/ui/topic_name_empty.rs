@@ -1,0 +1,5 @@
+tradeforge_migrator::plan!("topic_name_empty");
+
+fn main() {
+    let _ = &PLAN;
+}

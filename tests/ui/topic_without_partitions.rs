@@ -1,0 +1,5 @@
+tradeforge_migrator::plan!("topic_without_partitions");
+
+fn main() {
+    let _ = &PLAN;
+}

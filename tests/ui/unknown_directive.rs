@@ -1,0 +1,5 @@
+tradeforge_migrator::plan!("unknown_directive");
+
+fn main() {
+    let _ = &PLAN;
+}

@@ -1,0 +1,2 @@
+-- TODO: create the users table
+/* CREATE TABLE users (id bigint); */

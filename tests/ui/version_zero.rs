@@ -1,0 +1,5 @@
+tradeforge_migrator::plan!("version_zero");
+
+fn main() {
+    let _ = &PLAN;
+}
