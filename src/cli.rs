@@ -39,6 +39,7 @@ Examples:
   migrator history -v                    what was applied, when, how long it took
   migrator down --target postgres        undo the last PostgreSQL migration (asks first)
   migrator new clickhouse \"add sentiment\"  create the next upgrade/downgrade pair
+  migrator verify-downgrades --create-scratch   prove every downgrade undoes its upgrade, on throwaway databases
   migrator --env-file .env migrate --wait 2m
 
 Coming from Alembic or migrate.py:
@@ -167,6 +168,18 @@ pub enum Command {
     /// plan's checksums and downgrades for edited migrations. Prints what it changed.
     #[command(after_help = REPAIR_AFTER_HELP)]
     Repair(RepairArgs),
+
+    /// Prove that every downgrade undoes its upgrade. ONLY ON A SCRATCH DATABASE: it applies and
+    /// reverts every migration.
+    ///
+    /// On a database with an empty history (it refuses any other), applies the migrations one at
+    /// a time, then walks down to base and up again one version at a time, comparing the schema
+    /// after each downgrade with the schema before the matching upgrade. The first difference
+    /// fails (exit 1) naming the migration, its downgrade file and what differs. With
+    /// `--create-scratch`, runs on a fresh `tfm_verify_<random>` database made on the configured
+    /// server and dropped afterwards.
+    #[command(after_help = VERIFY_AFTER_HELP)]
+    VerifyDowngrades(VerifyDowngradesArgs),
 }
 
 const PLAN_AFTER_HELP: &str = "\
@@ -286,6 +299,18 @@ Adopting a database managed by Alembic: make this repository's migrations reprod
 Alembic built, check with `migrator plan --sql postgres` against `pg_dump --schema-only`, then
 run `migrator baseline --target postgres <last version>` once; from then on `migrate` applies
 only newer migrations. Holds the run lock (see `migrator migrate --help`).";
+
+const VERIFY_AFTER_HELP: &str = "\
+Examples:
+  migrator verify-downgrades --create-scratch                   in CI: both databases, on throwaway databases
+  migrator verify-downgrades --target postgres --create-scratch
+  DATABASE_URL=postgres://app@localhost/scratch migrator verify-downgrades --target postgres
+
+WARNING: without --create-scratch it runs on the configured database and applies and reverts every
+migration there; it refuses a database whose history is not empty, and leaves it at the plan's head.
+Schemas are compared from the catalogs (PostgreSQL: tables, columns, constraints, indexes, views,
+sequences, types, functions, triggers; ClickHouse: system.tables and system.columns), without
+`migration_history`; data is not compared. No run lock is taken.";
 
 const REPAIR_AFTER_HELP: &str = "\
 Examples:
@@ -464,6 +489,23 @@ pub struct BaselineArgs {
 
     #[command(flatten)]
     pub lock: LockArgs,
+}
+
+/// `migrator verify-downgrades`.
+#[derive(Debug, Args)]
+pub struct VerifyDowngradesArgs {
+    /// Only this database [default: postgres and clickhouse]
+    #[arg(long, value_enum, value_name = "TARGET")]
+    pub target: Option<SqlTarget>,
+
+    /// Create a fresh `tfm_verify_<random>` database on the configured server (PostgreSQL: needs
+    /// CREATEDB), verify there and drop it afterwards; without it, the configured database must
+    /// be a scratch database with an empty history
+    #[arg(long)]
+    pub create_scratch: bool,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 /// `migrator repair`.

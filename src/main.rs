@@ -9,12 +9,12 @@ use anyhow::Context;
 use clap::Parser;
 use tradeforge_migrator::cli::{
     exit_code, sql_targets, BaselineArgs, Cli, Command, DownArgs, MigrateArgs, NewArgs, OutputFormat, PlanArgs,
-    RedoArgs, RepairArgs, StatusArgs, UpArgs,
+    RedoArgs, RepairArgs, StatusArgs, UpArgs, VerifyDowngradesArgs,
 };
 use tradeforge_migrator::commands::confirm::Confirmation;
 use tradeforge_migrator::commands::status::{self as status_output, Verdict};
 use tradeforge_migrator::commands::versions::{self, Session};
-use tradeforge_migrator::commands::{dry_run, new, plan_sql, CommandError};
+use tradeforge_migrator::commands::{dry_run, new, plan_sql, verify, CommandError};
 use tradeforge_migrator::config::{Config, ConfigError, Environment, MigrateSwitch};
 use tradeforge_migrator::logging::{self, FilterSetting, LoggingError};
 use tradeforge_migrator::run::{self, Request, RunError};
@@ -57,6 +57,7 @@ fn execute(cli: Cli) -> anyhow::Result<u8> {
         Command::Redo(args) => redo(&environment, args),
         Command::Baseline(args) => baseline(&environment, args),
         Command::Repair(args) => repair(&environment, args),
+        Command::VerifyDowngrades(args) => verify_downgrades(&environment, args),
     }
 }
 
@@ -157,6 +158,14 @@ fn repair(environment: &Environment, args: &RepairArgs) -> anyhow::Result<u8> {
     let config = Config::load(environment, &args.connection.overrides_with_lock(&args.lock))?;
     let session = Session { plan: &PLAN, config: &config };
     runtime()?.block_on(versions::repair(session, &sql_targets(args.target), &mut std::io::stdout()))?;
+    Ok(exit_code::SUCCESS)
+}
+
+fn verify_downgrades(environment: &Environment, args: &VerifyDowngradesArgs) -> anyhow::Result<u8> {
+    let config = Config::load(environment, &args.connection.overrides())?;
+    let session = Session { plan: &PLAN, config: &config };
+    let targets = sql_targets(args.target);
+    runtime()?.block_on(verify::verify_downgrades(session, &targets, args.create_scratch, &mut std::io::stdout()))?;
     Ok(exit_code::SUCCESS)
 }
 

@@ -1,6 +1,7 @@
 //! The operator commands besides `migrate` and `status` (which live in `crate::run`): what
 //! people coming from Alembic and `migrate.py` reach for (`history`, `up`, `down`, `redo`,
-//! `new`, `baseline`, `repair`, `check`, `plan --sql`, `migrate --dry-run`), and the run lock
+//! `new`, `baseline`, `repair`, `check`, `plan --sql`, `migrate --dry-run`), `verify-downgrades`
+//! (proves on a scratch database that each downgrade undoes its upgrade), and the run lock
 //! that guards every command that changes a server (`lock`; `run::migrate` takes it too).
 //!
 //! Each command drives the targets through the `Target` and `VersionedTarget` traits after the
@@ -15,6 +16,7 @@ pub mod lock;
 pub mod new;
 pub mod plan_sql;
 pub mod status;
+pub mod verify;
 pub mod versions;
 
 use std::fmt;
@@ -39,6 +41,8 @@ pub enum CommandError {
     Confirm(#[from] confirm::ConfirmError),
     #[error(transparent)]
     New(#[from] new::NewError),
+    #[error(transparent)]
+    Verify(#[from] verify::VerifyError),
 }
 
 impl CommandError {

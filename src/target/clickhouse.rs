@@ -78,6 +78,7 @@ mod downgrade;
 mod drift;
 mod history;
 mod repair;
+pub mod schema;
 mod script;
 mod upgrade;
 
@@ -312,6 +313,12 @@ impl ClickHouseTarget {
     /// Creates nothing.
     pub async fn history(&mut self) -> Result<Vec<HistoryRow>, ClickHouseError> {
         Ok(history::read_if_exists(&self.connection).await?.rows)
+    }
+
+    /// The configured database's schema as sorted text lines, `migration_history` left out (see
+    /// `clickhouse/schema.rs`): what `verify-downgrades` compares.
+    pub async fn schema_dump(&mut self) -> Result<String, ClickHouseError> {
+        schema::dump(&self.connection).await
     }
 }
 

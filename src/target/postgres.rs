@@ -40,6 +40,7 @@ mod drift;
 mod execute;
 mod history;
 mod lock;
+pub mod schema;
 
 use std::collections::HashSet;
 
@@ -163,6 +164,14 @@ impl PostgresTarget {
             return Ok(Vec::new());
         }
         history::read(connection, &server).await
+    }
+
+    /// The database's schema as sorted text lines, `migration_history` left out (see
+    /// `postgres/schema.rs`): what `verify-downgrades` compares.
+    pub async fn schema_dump(&mut self) -> Result<String, PostgresError> {
+        let server = self.connection.server();
+        let connection = self.connection.get().await?;
+        schema::dump(connection, &server).await
     }
 
     /// Creates `migration_history` if it is missing and reads it.
