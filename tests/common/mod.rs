@@ -5,3 +5,4 @@
 pub mod clickhouse;
 pub mod kafka;
 pub mod postgres;
+pub mod proxy;
