@@ -316,3 +316,28 @@ async fn an_unreachable_server_is_named_with_what_to_check() {
     );
     assert!(message.contains("CLICKHOUSE_URL") && !message.contains("secret-7"), "{message}");
 }
+
+/// V1's second statement uses `DateTime64`, which the stack's ClickHouse 18.16 does not know.
+mod too_new {
+    tradeforge_migrator_macros::plan!("fixtures/ch_too_new");
+}
+
+/// A server too old for a statement: the run stops with one error naming the migration, the
+/// statement and the server's own words, and the history records only what succeeded.
+#[tokio::test]
+async fn a_statement_the_server_is_too_old_for_stops_the_run_with_the_history_honest() {
+    let database = TestDatabase::new();
+    let mut target = ClickHouseTarget::new(&database.config);
+
+    let failure = apply(&mut target, &too_new::PLAN).await.expect_err("ClickHouse 18.16 has no DateTime64");
+
+    let message = failure.error.to_string();
+    assert!(!message.contains('\n'), "one line: {message}");
+    assert!(message.contains("V1 quotes") && message.contains("statement 2/2"), "{message}");
+    assert!(message.contains("DateTime64"), "the server's reason is kept: {message}");
+    assert!(failure.done.is_empty(), "{failure:?}");
+    let history = target.history().await.expect("history");
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_eq!((history[0].state, history[0].statements_done), (MigrationState::Partial, 1));
+    assert!(database.table_names().await.contains(&"quotes".to_owned()));
+}
