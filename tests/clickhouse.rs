@@ -341,3 +341,19 @@ async fn a_statement_the_server_is_too_old_for_stops_the_run_with_the_history_ho
     assert_eq!((history[0].state, history[0].statements_done), (MigrationState::Partial, 1));
     assert!(database.table_names().await.contains(&"quotes".to_owned()));
 }
+
+/// `https://` in CLICKHOUSE_URL turns TLS on; against the stack's plain HTTP port the handshake
+/// fails, and the error names the server instead of falling back to plain HTTP.
+#[tokio::test]
+async fn https_against_a_plain_http_port_is_refused_naming_the_server() {
+    let database = TestDatabase::new();
+    let url = database.config.url.replacen("http://", "https://", 1);
+    let config = ClickHouseConfig { url, ..database.config.clone() };
+    let mut target = ClickHouseTarget::new(&config);
+
+    let error = target.health_check().await.expect_err("the stack's ClickHouse speaks plain HTTP");
+
+    let message = error.to_string();
+    assert!(message.contains(&format!("`{}`", config.describe())), "{message}");
+    assert!(message.contains("https://"), "{message}");
+}

@@ -244,3 +244,18 @@ async fn missing_database_is_named_with_how_to_create_it() {
     assert!(message.contains(&format!("database `{}` does not exist", config.database)), "{message}");
     assert!(message.contains(&format!("CREATE DATABASE \"{}\"", config.database)), "{message}");
 }
+
+/// TLS is configured through the URL's `sslmode`; a server that does not offer it (the stack's
+/// runs without TLS) is refused with a message that names the setting, not silently downgraded.
+#[tokio::test]
+async fn sslmode_require_against_a_server_without_tls_is_refused_naming_the_setting() {
+    let database = TestDatabase::new().await;
+    let mut config = database.config();
+    config.params.push(("sslmode".to_owned(), "require".to_owned()));
+
+    let error = PostgresTarget::new(&config).health_check().await.expect_err("the stack's server has no TLS");
+
+    let message = error.to_string();
+    assert!(message.contains(&config.describe()), "names the server: {message}");
+    assert!(message.contains("sslmode"), "names the setting to check: {message}");
+}
