@@ -185,7 +185,7 @@ fn problem_messages(problems: &Problems) -> Vec<String> {
 }
 
 #[test]
-fn new_creates_the_next_pair_which_the_build_accepts_once_written() {
+fn new_creates_the_next_pair_which_the_build_accepts_and_warns_about_until_written() {
     let root = sources_with_one_migration();
     let outcome = new_in(root.path(), &["postgres", "add orders  table"]);
     assert_eq!(outcome.code, Some(0), "{}", outcome.stderr);
@@ -199,31 +199,27 @@ fn new_creates_the_next_pair_which_the_build_accepts_once_written() {
     assert!(upgrade_text.starts_with("-- V0002 add_orders_table: upgrade (PostgreSQL)\n"), "{upgrade_text}");
     assert!(upgrade_text.contains("migrations/postgres/downgrade/V0002-add_orders_table.sql"), "{upgrade_text}");
 
-    // As written, only the header: the build names exactly the two files to fill in.
-    let problems = tradeforge_migrator_spec::compile(root.path()).expect_err("empty scripts are refused");
-    let mut messages = problem_messages(&problems);
-    messages.sort();
-    assert_eq!(messages.len(), 2, "{messages:?}");
-    assert!(
-        messages[1]
-            .starts_with("migrations/postgres/upgrade/V0002-add_orders_table.sql: upgrade holds no SQL statement"),
-        "{messages:?}"
-    );
-    assert!(
-        messages[0]
-            .starts_with("migrations/postgres/downgrade/V0002-add_orders_table.sql: downgrade holds no SQL statement"),
-        "{messages:?}"
-    );
+    // As written, the build accepts the pair, and warns about exactly the two files to fill in.
+    let plan = tradeforge_migrator_spec::compile(root.path())
+        .unwrap_or_else(|problems| panic!("the new pair must build: {:?}", problem_messages(&problems)));
+    let warnings: Vec<String> =
+        tradeforge_migrator_spec::lint::placeholders(&plan).iter().map(ToString::to_string).collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings[0].starts_with("migrations/postgres/upgrade/V0002-add_orders_table.sql: still holds the placeholder"));
+    assert!(warnings[1].starts_with("migrations/postgres/downgrade/V0002-add_orders_table.sql: still holds the placeholder"));
 
-    fs::write(&upgrade, format!("{upgrade_text}CREATE TABLE orders (id int);\n")).expect("write the upgrade");
+    let placeholder = format!("{};\n", tradeforge_migrator_spec::lint::PLACEHOLDER);
+    let written = upgrade_text.replace(&placeholder, "CREATE TABLE orders (id int);\n");
+    fs::write(&upgrade, written).expect("write the upgrade");
     let downgrade_text = fs::read_to_string(&downgrade).expect("downgrade written");
-    fs::write(&downgrade, format!("{downgrade_text}DROP TABLE orders;\n")).expect("write the downgrade");
+    fs::write(&downgrade, downgrade_text.replace(&placeholder, "DROP TABLE orders;\n")).expect("write the downgrade");
     let plan = tradeforge_migrator_spec::compile(root.path())
         .unwrap_or_else(|problems| panic!("{:?}", problem_messages(&problems)));
     let versions: Vec<(u64, &str)> =
         plan.postgres.iter().map(|migration| (migration.version, migration.description.as_str())).collect();
     assert_eq!(versions, [(1, "a"), (2, "add_orders_table")]);
     assert!(plan.postgres[1].upgrade.transactional, "the header does not turn the transaction off");
+    assert!(tradeforge_migrator_spec::lint::placeholders(&plan).is_empty(), "no warning once written");
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use tradeforge_migrator_spec::migrations;
+use tradeforge_migrator_spec::{lint, migrations};
 use tradeforge_migrator_spec::model::Dialect;
 use tradeforge_migrator_spec::source::{self, Direction, MIGRATIONS_DIR};
 
@@ -114,8 +114,10 @@ pub fn create(root: &Path, target: SqlTarget, description: &str) -> Result<Creat
     let headers = Headers { target, version: format!("V{version:0width$}"), description: &description };
     let upgrade = root.join(&upgrade_relative);
     let downgrade = root.join(&downgrade_relative);
-    write_new(&upgrade, &headers.upgrade(&downgrade_relative))?;
-    if let Err(error) = write_new(&downgrade, &headers.downgrade(&upgrade_relative)) {
+    // The placeholder lets the next build accept the pair; build.rs warns until it is replaced.
+    let placeholder = format!("{};\n", lint::PLACEHOLDER);
+    write_new(&upgrade, &(headers.upgrade(&downgrade_relative) + &placeholder))?;
+    if let Err(error) = write_new(&downgrade, &(headers.downgrade(&upgrade_relative) + &placeholder)) {
         // Half a pair would fail the build for a reason the user did not cause.
         let _ = fs::remove_file(&upgrade);
         return Err(error);
@@ -221,7 +223,7 @@ impl Headers<'_> {
             "--\n-- Pairing rule: this upgrade goes together with its downgrade\n\
              --   {downgrade_path}\n\
              -- which must undo exactly what this file does. The build refuses an upgrade without its\n\
-             -- downgrade, and either file while it holds no SQL statement. Once this migration is applied\n\
+             -- downgrade, and warns while either file still holds the placeholder below. Once this migration is applied\n\
              -- anywhere, do not edit it (its checksum is recorded): put further changes in a new one\n\
              -- (`migrator new {} \"…\"`).\n\n",
             self.target.name()

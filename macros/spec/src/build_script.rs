@@ -1,6 +1,6 @@
 //! What build.rs prints: a `cargo:rerun-if-changed` line per source path, so that Cargo rebuilds
 //! the plan when a source changes, and a `cargo:warning` line per destructive upgrade statement
-//! (see `lint`). It lives here, not in build.rs, so that it can be tested.
+//! (see `lint`) or script still holding `migrator new`'s placeholder. It lives here, not in build.rs, so that it can be tested.
 
 use std::path::Path;
 
@@ -30,6 +30,7 @@ pub fn lines(root: &Path) -> Vec<String> {
         source::watch_paths(&inputs).iter().map(|path| format!("cargo:rerun-if-changed={}", path.display())).collect();
     if let Ok(plan) = compile(root) {
         lines.extend(lint::check(&plan).iter().map(|warning| format!("cargo:warning={warning}")));
+        lines.extend(lint::placeholders(&plan).iter().map(|placeholder| format!("cargo:warning={placeholder}")));
     }
     lines
 }

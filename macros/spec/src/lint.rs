@@ -515,6 +515,44 @@ impl Cursor<'_, '_> {
     }
 }
 
+/// The statement `migrator new` writes into both files of a new pair, so that the next build
+/// accepts the pair while [`placeholders`] keeps warning until a person writes the real SQL.
+pub const PLACEHOLDER: &str = "SELECT 'written by migrator new: replace with the migration' AS placeholder";
+
+/// A script that still holds [`PLACEHOLDER`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Placeholder {
+    pub path: String,
+}
+
+impl fmt::Display for Placeholder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: still holds the placeholder `migrator new` wrote; replace it with the real SQL before this \
+             migration is applied anywhere",
+            self.path
+        )
+    }
+}
+
+/// Every upgrade and downgrade that still holds [`PLACEHOLDER`], PostgreSQL first, in plan order.
+pub fn placeholders(plan: &Plan) -> Vec<Placeholder> {
+    plan.postgres
+        .iter()
+        .chain(&plan.clickhouse)
+        .flat_map(|migration| [&migration.upgrade, &migration.downgrade])
+        .filter(|script| script.statements.iter().any(|statement| is_placeholder(statement)))
+        .map(|script| Placeholder { path: script.path.clone() })
+        .collect()
+}
+
+/// The statement is the placeholder, whatever comment lines stand before it.
+fn is_placeholder(statement: &str) -> bool {
+    let code: Vec<&str> = statement.lines().filter(|line| !line.trim_start().starts_with("--")).collect();
+    code.join("\n").trim() == PLACEHOLDER
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
