@@ -10,7 +10,6 @@ mod common;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
-use tradeforge_migrator::config::PostgresConfig;
 use tradeforge_migrator::plan::Migration;
 use tradeforge_migrator::target::postgres::RunLock;
 use tradeforge_migrator::PLAN;
@@ -191,15 +190,7 @@ SELECT 'enum ' || t.typname || ' ' || string_agg(e.enumlabel, ',' ORDER BY e.enu
 FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid GROUP BY t.typname
 ORDER BY 1";
 
-fn database_url(config: &PostgresConfig) -> String {
-    let mut url = url::Url::parse("postgres://localhost").expect("static URL");
-    url.set_host(Some(&config.host)).expect("host");
-    url.set_port(Some(config.port)).expect("port");
-    url.set_username(&config.user).expect("user");
-    url.set_password(Some(config.password.expose())).expect("password");
-    url.set_path(&config.database);
-    url.into()
-}
+use common::postgres::database_url;
 
 fn run(command: &mut Command) -> Outcome {
     let output = command.output().expect("run migrator");

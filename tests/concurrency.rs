@@ -11,19 +11,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tradeforge_migrator::cli::exit_code;
-use tradeforge_migrator::config::PostgresConfig;
 use tradeforge_migrator::target::postgres::RunLock;
 use tradeforge_migrator::PLAN;
 
-fn database_url(config: &PostgresConfig) -> String {
-    let mut url = url::Url::parse("postgres://localhost").expect("static URL");
-    url.set_host(Some(&config.host)).expect("host");
-    url.set_port(Some(config.port)).expect("port");
-    url.set_username(&config.user).expect("user");
-    url.set_password(Some(config.password.expose())).expect("password");
-    url.set_path(&config.database);
-    url.into()
-}
+use common::postgres::database_url;
 
 /// `migrator --log-format json migrate postgres clickhouse --wait 10s --lock-timeout <lock_timeout>`
 /// with only the test databases in its environment.

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::{Connection, PgConnection};
 use tradeforge_migrator::cli::exit_code;
-use tradeforge_migrator::config::{Config, Environment, Overrides, PostgresConfig};
+use tradeforge_migrator::config::{Config, Environment, Overrides};
 use tradeforge_migrator::plan::Plan;
 use tradeforge_migrator::run::{self, Request, RunError};
 use tradeforge_migrator::target::{ApplyOptions, TargetName};
@@ -31,15 +31,7 @@ mod ch {
     tradeforge_migrator_macros::plan!("fixtures/fault_ch");
 }
 
-fn database_url(config: &PostgresConfig) -> String {
-    let mut url = url::Url::parse("postgres://localhost").expect("static URL");
-    url.set_host(Some(&config.host)).expect("host");
-    url.set_port(Some(config.port)).expect("port");
-    url.set_username(&config.user).expect("user");
-    url.set_password(Some(config.password.expose())).expect("password");
-    url.set_path(&config.database);
-    url.into()
-}
+use common::postgres::database_url;
 
 /// The migrator's configuration from these variables alone, as the binary would load it.
 fn config(pairs: &[(&str, &str)]) -> Config {

@@ -9,18 +9,9 @@ use std::process::{Command, Output};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use tradeforge_migrator::config::PostgresConfig;
 use tradeforge_migrator::PLAN;
 
-fn database_url(config: &PostgresConfig) -> String {
-    let mut url = url::Url::parse("postgres://localhost").expect("static URL");
-    url.set_host(Some(&config.host)).expect("host");
-    url.set_port(Some(config.port)).expect("port");
-    url.set_username(&config.user).expect("user");
-    url.set_password(Some(config.password.expose())).expect("password");
-    url.set_path(&config.database);
-    url.into()
-}
+use common::postgres::database_url;
 
 /// The binary with only the test databases in its environment.
 fn migrator(postgres: &common::postgres::TestDatabase, clickhouse: &common::clickhouse::TestDatabase) -> Command {

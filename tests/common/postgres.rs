@@ -84,3 +84,15 @@ fn unique_name() -> String {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.subsec_nanos());
     format!("tfm_test_{}_{counter}_{nanos}", std::process::id())
 }
+
+/// `postgres://user:password@host:port/database` for `config`: what the binary under test gets
+/// as `DATABASE_URL`.
+pub fn database_url(config: &PostgresConfig) -> String {
+    let mut url = url::Url::parse("postgres://localhost").expect("static URL");
+    url.set_host(Some(&config.host)).expect("host");
+    url.set_port(Some(config.port)).expect("port");
+    url.set_username(&config.user).expect("user");
+    url.set_password(Some(config.password.expose())).expect("password");
+    url.set_path(&config.database);
+    url.into()
+}
