@@ -112,6 +112,19 @@ macro_rules! with_sql_target {
 }
 pub(crate) use with_sql_target;
 
+/// [`with_sql_target`] for a command that changes the database: the run lock is held from before
+/// the target is reached until after the body, and released whatever the body's outcome.
+macro_rules! with_locked_sql_target {
+    ($session:expr, $name:expr, |$target:ident, $address:ident| $body:expr) => {{
+        let guard =
+            $crate::commands::lock::acquire($session.config, $name == $crate::plan::SqlTarget::Postgres).await?;
+        let result = $crate::commands::with_sql_target!($name, $session.config, |$target, $address| $body);
+        guard.release().await;
+        result
+    }};
+}
+pub(crate) use with_locked_sql_target;
+
 #[cfg(test)]
 mod tests {
     use super::*;

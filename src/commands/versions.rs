@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use super::confirm::Confirmation;
 use super::history::{self, HistoryView};
-use super::{lock, with_sql_target, CommandError, Done};
+use super::{lock, with_locked_sql_target, with_sql_target, CommandError, Done};
 use crate::cli::UpgradeTarget;
 use crate::config::Config;
 use crate::plan::{Plan, SqlTarget};
@@ -68,12 +68,9 @@ pub async fn up(
     to: UpgradeTarget,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
-    let guard = lock::acquire(session.config, target == SqlTarget::Postgres).await?;
-    let result = with_sql_target!(target, session.config, |database, address| {
+    with_locked_sql_target!(session, target, |database, address| {
         up_on(database, address, session, target, to, out).await
-    });
-    guard.release().await;
-    result
+    })
 }
 
 async fn up_on<T: VersionedTarget>(
@@ -102,12 +99,9 @@ pub async fn down(
     confirmation: Confirmation,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
-    let guard = lock::acquire(session.config, target == SqlTarget::Postgres).await?;
-    let result = with_sql_target!(target, session.config, |database, address| {
+    with_locked_sql_target!(session, target, |database, address| {
         down_on(database, address, session, target, to, confirmation, out).await
-    });
-    guard.release().await;
-    result
+    })
 }
 
 async fn down_on<T: VersionedTarget>(
@@ -143,12 +137,9 @@ pub async fn redo(
     confirmation: Confirmation,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
-    let guard = lock::acquire(session.config, target == SqlTarget::Postgres).await?;
-    let result = with_sql_target!(target, session.config, |database, address| {
+    with_locked_sql_target!(session, target, |database, address| {
         redo_on(database, address, session, target, confirmation, out).await
-    });
-    guard.release().await;
-    result
+    })
 }
 
 async fn redo_on<T: VersionedTarget>(
@@ -199,12 +190,9 @@ pub async fn baseline(
     version: u64,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
-    let guard = lock::acquire(session.config, target == SqlTarget::Postgres).await?;
-    let result = with_sql_target!(target, session.config, |database, address| {
+    with_locked_sql_target!(session, target, |database, address| {
         baseline_on(database, address, session, target, version, out).await
-    });
-    guard.release().await;
-    result
+    })
 }
 
 async fn baseline_on<T: VersionedTarget>(
