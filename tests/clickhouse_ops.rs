@@ -285,7 +285,10 @@ async fn a_downgrade_that_fails_half_way_is_recorded_and_the_next_down_resumes_i
     );
     assert!(message.contains("statement 1 of the downgrade has run") && message.contains("run down again"));
     assert_eq!(database.table_names().await, ["events", "migration_history"]);
-    assert_eq!(versions(&mut target).await, [(1, EntryState::Applied), (2, EntryState::Reverting { done: 1, total: 2 })]);
+    assert_eq!(
+        versions(&mut target).await,
+        [(1, EntryState::Applied), (2, EntryState::Reverting { done: 1, total: 2 })]
+    );
     let history = target.history().await.expect("history");
     assert_eq!((history[1].state, history[1].statements_done), (MigrationState::Reverting, 1));
     assert!(history[1].error.contains("orders"), "{:?}", history[1]);

@@ -205,8 +205,11 @@ fn new_creates_the_next_pair_which_the_build_accepts_and_warns_about_until_writt
     let warnings: Vec<String> =
         tradeforge_migrator_spec::lint::placeholders(&plan).iter().map(ToString::to_string).collect();
     assert_eq!(warnings.len(), 2, "{warnings:?}");
-    assert!(warnings[0].starts_with("migrations/postgres/upgrade/V0002-add_orders_table.sql: still holds the placeholder"));
-    assert!(warnings[1].starts_with("migrations/postgres/downgrade/V0002-add_orders_table.sql: still holds the placeholder"));
+    assert!(
+        warnings[0].starts_with("migrations/postgres/upgrade/V0002-add_orders_table.sql: still holds the placeholder")
+    );
+    assert!(warnings[1]
+        .starts_with("migrations/postgres/downgrade/V0002-add_orders_table.sql: still holds the placeholder"));
 
     let placeholder = format!("{};\n", tradeforge_migrator_spec::lint::PLACEHOLDER);
     let written = upgrade_text.replace(&placeholder, "CREATE TABLE orders (id int);\n");

@@ -56,8 +56,7 @@ fn repository_indicators_satisfy_the_schema() {
 fn schema_rejects_what_the_checks_reject() {
     // The agreement runs both ways: an unknown key is refused by the schema as by the checks.
     let document = serde_json::json!({ "topics": [{ "name": "a", "partitons": 3 }] });
-    let schema: serde_json::Value =
-        serde_json::from_str(&schema::files()[0].1).expect("schema is JSON");
+    let schema: serde_json::Value = serde_json::from_str(&schema::files()[0].1).expect("schema is JSON");
     let validator = jsonschema::validator_for(&schema).expect("schema is a valid JSON Schema");
     assert!(!validator.is_valid(&document));
 }

@@ -34,7 +34,10 @@ fn sources_root(input: TokenStream) -> syn::Result<PathBuf> {
     }
     let relative: LitStr = syn::parse(input)?;
     let invoking_file = proc_macro::Span::call_site().local_file().ok_or_else(|| {
-        syn::Error::new(relative.span(), "cannot tell which file invokes `plan!`; pass no argument to use the crate root")
+        syn::Error::new(
+            relative.span(),
+            "cannot tell which file invokes `plan!`; pass no argument to use the crate root",
+        )
     })?;
     // rustc may name the file relative to its working directory, which is also ours.
     let invoking_dir = invoking_file.parent().map(PathBuf::from).unwrap_or_default();

@@ -11,9 +11,9 @@ use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use tradeforge_migrator_spec::{lint, migrations};
 use tradeforge_migrator_spec::model::Dialect;
 use tradeforge_migrator_spec::source::{self, Direction, MIGRATIONS_DIR};
+use tradeforge_migrator_spec::{lint, migrations};
 
 use crate::plan::SqlTarget;
 

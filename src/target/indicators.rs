@@ -90,7 +90,12 @@ impl Target for IndicatorsTarget {
         };
         let active = catalogue.values().filter(|row| row.is_active).count();
         let pending = Difference::new(plan.indicators, &catalogue).pending();
-        Ok(Status { current: Some(format!("{active} active indicators")), pending, problems: Vec::new(), notes: Vec::new() })
+        Ok(Status {
+            current: Some(format!("{active} active indicators")),
+            pending,
+            problems: Vec::new(),
+            notes: Vec::new(),
+        })
     }
 
     async fn apply(&mut self, plan: &Plan, _options: &ApplyOptions) -> Result<Changes, Failure<IndicatorsError>> {

@@ -152,9 +152,15 @@ pub struct HistoryEntry {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EntryState {
     Applied,
-    Partial { done: u32, total: u32 },
+    Partial {
+        done: u32,
+        total: u32,
+    },
     /// (ClickHouse only) a downgrade stopped after `done` of its `total` statements.
-    Reverting { done: u32, total: u32 },
+    Reverting {
+        done: u32,
+        total: u32,
+    },
 }
 
 /// Where `up` and `down` stop: a version, or `base` (before the first migration).

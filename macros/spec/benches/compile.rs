@@ -37,7 +37,8 @@ fn generate_migrations(root: &Path, target: &str, count: usize) {
 }
 
 fn generate_topics(root: &Path, count: usize) {
-    let mut text = String::from("defaults:\n  partitions: 3\n  replication_factor: 1\n  config:\n    retention.ms: 7d\ntopics:\n");
+    let mut text =
+        String::from("defaults:\n  partitions: 3\n  replication_factor: 1\n  config:\n    retention.ms: 7d\ntopics:\n");
     for index in 0..count {
         let _ = write!(
             text,
@@ -109,8 +110,14 @@ fn main() {
     let total = median(total_times);
     println!("build step: {postgres} postgres + {clickhouse} clickhouse migrations, {topics} topics, {indicators} indicators");
     println!("  discover + read + check  median {:>8.1} ms", median(check_times).as_secs_f64() * 1e3);
-    println!("  code generation          median {:>8.1} ms  ({:.1} MiB of tokens)", median(codegen_times).as_secs_f64() * 1e3, generated_bytes as f64 / 1048576.0);
-    println!("  total                    median {:>8.1} ms  over {runs} runs (goal < 1000 ms: {})",
+    println!(
+        "  code generation          median {:>8.1} ms  ({:.1} MiB of tokens)",
+        median(codegen_times).as_secs_f64() * 1e3,
+        generated_bytes as f64 / 1048576.0
+    );
+    println!(
+        "  total                    median {:>8.1} ms  over {runs} runs (goal < 1000 ms: {})",
         total.as_secs_f64() * 1e3,
-        if total < Duration::from_secs(1) { "met" } else { "MISSED" });
+        if total < Duration::from_secs(1) { "met" } else { "MISSED" }
+    );
 }

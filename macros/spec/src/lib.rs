@@ -34,7 +34,8 @@ pub fn compile(root: &Path) -> Result<Plan, Problems> {
     let inputs = match source::discover(root) {
         Ok(inputs) => inputs,
         Err(error) => {
-            problems.push(source::ReadError::Io { at: diag::Location::file(root.display().to_string()), source: error });
+            problems
+                .push(source::ReadError::Io { at: diag::Location::file(root.display().to_string()), source: error });
             return Err(problems);
         }
     };

@@ -86,7 +86,6 @@ fn downgrade_fix(expected: &str, same_version: &Option<String>) -> String {
     }
 }
 
-
 /// The valid migrations of each target, by ascending version.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Migrations {

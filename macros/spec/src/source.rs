@@ -142,7 +142,10 @@ pub fn discover(root: &Path) -> io::Result<Inputs> {
         if entry.name.ends_with(".json") {
             inputs.indicator_files.push(entry.path);
         } else {
-            inputs.misnamed.push(Misnamed { path: entry.path, expected: "`*.json` (lowercase), or move it out of `indicators/data`" });
+            inputs.misnamed.push(Misnamed {
+                path: entry.path,
+                expected: "`*.json` (lowercase), or move it out of `indicators/data`",
+            });
         }
     }
     Ok(inputs)
@@ -451,5 +454,4 @@ mod tests {
         assert_eq!(paths, ["kafka_topics.yaml", "indicators/data/rsi.JSON"]);
         assert!(inputs.kafka_topics.is_none() && inputs.indicator_files.is_empty());
     }
-
 }

@@ -213,8 +213,7 @@ pub struct LineIndex<'a> {
 
 impl<'a> LineIndex<'a> {
     pub fn new(text: &'a str) -> Self {
-        let line_starts =
-            std::iter::once(0).chain(text.match_indices('\n').map(|(offset, _)| offset + 1)).collect();
+        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(offset, _)| offset + 1)).collect();
         LineIndex { text, line_starts }
     }
 
@@ -427,7 +426,8 @@ pub fn parse_json(path: &str, text: &str, problems: &mut Problems) -> Option<Nod
         Ok(result) => match result.value {
             Some(value) => Some(json_node(path, &lines, value, problems)),
             None => {
-                problems.push(DocumentError::Json { at: Location::at(path, 1, 1), message: "the file is empty".into() });
+                problems
+                    .push(DocumentError::Json { at: Location::at(path, 1, 1), message: "the file is empty".into() });
                 None
             }
         },
