@@ -363,3 +363,26 @@ fn passwords_never_appear_in_any_output() {
         }
     }
 }
+
+/// `status`, `check`, `plan` and the dry run print addresses and plans: the sentinel password, in
+/// every credential, must appear in none of their output either.
+#[test]
+fn passwords_never_appear_in_status_check_plan_or_dry_run_output() {
+    let commands: [&[&str]; 4] = [
+        &["status", "--wait", "1s"],
+        &["check", "--wait", "1s"],
+        &["plan", "--sql"],
+        &["migrate", "--dry-run", "--wait", "1s"],
+    ];
+    for args in commands {
+        let (output, stdout, stderr) = run(point_everything_at_closed_ports(&mut migrator())
+            .env("POSTGRES_PASSWORD", SENTINEL)
+            .env("CLICKHOUSE_PASSWORD", SENTINEL)
+            .env("KAFKA_CONFIG", format!("sasl.username=app;sasl.password={SENTINEL}"))
+            .args(["--log-format", "json", "--log-level", "debug"])
+            .args(args));
+        assert!(output.status.code().is_some(), "{args:?}: {stderr}");
+        assert!(!stdout.contains(SENTINEL), "{args:?}: password on stdout: {stdout}");
+        assert!(!stderr.contains(SENTINEL), "{args:?}: password on stderr: {stderr}");
+    }
+}
