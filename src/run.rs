@@ -8,7 +8,8 @@
 //! `*.started` / `*.finished` events, and on failure reports what failed and everything this run
 //! had applied before it, since a deploy that stops half-way must say where it stopped.
 
-use std::error::Error;
+/// Lives with the targets, which sit below `run` and need it too.
+pub use crate::target::error_chain;
 use std::fmt;
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -439,21 +440,6 @@ fn log_retry(name: TargetName, address: &str, attempts: u32, error: &str) {
             "{name}: still waiting for {address}"
         );
     }
-}
-
-/// `error: cause: cause`, skipping a cause whose text the outer message already includes.
-pub fn error_chain(error: &dyn Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text.replace('\n', " ")
 }
 
 /// `postgres: applied 2 changes` plus the changes, or `postgres: up to date (V7)`.

@@ -208,3 +208,19 @@ pub struct PlannedStatement {
     pub path: &'static str,
     pub sql: String,
 }
+
+/// `error: cause: cause` on one line, skipping a cause whose text the outer message already
+/// includes (hyper and sqlx repeat their own message as a source).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text.replace('\n', " ")
+}

@@ -1,7 +1,5 @@
 //! The HTTP clients of one ClickHouse server, and how the server's errors read in our messages.
 
-use std::error::Error as _;
-
 use clickhouse::error::Error as ClientError;
 use clickhouse::sql::Identifier;
 use clickhouse::Client;
@@ -116,7 +114,7 @@ impl Connection {
 pub(super) fn describe_error(error: &ClientError) -> String {
     match error {
         ClientError::BadResponse(text) => server_message(text),
-        _ => causes(error),
+        _ => crate::target::error_chain(error),
     }
 }
 
@@ -135,21 +133,6 @@ fn server_message(text: &str) -> String {
     let text = text.replace("e.displayText() = ", "");
     let text = text.trim().trim_end_matches(", e.what() = DB::Exception");
     text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// The error and its sources, each said once: hyper repeats its own message as a source.
-fn causes(error: &ClientError) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]
