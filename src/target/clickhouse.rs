@@ -76,6 +76,8 @@ mod baseline;
 mod connection;
 mod downgrade;
 mod drift;
+#[cfg(test)]
+mod fixtures;
 mod history;
 mod repair;
 pub mod schema;

@@ -224,27 +224,12 @@ fn drift_problem(drift: Drift<'_>, plan: &[Migration]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use chrono::{DateTime, Utc};
 
     use super::*;
     use crate::plan::Script;
     use crate::target::clickhouse::history::History;
 
-    fn row(version: u64, checksum: &str, state: MigrationState, done: u32, total: u32) -> HistoryRow {
-        HistoryRow {
-            version,
-            description: format!("m{version}"),
-            checksum: checksum.to_owned(),
-            state,
-            statements_done: done,
-            statements_total: total,
-            applied_at: DateTime::<Utc>::UNIX_EPOCH,
-            execution_ms: 1,
-            downgrade_sql: String::new(),
-            error: String::new(),
-            sequence: 1,
-        }
-    }
+    use crate::target::clickhouse::fixtures::row;
 
     fn applied(version: u64, checksum: &str) -> HistoryRow {
         row(version, checksum, MigrationState::Applied, 2, 2)

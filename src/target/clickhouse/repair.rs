@@ -189,19 +189,16 @@ mod tests {
     use super::*;
     use crate::plan::Script;
 
+    /// A row that stored its downgrade and its last error.
     fn row(version: u64, checksum: &str, state: MigrationState, done: u32, total: u32) -> HistoryRow {
         HistoryRow {
-            version,
-            description: format!("m{version}"),
-            checksum: checksum.to_owned(),
-            state,
-            statements_done: done,
-            statements_total: total,
-            applied_at: DateTime::<Utc>::UNIX_EPOCH,
-            execution_ms: 1,
-            downgrade_sql: "DROP TABLE b;\nDROP TABLE a;\n".to_owned(),
+            downgrade_sql: "DROP TABLE b;
+DROP TABLE a;
+"
+            .to_owned(),
             error: "Code: 60".to_owned(),
             sequence: 4,
+            ..crate::target::clickhouse::fixtures::row(version, checksum, state, done, total)
         }
     }
 

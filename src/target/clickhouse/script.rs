@@ -67,19 +67,7 @@ fn skip_comments(statement: &str) -> &str {
 mod tests {
     use super::*;
 
-    const SQL: &str = concat!(
-        "-- Two tables; the second reads the first.\n",
-        "CREATE TABLE a (x UInt8) ENGINE = Memory;\n",
-        "\n",
-        "/* copy; keep */\n",
-        "-- of a\n",
-        "CREATE TABLE b ENGINE = Memory\n",
-        "AS SELECT * FROM a;\n",
-    );
-    const STATEMENTS: [&str; 2] = [
-        "-- Two tables; the second reads the first.\nCREATE TABLE a (x UInt8) ENGINE = Memory",
-        "/* copy; keep */\n-- of a\nCREATE TABLE b ENGINE = Memory\nAS SELECT * FROM a",
-    ];
+    use crate::target::clickhouse::fixtures::{TWO_TABLES_SQL as SQL, TWO_TABLES_STATEMENTS as STATEMENTS};
 
     #[test]
     fn first_line_skips_leading_comments_and_shortens() {

@@ -212,22 +212,11 @@ mod tests {
     use crate::config::ClickHouseConfig;
     use crate::plan::Script;
 
-    const SQL: &str = concat!(
-        "-- Two tables; the second reads the first.\n",
-        "CREATE TABLE a (x UInt8) ENGINE = Memory;\n",
-        "\n",
-        "/* copy; keep */\n",
-        "-- of a\n",
-        "CREATE TABLE b ENGINE = Memory\n",
-        "AS SELECT * FROM a;\n",
-    );
+    use crate::target::clickhouse::fixtures::{TWO_TABLES_SQL as SQL, TWO_TABLES_STATEMENTS};
     const SCRIPT: Script = Script {
         path: "migrations/clickhouse/upgrade/V2-copies.sql",
         sql: SQL,
-        statements: &[
-            "-- Two tables; the second reads the first.\nCREATE TABLE a (x UInt8) ENGINE = Memory",
-            "/* copy; keep */\n-- of a\nCREATE TABLE b ENGINE = Memory\nAS SELECT * FROM a",
-        ],
+        statements: &TWO_TABLES_STATEMENTS,
         transactional: true,
     };
     static MIGRATION: Migration = Migration {
