@@ -23,8 +23,9 @@ pub struct Plan {
     pub indicators: &'static [Indicator],
 }
 
-/// One upgrade/downgrade pair of SQL files.
-#[derive(Debug)]
+/// One upgrade/downgrade pair of SQL files. `Copy`, like all its fields, so a test can derive an
+/// edited migration with `Migration { checksum, ..*migration }`.
+#[derive(Clone, Copy, Debug)]
 pub struct Migration {
     pub version: u64,
     pub description: &'static str,
@@ -35,7 +36,7 @@ pub struct Migration {
 }
 
 /// One SQL file, split into statements at build time.
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct Script {
     /// Relative to the repository root.
     pub path: &'static str,

@@ -6,7 +6,7 @@ mod common;
 
 use common::clickhouse::TestDatabase;
 use tradeforge_migrator::config::{ClickHouseConfig, Secret};
-use tradeforge_migrator::plan::{Migration, Plan, Script};
+use tradeforge_migrator::plan::{Migration, Plan};
 use tradeforge_migrator::target::clickhouse::{ClickHouseError, ClickHouseTarget, HistoryRow, MigrationState};
 use tradeforge_migrator::target::{ApplyOptions, Changes, Failure, Target};
 
@@ -42,20 +42,11 @@ fn plan_of(clickhouse: &'static [Migration]) -> Plan {
 /// `migrations` with the upgrade of `version` given another checksum, as if its file was
 /// edited after it was applied.
 fn edited(migrations: &'static [Migration], version: u64) -> &'static [Migration] {
-    let copy = |script: &Script| Script {
-        path: script.path,
-        sql: script.sql,
-        statements: script.statements,
-        transactional: script.transactional,
-    };
     let migrations: Vec<Migration> = migrations
         .iter()
         .map(|migration| Migration {
-            version: migration.version,
-            description: migration.description,
             checksum: if migration.version == version { "sha256:edited" } else { migration.checksum },
-            upgrade: copy(&migration.upgrade),
-            downgrade: copy(&migration.downgrade),
+            ..*migration
         })
         .collect();
     Box::leak(migrations.into_boxed_slice())

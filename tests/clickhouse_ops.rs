@@ -8,7 +8,7 @@ mod common;
 use clickhouse::sql::Identifier;
 use clickhouse::Client;
 use common::clickhouse::TestDatabase;
-use tradeforge_migrator::plan::{Migration, Plan, Script};
+use tradeforge_migrator::plan::{Migration, Plan};
 use tradeforge_migrator::target::clickhouse::{ClickHouseError, ClickHouseTarget, HistoryRow, MigrationState};
 use tradeforge_migrator::target::{
     ApplyOptions, Changes, EntryState, Failure, HistoryEntry, Target, VersionTarget, VersionedTarget,
@@ -39,30 +39,12 @@ fn plan_of(migrations: Vec<Migration>) -> Plan {
 
 /// `migration` with another upgrade checksum, as if its file had been edited.
 fn copy(migration: &'static Migration, checksum: &'static str) -> Migration {
-    let script = |script: &Script| Script {
-        path: script.path,
-        sql: script.sql,
-        statements: script.statements,
-        transactional: script.transactional,
-    };
-    Migration {
-        version: migration.version,
-        description: migration.description,
-        checksum,
-        upgrade: script(&migration.upgrade),
-        downgrade: script(&migration.downgrade),
-    }
+    Migration { checksum, ..*migration }
 }
 
 /// The `ops` fixture's plan with only these versions, e.g. one left out as if its file was deleted.
 fn ops(versions: &[u64]) -> Plan {
-    plan_of(
-        versions
-            .iter()
-            .map(|version| ops_migration(*version))
-            .map(|migration| copy(migration, migration.checksum))
-            .collect(),
-    )
+    plan_of(versions.iter().map(|version| ops_migration(*version)).copied().collect())
 }
 
 fn ops_migration(version: u64) -> &'static Migration {

@@ -5,7 +5,7 @@ mod common;
 use common::postgres::TestDatabase;
 use sqlx::PgConnection;
 use tradeforge_migrator::config::Secret;
-use tradeforge_migrator::plan::{Migration, Plan, Script};
+use tradeforge_migrator::plan::{Migration, Plan};
 use tradeforge_migrator::target::postgres::{PostgresError, PostgresTarget};
 use tradeforge_migrator::target::{ApplyOptions, Target};
 use tradeforge_migrator::PLAN;
@@ -202,19 +202,7 @@ async fn edited_migration_is_refused_with_both_checksums() {
 }
 
 fn with_checksum(migration: &'static Migration, checksum: &'static str) -> Migration {
-    let copy = |script: &'static Script| Script {
-        path: script.path,
-        sql: script.sql,
-        statements: script.statements,
-        transactional: script.transactional,
-    };
-    Migration {
-        version: migration.version,
-        description: migration.description,
-        checksum,
-        upgrade: copy(&migration.upgrade),
-        downgrade: copy(&migration.downgrade),
-    }
+    Migration { checksum, ..*migration }
 }
 
 #[tokio::test]

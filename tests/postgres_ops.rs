@@ -27,20 +27,6 @@ fn leaked_plan(migrations: Vec<Migration>) -> Plan {
     plan_of(Box::leak(migrations.into_boxed_slice()))
 }
 
-fn copy(migration: &'static Migration) -> Migration {
-    Migration {
-        version: migration.version,
-        description: migration.description,
-        checksum: migration.checksum,
-        upgrade: copy_script(&migration.upgrade),
-        downgrade: copy_script(&migration.downgrade),
-    }
-}
-
-fn copy_script(script: &'static Script) -> Script {
-    Script { path: script.path, sql: script.sql, statements: script.statements, transactional: script.transactional }
-}
-
 /// The change lines without their ` (12 ms)` tail.
 fn lines(changes: &[String]) -> Vec<String> {
     changes
@@ -265,9 +251,9 @@ async fn failed_downgrade_keeps_its_row_and_reports_what_was_undone() {
     let mut target = PostgresTarget::new(&database.config());
     target.upgrade_to(&ops::PLAN, Some(2)).await.expect("up to V2");
     let broken_sql = "DROP TABLE accounts;\nDROP TABLE no_such_table;\n";
-    let mut broken = copy(&ops()[0]);
-    broken.downgrade = Script { sql: broken_sql, statements: &[], ..copy_script(&ops()[0].downgrade) };
-    let plan = leaked_plan(vec![broken, copy(&ops()[1])]);
+    let mut broken = ops()[0];
+    broken.downgrade = Script { sql: broken_sql, statements: &[], ..ops()[0].downgrade };
+    let plan = leaked_plan(vec![broken, ops()[1]]);
 
     let (message, done) = failure_of(target.downgrade_to(&plan, VersionTarget::Base).await);
 
@@ -339,10 +325,10 @@ async fn repair_accepts_an_edited_migration() {
     let mut target = PostgresTarget::new(&database.config());
     target.upgrade_to(&ops::PLAN, Some(2)).await.expect("up to V2");
     let edited_downgrade = "-- orders go first: they reference accounts\nDROP TABLE orders;\nDROP TYPE order_side;\n";
-    let mut edited = copy(&ops()[1]);
+    let mut edited = ops()[1];
     edited.checksum = "sha256:edited";
-    edited.downgrade = Script { sql: edited_downgrade, ..copy_script(&ops()[1].downgrade) };
-    let plan = leaked_plan(vec![copy(&ops()[0]), edited, copy(&ops()[2]), copy(&ops()[3])]);
+    edited.downgrade = Script { sql: edited_downgrade, ..ops()[1].downgrade };
+    let plan = leaked_plan(vec![ops()[0], edited, ops()[2], ops()[3]]);
 
     let (message, done) = failure_of(target.upgrade_to(&plan, None).await);
     assert!(message.starts_with(&format!("{}: V2 was applied", ops()[1].upgrade.path)), "{message}");
@@ -373,7 +359,7 @@ async fn migration_deleted_below_the_head_is_refused_until_repaired() {
     let database = TestDatabase::new().await;
     let mut target = PostgresTarget::new(&database.config());
     target.upgrade_to(&ops::PLAN, Some(3)).await.expect("up to V3");
-    let without_v2 = leaked_plan(vec![copy(&ops()[0]), copy(&ops()[2]), copy(&ops()[3])]);
+    let without_v2 = leaked_plan(vec![ops()[0], ops()[2], ops()[3]]);
 
     let (message, done) = failure_of(target.upgrade_to(&without_v2, None).await);
 
