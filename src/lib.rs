@@ -15,5 +15,6 @@ pub mod run;
 pub mod target;
 
 pub use compiled::{indicators, topics, PLAN};
-/// `plan!()` compiles a sources folder into a typed plan; see `tradeforge_migrator_macros`.
-pub use tradeforge_migrator_macros::plan;
+/// `plan!()` compiles a sources folder into a typed plan; `#[data_migration]` marks a PostgreSQL
+/// data migration written in Rust. See `tradeforge_migrator_macros`.
+pub use tradeforge_migrator_macros::{data_migration, plan};

@@ -3,7 +3,11 @@
 //! source files.
 
 use std::fmt::{self, Write};
+use std::future::Future;
+use std::pin::Pin;
 
+/// The connection a data migration receives: the migration's transaction.
+pub use sqlx::PgConnection;
 pub use tradeforge_migrator_spec::model::{Category, OutputKind, ParameterKind};
 
 /// Everything `migrate` brings the servers to, in the order it does it:
@@ -23,16 +27,51 @@ pub struct Plan {
     pub indicators: &'static [Indicator],
 }
 
-/// One upgrade/downgrade pair of SQL files. `Copy`, like all its fields, so a test can derive an
-/// edited migration with `Migration { checksum, ..*migration }`.
+/// One upgrade/downgrade pair of SQL files, or a PostgreSQL data migration written in Rust.
+/// `Copy`, like all its fields, so a test can derive an edited migration with
+/// `Migration { checksum, ..*migration }`.
 #[derive(Clone, Copy, Debug)]
 pub struct Migration {
     pub version: u64,
     pub description: &'static str,
-    /// `sha256:<hex>` of the upgrade's normalised text (LF, no BOM): what history records.
+    /// `sha256:<hex>` of the upgrade's normalised text (LF, no BOM), or of a data migration's
+    /// Rust file: what history records.
     pub checksum: &'static str,
     pub upgrade: Script,
     pub downgrade: Script,
+    /// Set for a data migration: its functions run instead of SQL. Both scripts then name its
+    /// `.rs` file and hold no statement, and the downgrade's `sql` is the note history stores
+    /// (compiled Rust cannot be stored).
+    pub data: Option<&'static DataMigration>,
+}
+
+impl Migration {
+    /// Whether this is a data migration written in Rust.
+    pub fn is_data(&self) -> bool {
+        self.data.is_some()
+    }
+}
+
+/// What a data migration's function returns: any error converts into it with `?`.
+pub type DataError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The boxed future of a data migration's function, borrowing the connection.
+pub type DataFuture<'c> = Pin<Box<dyn Future<Output = Result<(), DataError>> + Send + 'c>>;
+
+/// One direction of a data migration, called with the migration's transaction.
+pub type DataStep = for<'c> fn(&'c mut PgConnection) -> DataFuture<'c>;
+
+/// The two functions of a `#[data_migration]` module, as the attribute wraps them.
+#[derive(Clone, Copy)]
+pub struct DataMigration {
+    pub upgrade: DataStep,
+    pub downgrade: DataStep,
+}
+
+impl fmt::Debug for DataMigration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DataMigration { .. }")
+    }
 }
 
 /// One SQL file, split into statements at build time.
@@ -140,6 +179,10 @@ impl Plan {
 }
 
 fn write_migration(out: &mut String, migration: &Migration) -> fmt::Result {
+    if migration.is_data() {
+        writeln!(out, "  V{} {}  {}", migration.version, migration.description, migration.checksum)?;
+        return writeln!(out, "    data      {} (Rust, upgrade and downgrade)", migration.upgrade.path);
+    }
     let mode = if migration.upgrade.transactional { "" } else { " (no transaction)" };
     writeln!(out, "  V{} {}  {}", migration.version, migration.description, migration.checksum)?;
     writeln!(out, "    upgrade   {} ({}){mode}", migration.upgrade.path, statements(&migration.upgrade))?;

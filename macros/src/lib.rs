@@ -1,4 +1,4 @@
-//! The macros of tradeforge-migrator. Each entry point only parses its input, calls
+//! The macros of tradeforge-migrator: `plan!()` and `#[data_migration]`. Each entry point only parses its input, calls
 //! `tradeforge-migrator-spec` (where every rule lives) and expands or reports.
 
 use std::path::PathBuf;
@@ -25,6 +25,64 @@ pub fn plan(input: TokenStream) -> TokenStream {
         Ok(plan) => tradeforge_migrator_spec::codegen::expand(&plan).into(),
         Err(problems) => tradeforge_migrator_spec::codegen::expand_errors(&problems).into(),
     }
+}
+
+/// Marks a PostgreSQL data migration written in Rust: a module in `migrations/postgres/data/`
+/// holding `async fn upgrade` and `async fn downgrade`, each taking the connection of the
+/// migration's transaction. `plan!()` includes the file and runs it in version order with the
+/// SQL migrations.
+///
+/// ```ignore
+/// #[tradeforge_migrator::data_migration(version = 8)]
+/// mod backfill_display_names {
+///     use tradeforge_migrator::plan::{DataError, PgConnection};
+///
+///     pub async fn upgrade(db: &mut PgConnection) -> Result<(), DataError> {
+///         sqlx::query("UPDATE users SET display_name = username WHERE display_name IS NULL")
+///             .execute(db)
+///             .await?;
+///         Ok(())
+///     }
+///
+///     pub async fn downgrade(db: &mut PgConnection) -> Result<(), DataError> {
+///         sqlx::query("UPDATE users SET display_name = NULL WHERE display_name = username").execute(db).await?;
+///         Ok(())
+///     }
+/// }
+/// ```
+///
+/// A missing `downgrade` (or `upgrade`), a function that is not `async` or does not take exactly
+/// the connection, or a missing version is a compile error pointing at the module.
+#[proc_macro_attribute]
+pub fn data_migration(arguments: TokenStream, item: TokenStream) -> TokenStream {
+    let original = proc_macro2::TokenStream::from(item.clone());
+    let parsed: syn::Item = match syn::parse(item) {
+        Ok(parsed) => parsed,
+        Err(error) => return error.to_compile_error().into(),
+    };
+    let mut errors: Vec<syn::Error> = Vec::new();
+    if let Err(error) = tradeforge_migrator_spec::data::parse_arguments(arguments.into()) {
+        errors.push(error.to_syn());
+    }
+    match tradeforge_migrator_spec::data::check_item(&parsed) {
+        Ok(_) if errors.is_empty() => match parsed {
+            syn::Item::Mod(module) => tradeforge_migrator_spec::codegen::expand_data_migration(module).into(),
+            // check_item accepts modules only.
+            _ => original.into(),
+        },
+        Ok(_) => with_errors(errors, original),
+        Err(item_errors) => {
+            errors.extend(item_errors.iter().map(|error| error.to_syn()));
+            with_errors(errors, original)
+        }
+    }
+}
+
+/// The errors followed by the item as written, so that its body still compiles and one mistake
+/// stays one error.
+fn with_errors(errors: Vec<syn::Error>, item: proc_macro2::TokenStream) -> TokenStream {
+    let errors = errors.iter().map(syn::Error::to_compile_error);
+    quote::quote! { #(#errors)* #item }.into()
 }
 
 fn sources_root(input: TokenStream) -> syn::Result<PathBuf> {

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use super::plan_sql::{describe_topic, terminated};
 use super::CommandError;
-use crate::plan::{Plan, SqlTarget};
+use crate::plan::{Migration, Plan, SqlTarget};
 use crate::run::{self, plan_position, Applied, Request};
 use crate::target::clickhouse::ClickHouseTarget;
 use crate::target::indicators::IndicatorsTarget;
@@ -94,18 +94,20 @@ fn write_sql(
                 how_it_runs(plan, sql_target, statement.version)
             )?;
         }
-        writeln!(out, "{}", as_sent(&statement.sql))?;
+        if !statement.sql.is_empty() {
+            writeln!(out, "{}", as_sent(&statement.sql))?;
+        }
     }
     Ok(())
 }
 
 /// How a migration's SQL is sent, as `migrate` does it.
 fn how_it_runs(plan: &Plan, sql_target: SqlTarget, version: u64) -> &'static str {
-    let transactional = plan
-        .migrations(sql_target)
-        .iter()
-        .find(|migration| migration.version == version)
-        .is_some_and(|migration| migration.upgrade.transactional);
+    let migration = plan.migrations(sql_target).iter().find(|migration| migration.version == version);
+    if migration.is_some_and(Migration::is_data) {
+        return ": Rust data migration, run in one transaction with its history row; its SQL is decided as it runs";
+    }
+    let transactional = migration.is_some_and(|migration| migration.upgrade.transactional);
     match (sql_target, transactional) {
         (SqlTarget::Postgres, true) => ": sent whole, in one transaction with its history row",
         (SqlTarget::Postgres, false) => ": statement by statement, outside a transaction",

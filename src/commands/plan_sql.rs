@@ -36,6 +36,10 @@ fn write_migrations(out: &mut String, target: SqlTarget, migrations: &[Migration
     let _ = writeln!(out, "\n-- {}: {} migrations", target.name(), migrations.len());
     for migration in migrations {
         let _ = writeln!(out, "\n-- V{} {} ({})", migration.version, migration.description, migration.upgrade.path);
+        if migration.is_data() {
+            let _ = writeln!(out, "-- (Rust data migration: runs in one transaction; its SQL is decided as it runs)");
+            continue;
+        }
         if target == SqlTarget::Postgres && !migration.upgrade.transactional {
             let _ = writeln!(out, "-- (runs statement by statement, outside a transaction)");
         }

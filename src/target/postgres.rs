@@ -119,6 +119,11 @@ pub enum PostgresError {
     )]
     StoredDowngradeUnreadable { server: String, version: u64, reason: String },
     #[error(
+        "`{server}`: {label} is a Rust data migration that this release does not know (history says: `{note}`); \
+         its downgrade exists only as code in the release that applied it: run `down` with that release"
+    )]
+    UnknownDataMigration { server: String, label: String, note: String },
+    #[error(
         "`{server}`: the row of V{version} disappeared from `migration_history` during its downgrade; another \
          migrator is running against this database without the run lock: stop it, then check `history`"
     )]
@@ -361,6 +366,16 @@ impl VersionedTarget for PostgresTarget {
         drift::refuse_for_upgrade(&history, plan.postgres, &server)?;
         let mut statements = Vec::new();
         for migration in pending(&history, plan.postgres, to) {
+            if migration.is_data() {
+                // Its SQL is decided as it runs; the printout names it instead.
+                statements.push(PlannedStatement {
+                    version: migration.version,
+                    description: migration.description,
+                    path: migration.upgrade.path,
+                    sql: String::new(),
+                });
+                continue;
+            }
             let step = Step::upgrade(migration);
             statements.extend(step.sent().into_iter().map(|sql| PlannedStatement {
                 version: migration.version,
@@ -528,7 +543,7 @@ mod tests {
     const SCRIPT: Script = Script { path: "V.sql", sql: "", statements: &[], transactional: true };
 
     const fn migration(version: u64, description: &'static str) -> Migration {
-        Migration { version, description, checksum: "sha256:x", upgrade: SCRIPT, downgrade: SCRIPT }
+        Migration { version, description, checksum: "sha256:x", upgrade: SCRIPT, downgrade: SCRIPT, data: None }
     }
 
     static PLAN: [Migration; 5] =

@@ -1,14 +1,18 @@
 //! Turns a checked [`Plan`] into Rust tokens: a `static PLAN` of `tradeforge_migrator::plan`
 //! types, and a constant per topic and per indicator for application code. On problems it
 //! expands to one `compile_error!` per problem plus the same items, empty, so that one mistake
-//! gives one error rather than a cascade.
+//! gives one error rather than a cascade. [`expand_data_migration`] is the `#[data_migration]`
+//! attribute's expansion.
 
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 
 use crate::diag::Problems;
 use crate::model::{Category, Indicator, Migration, OutputKind, ParameterKind, Plan, Script, Topic, Value};
-use crate::{indicators, topics};
+use crate::{data, indicators, topics};
+
+/// The module `plan!()` includes the data migration files into, one `v<version>` module each.
+const DATA_MODULE: &str = "__tradeforge_data_migrations";
 
 /// The items the plan expands to.
 pub fn expand(plan: &Plan) -> TokenStream {
@@ -22,6 +26,16 @@ pub fn expand(plan: &Plan) -> TokenStream {
         let name = &topic.name;
         let doc = format!("The topic `{name}`.");
         quote! { #[doc = #doc] pub const #constant: &str = #name; }
+    });
+    let data_module = Ident::new(DATA_MODULE, Span::call_site());
+    let data_files = plan.postgres.iter().filter_map(|migration| {
+        let file = &migration.data.as_ref()?.file;
+        let module = data_module_name(migration.version);
+        Some(quote! { #[path = #file] pub mod #module; })
+    });
+    let rejected_files = plan.rejected_data_files.iter().enumerate().map(|(index, file)| {
+        let module = Ident::new(&format!("rejected_{index}"), Span::call_site());
+        quote! { #[path = #file] mod #module; }
     });
     let indicator_constants = plan.indicators.iter().map(|indicator| {
         let constant = Ident::new(&indicators::constant_name(&indicator.name), Span::call_site());
@@ -38,6 +52,12 @@ pub fn expand(plan: &Plan) -> TokenStream {
             topics: &[#(#topic_items),*],
             indicators: &[#(#indicator_items),*],
         };
+        /// The PostgreSQL data migrations, each file included as a module.
+        #[doc(hidden)]
+        pub mod #data_module {
+            #(#data_files)*
+            #(#rejected_files)*
+        }
         /// A constant per declared topic (tombstones excluded), named after the topic.
         pub mod topics {
             #(#topic_constants)*
@@ -61,15 +81,25 @@ pub fn expand_errors(problems: &Problems) -> TokenStream {
         clickhouse: Vec::new(),
         topics: Vec::new(),
         indicators: Vec::new(),
+        rejected_data_files: Vec::new(),
     };
     let items = expand(&empty);
     quote! { #(#errors)* #items }
 }
 
 fn migration(migration: &Migration) -> TokenStream {
-    let Migration { version, description, upgrade, downgrade, checksum } = migration;
+    let Migration { version, description, upgrade, downgrade, checksum, data } = migration;
     let upgrade = script(upgrade);
     let downgrade = script(downgrade);
+    let data = match data {
+        Some(_) => {
+            let data_module = Ident::new(DATA_MODULE, Span::call_site());
+            let module = data_module_name(*version);
+            let item = Ident::new(data::STATIC_NAME, Span::call_site());
+            quote! { ::core::option::Option::Some(&self::#data_module::#module::#item) }
+        }
+        None => quote! { ::core::option::Option::None },
+    };
     quote! {
         ::tradeforge_migrator::plan::Migration {
             version: #version,
@@ -77,7 +107,49 @@ fn migration(migration: &Migration) -> TokenStream {
             checksum: #checksum,
             upgrade: #upgrade,
             downgrade: #downgrade,
+            data: #data,
         }
+    }
+}
+
+fn data_module_name(version: u64) -> Ident {
+    Ident::new(&format!("v{version}"), Span::call_site())
+}
+
+/// What `#[data_migration]` turns a checked module into: the module with two wrappers that box
+/// its functions' futures, and beside it the static `plan!()` refers to. The wrappers are
+/// `pub(super)` so the static can name them whatever the visibility of the user's functions.
+pub fn expand_data_migration(mut module: syn::ItemMod) -> TokenStream {
+    let name = module.ident.clone();
+    let static_name = Ident::new(data::STATIC_NAME, Span::call_site());
+    let [upgrade, downgrade] = data::FUNCTIONS.map(|function| Ident::new(function, Span::call_site()));
+    let [upgrade_wrapper, downgrade_wrapper] =
+        data::FUNCTIONS.map(|function| Ident::new(&format!("__tradeforge_{function}"), Span::call_site()));
+    let wrappers: [syn::Item; 2] =
+        [(&upgrade_wrapper, &upgrade), (&downgrade_wrapper, &downgrade)].map(|(wrapper, function)| {
+            syn::parse_quote! {
+                #[doc(hidden)]
+                pub(super) fn #wrapper(
+                    connection: &mut ::tradeforge_migrator::plan::PgConnection,
+                ) -> ::tradeforge_migrator::plan::DataFuture<'_> {
+                    ::std::boxed::Box::pin(async move {
+                        #function(connection).await.map_err(::core::convert::Into::into)
+                    })
+                }
+            }
+        });
+    if let Some((_, items)) = &mut module.content {
+        items.extend(wrappers);
+    }
+    quote! {
+        #module
+        /// The data migration `#name`, as the plan runs it.
+        #[doc(hidden)]
+        pub static #static_name: ::tradeforge_migrator::plan::DataMigration =
+            ::tradeforge_migrator::plan::DataMigration {
+                upgrade: #name::#upgrade_wrapper,
+                downgrade: #name::#downgrade_wrapper,
+            };
     }
 }
 

@@ -73,6 +73,8 @@ pub enum Problem {
     #[error(transparent)]
     Migration(#[from] crate::migrations::MigrationError),
     #[error(transparent)]
+    Data(#[from] crate::data::DataError),
+    #[error(transparent)]
     Topic(#[from] crate::topics::TopicError),
     #[error(transparent)]
     Indicator(#[from] crate::indicators::IndicatorError),

@@ -5,6 +5,7 @@
 
 pub mod build_script;
 pub mod codegen;
+pub mod data;
 pub mod diag;
 pub mod indicators;
 pub mod lint;
@@ -42,7 +43,8 @@ pub fn compile(root: &Path) -> Result<Plan, Problems> {
     for misnamed in &inputs.misnamed {
         problems.push(source::SourceError::Misnamed { path: misnamed.path.clone(), expected: misnamed.expected });
     }
-    let migrations = migrations::check(&inputs, &mut problems);
+    let data_files = data::check(&inputs, &mut problems);
+    let migrations = migrations::check(&inputs, &data_files, &mut problems);
     let topics_text = inputs.kafka_topics.as_deref().and_then(|path| read(root, path, &mut problems));
     let topics = match (&inputs.kafka_topics, &topics_text) {
         (Some(path), Some(text)) => topics::check(path, text, &mut problems),
@@ -60,8 +62,14 @@ pub fn compile(root: &Path) -> Result<Plan, Problems> {
         clickhouse: migrations.clickhouse,
         topics,
         indicators,
+        rejected_data_files: data_files
+            .iter()
+            .filter(|file| file.declaration.is_none())
+            .map(|file| inputs.path(&file.path).display().to_string())
+            .collect(),
     };
     let mut documents = Vec::new();
+    documents.extend(data_files.into_iter().map(|file| (file.path, file.text)));
     documents.extend(inputs.kafka_topics.iter().cloned().zip(topics_text));
     documents.extend(indicator_sources);
     plan.fingerprint = fingerprint(&plan, &documents);
@@ -72,9 +80,9 @@ fn read(root: &Path, relative: &str, problems: &mut Problems) -> Option<String> 
     source::read(root, relative).map_err(|error| problems.push(error)).ok()
 }
 
-/// `sha256:<hex>` over every input: each SQL file and each document, as path and normalised
-/// text, in plan order. Normalised text means a checkout that converts line endings builds a
-/// binary with the same fingerprint.
+/// `sha256:<hex>` over every input: each SQL file and each document (data migration, topics,
+/// indicators), as path and normalised text, in plan order. Normalised text means a checkout
+/// that converts line endings builds a binary with the same fingerprint.
 fn fingerprint(plan: &Plan, documents: &[(String, String)]) -> String {
     let mut input = String::new();
     let scripts = plan

@@ -850,6 +850,7 @@ mod tests {
             upgrade: script(upgrade, dialect),
             downgrade: script(downgrade, dialect),
             checksum: String::new(),
+            data: None,
         };
         let plan = Plan {
             fingerprint: String::new(),
@@ -860,6 +861,7 @@ mod tests {
             ],
             topics: Vec::new(),
             indicators: Vec::new(),
+            rejected_data_files: Vec::new(),
         };
         let changes: Vec<Change> = check(&plan).into_iter().map(|warning| warning.change).collect();
         assert_eq!(changes, [Change::Truncate { table: "ticks".into() }]);

@@ -19,10 +19,13 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+use crate::data::{self, DataFile};
 use crate::diag::{DidYouMean, Location, Problems};
 use crate::lint::{self, ALLOW_DESTRUCTIVE};
-use crate::model::{Dialect, Migration, Script};
-use crate::source::{self, Direction, Inputs, MigrationFile, DIALECTS, MIGRATIONS_DIR};
+use crate::model::{DataSource, Dialect, Migration, Script};
+use crate::source::{
+    self, Direction, Inputs, MigrationFile, DATA_FOLDER, DATA_MIGRATIONS_DIR, DIALECTS, MIGRATIONS_DIR,
+};
 use crate::sql::{self, Construct};
 
 /// The first line that makes a script run outside a transaction.
@@ -65,8 +68,10 @@ pub enum MigrationError {
         "{at}: does not belong in `{MIGRATIONS_DIR}`, which holds only the `postgres` and `clickhouse` folders{hint}"
     )]
     StrayInMigrations { at: Location, hint: DidYouMean },
-    #[error("{at}: does not belong in `{folder}`, which holds only the `upgrade` and `downgrade` folders{hint}")]
-    StrayInTarget { at: Location, folder: String, hint: DidYouMean },
+    #[error("{at}: does not belong in `{folder}`, which holds only the {} folders{hint}", backticked(.allowed))]
+    StrayInTarget { at: Location, folder: String, allowed: Vec<String>, hint: DidYouMean },
+    #[error("{at}: data migrations in Rust exist for PostgreSQL only; move its files to `{DATA_MIGRATIONS_DIR}`")]
+    DataOutsidePostgres { at: Location },
     #[error("{at}: migrations are not read from subfolders; move its files up into `{folder}`")]
     NestedFolder { at: Location, folder: String },
 }
@@ -94,12 +99,13 @@ pub struct Migrations {
 }
 
 /// Applies every migration rule to `inputs`, pushing one [`MigrationError`] per problem (all of
-/// them, not only the first), and returns the migrations that passed.
-pub fn check(inputs: &Inputs, problems: &mut Problems) -> Migrations {
+/// them, not only the first), and returns the migrations that passed. `data` are the PostgreSQL
+/// data migrations (`data::check`), which share PostgreSQL's version sequence.
+pub fn check(inputs: &Inputs, data: &[DataFile], problems: &mut Problems) -> Migrations {
     check_layout(&inputs.stray_entries, problems);
     Migrations {
-        postgres: check_target(inputs, Dialect::Postgres, problems),
-        clickhouse: check_target(inputs, Dialect::ClickHouse, problems),
+        postgres: check_target(inputs, Dialect::Postgres, data, problems),
+        clickhouse: check_target(inputs, Dialect::ClickHouse, &[], problems),
     }
 }
 
@@ -112,11 +118,19 @@ fn check_layout(stray_entries: &[String], problems: &mut Problems) {
         let (folder, name) = path.rsplit_once('/').unwrap_or(("", path));
         let error = match folder.matches('/').count() {
             0 => MigrationError::StrayInMigrations { at, hint: DidYouMean::find(name, DIALECTS.map(Dialect::dir)) },
-            1 => MigrationError::StrayInTarget {
-                at,
-                folder: folder.to_string(),
-                hint: DidYouMean::find(name, Direction::ALL.map(Direction::dir)),
-            },
+            1 if name == DATA_FOLDER => MigrationError::DataOutsidePostgres { at },
+            1 => {
+                let mut allowed: Vec<&str> = Direction::ALL.map(Direction::dir).to_vec();
+                if folder == format!("{MIGRATIONS_DIR}/{}", Dialect::Postgres.dir()) {
+                    allowed.push(DATA_FOLDER);
+                }
+                MigrationError::StrayInTarget {
+                    at,
+                    folder: folder.to_string(),
+                    hint: DidYouMean::find(name, allowed.iter().copied()),
+                    allowed: allowed.into_iter().map(str::to_owned).collect(),
+                }
+            }
             _ => MigrationError::NestedFolder { at, folder: folder.to_string() },
         };
         problems.push(error);
@@ -143,10 +157,23 @@ impl Folder<'_> {
     }
 }
 
-fn check_target(inputs: &Inputs, dialect: Dialect, problems: &mut Problems) -> Vec<Migration> {
+fn check_target(inputs: &Inputs, dialect: Dialect, data: &[DataFile], problems: &mut Problems) -> Vec<Migration> {
     let upgrades = named_files(inputs, dialect, Direction::Upgrade, problems);
     let downgrades = named_files(inputs, dialect, Direction::Downgrade, problems);
-    let duplicated = check_unique_versions(&upgrades.files, problems);
+    let versions = upgrades
+        .files
+        .iter()
+        .map(|named| Versioned {
+            version: named.version,
+            at: Location::file(named.file.path.as_str()),
+            name: &named.file.name,
+        })
+        .chain(data.iter().filter_map(|file| {
+            let declaration = file.declaration.as_ref()?;
+            let name = file.path.rsplit('/').next().unwrap_or(&file.path);
+            Some(Versioned { version: declaration.version, at: declaration.at.clone(), name })
+        }));
+    let duplicated = check_unique_versions(versions, problems);
     // A subfolder of `upgrade/` hides the upgrades in it; until the layout error is fixed, their
     // downgrades would be reported as orphans and the message would say to delete them.
     if !has_nested_folder(inputs, dialect, Direction::Upgrade) {
@@ -174,12 +201,39 @@ fn check_target(inputs: &Inputs, dialect: Dialect, problems: &mut Problems) -> V
                     checksum: source::sha256_hex(&upgrade_script.sql),
                     upgrade: upgrade_script,
                     downgrade: downgrade_script,
+                    data: None,
                 });
             }
         }
     }
+    migrations.extend(
+        data.iter()
+            .filter(|file| file.declaration.as_ref().is_some_and(|d| !duplicated.contains(&d.version)))
+            .filter_map(|file| data_migration(inputs, file)),
+    );
     migrations.sort_by_key(|migration| migration.version);
     migrations
+}
+
+/// A data migration as a plan entry: both scripts name its file and hold no statement (its SQL is
+/// decided when it runs); the downgrade's text is what history stores instead of SQL.
+fn data_migration(inputs: &Inputs, file: &DataFile) -> Option<Migration> {
+    let declaration = file.declaration.as_ref()?;
+    let script = |sql: String| Script {
+        path: file.path.clone(),
+        sql,
+        statements: Vec::new(),
+        statement_offsets: Vec::new(),
+        transactional: true,
+    };
+    Some(Migration {
+        version: declaration.version,
+        description: declaration.description.clone(),
+        checksum: source::sha256_hex(&file.text),
+        upgrade: script(String::new()),
+        downgrade: script(data::stored_downgrade(&file.path)),
+        data: Some(DataSource { file: inputs.path(&file.path).display().to_string() }),
+    })
 }
 
 fn has_nested_folder(inputs: &Inputs, dialect: Dialect, direction: Direction) -> bool {
@@ -260,19 +314,27 @@ pub fn suggest_file_name(name: &str) -> Option<String> {
     (suggestion != name && parse_file_name(&suggestion).is_ok()).then_some(suggestion)
 }
 
-/// Two upgrades with one version would make the order, and which one counts as applied,
-/// depend on chance. Returns the versions used more than once, which produce no migration.
-fn check_unique_versions(upgrades: &[Named], problems: &mut Problems) -> BTreeSet<u64> {
-    let mut by_version: BTreeMap<u64, Vec<&Named>> = BTreeMap::new();
-    for upgrade in upgrades {
-        by_version.entry(upgrade.version).or_default().push(upgrade);
+/// Something that claims a version: an upgrade file or a data migration.
+struct Versioned<'a> {
+    version: u64,
+    at: Location,
+    name: &'a str,
+}
+
+/// Two migrations with one version (two upgrades, or an upgrade and a data migration) would make
+/// the order, and which one counts as applied, depend on chance. Returns the versions used more
+/// than once, which produce no migration.
+fn check_unique_versions<'a>(claims: impl Iterator<Item = Versioned<'a>>, problems: &mut Problems) -> BTreeSet<u64> {
+    let mut by_version: BTreeMap<u64, Vec<Versioned>> = BTreeMap::new();
+    for claim in claims {
+        by_version.entry(claim.version).or_default().push(claim);
     }
     let mut duplicated = BTreeSet::new();
     for (version, files) in by_version.into_iter().filter(|(_, files)| files.len() > 1) {
         problems.push(MigrationError::DuplicateVersion {
-            at: Location::file(files[0].file.path.as_str()),
+            at: files[0].at.clone(),
             version,
-            files: files.iter().map(|named| named.file.name.clone()).collect(),
+            files: files.iter().map(|claim| claim.name.to_owned()).collect(),
         });
         duplicated.insert(version);
     }
@@ -420,8 +482,54 @@ mod tests {
     fn run(root: &Path) -> (Migrations, Vec<String>) {
         let inputs = source::discover(root).expect("discover");
         let mut problems = Problems::default();
-        let migrations = check(&inputs, &mut problems);
+        let data = data::check(&inputs, &mut problems);
+        let migrations = check(&inputs, &data, &mut problems);
         (migrations, problems.iter().map(ToString::to_string).collect())
+    }
+
+    fn data_migration(version: u64, module: &str) -> String {
+        format!(
+            "#[tradeforge_migrator::data_migration(version = {version})]\nmod {module} {{\n    \
+             pub async fn upgrade(db: &mut C) -> R {{ Ok(()) }}\n    \
+             pub async fn downgrade(db: &mut C) -> R {{ Ok(()) }}\n}}\n"
+        )
+    }
+
+    #[test]
+    fn data_migrations_join_the_postgres_sequence_in_version_order() {
+        let fill = data_migration(2, "fill_names");
+        let mut files = pair("V0001-users.sql", "CREATE TABLE users (id int);\n", "DROP TABLE users;\n").to_vec();
+        files.extend(pair("V0003-orders.sql", "CREATE TABLE orders (id int);\n", "DROP TABLE orders;\n"));
+        files.push(("migrations/postgres/data/fill.rs".to_owned(), fill.as_bytes()));
+        let root = sources_of(&files);
+        let (migrations, errors) = run(root.path());
+        assert_eq!(errors, Vec::<String>::new());
+        let versions: Vec<(u64, &str, bool)> = migrations
+            .postgres
+            .iter()
+            .map(|migration| (migration.version, migration.description.as_str(), migration.data.is_some()))
+            .collect();
+        assert_eq!(versions, [(1, "users", false), (2, "fill_names", true), (3, "orders", false)]);
+        let data = &migrations.postgres[1];
+        assert_eq!(data.checksum, source::sha256_hex(&fill));
+        assert_eq!(data.upgrade.path, "migrations/postgres/data/fill.rs");
+        assert!(data.upgrade.statements.is_empty());
+        assert!(data.downgrade.sql.starts_with(data::STORED_DOWNGRADE_PREFIX));
+    }
+
+    #[test]
+    fn a_version_used_by_sql_and_a_data_migration_is_an_error() {
+        let fill = data_migration(1, "fill_names");
+        let mut files = pair("V0001-users.sql", "CREATE TABLE users (id int);\n", "DROP TABLE users;\n").to_vec();
+        files.push(("migrations/postgres/data/fill.rs".to_owned(), fill.as_bytes()));
+        let root = sources_of(&files);
+        let (migrations, errors) = run(root.path());
+        assert_eq!(
+            errors,
+            ["migrations/postgres/upgrade/V0001-users.sql: version `1` is used by `V0001-users.sql` and `fill.rs`; \
+              give each migration its own version"]
+        );
+        assert!(migrations.postgres.is_empty());
     }
 
     fn pair(name: &str, upgrade: &'static str, downgrade: &'static str) -> [(String, &'static [u8]); 2] {
@@ -701,14 +809,17 @@ mod tests {
             ("migrations/postgress/upgrade/V0001-a.sql", b"SELECT 1;"),
             ("migrations/postgres/upgrades/V0001-a.sql", b"SELECT 1;"),
             ("migrations/postgres/upgrade/old/V0001-a.sql", b"SELECT 1;"),
+            ("migrations/clickhouse/data/fill.rs", b"fn f() {}"),
         ]);
         let (_, errors) = run(root.path());
         assert_eq!(
             errors,
             [
+                "migrations/clickhouse/data: data migrations in Rust exist for PostgreSQL only; move its files to \
+                 `migrations/postgres/data`",
                 "migrations/postgres/upgrade/old: migrations are not read from subfolders; move its files up into `migrations/postgres/upgrade`",
-                "migrations/postgres/upgrades: does not belong in `migrations/postgres`, which holds only the `upgrade` and `downgrade` folders \
-                 (did you mean `upgrade`?)",
+                "migrations/postgres/upgrades: does not belong in `migrations/postgres`, which holds only the `upgrade`, \
+                 `downgrade` and `data` folders (did you mean `upgrade`?)",
                 "migrations/postgress: does not belong in `migrations`, which holds only the `postgres` and `clickhouse` folders \
                  (did you mean `postgres`?)",
             ]

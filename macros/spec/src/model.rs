@@ -15,6 +15,10 @@ pub struct Plan {
     pub topics: Vec<Topic>,
     /// Sorted by name.
     pub indicators: Vec<Indicator>,
+    /// Absolute paths of data migration files whose item has a mistake (`data::DataFile` with no
+    /// declaration): they are left out of the plan but still included as modules, so that the
+    /// `#[data_migration]` attribute (or rustc) reports the mistake at the item.
+    pub rejected_data_files: Vec<String>,
 }
 
 /// Which database a SQL migration belongs to.
@@ -42,8 +46,19 @@ pub struct Migration {
     pub description: String,
     pub upgrade: Script,
     pub downgrade: Script,
-    /// `sha256:<hex>` of the upgrade's normalised text (LF line endings, no BOM).
+    /// `sha256:<hex>` of the upgrade's normalised text (LF line endings, no BOM); for a data
+    /// migration, of its Rust file.
     pub checksum: String,
+    /// Set for a PostgreSQL data migration written in Rust (see `data`): both scripts then name
+    /// its file and hold no statement.
+    pub data: Option<DataSource>,
+}
+
+/// Where a data migration's code is, for the `#[path]` module `plan!()` includes it with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataSource {
+    /// Absolute path of the `.rs` file.
+    pub file: String,
 }
 
 /// One SQL file, normalised and split into statements.

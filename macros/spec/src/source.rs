@@ -6,6 +6,7 @@
 //! migrations/
 //!     postgres/upgrade/V0001-create_users.sql
 //!     postgres/downgrade/V0001-create_users.sql
+//!     postgres/data/backfill_display_names.rs      (Rust data migrations, PostgreSQL only)
 //!     clickhouse/upgrade/V0001-create_ticks.sql
 //!     clickhouse/downgrade/V0001-create_ticks.sql
 //! kafka_topics.yml
@@ -34,6 +35,10 @@ pub const KAFKA_TOPICS_FILE: &str = "kafka_topics.yml";
 pub const INDICATORS_DIR: &str = "indicators";
 /// The folder of indicator definitions, relative to the sources root.
 pub const INDICATOR_DATA_DIR: &str = "indicators/data";
+/// The folder of PostgreSQL data migrations written in Rust (see `data`), relative to the root.
+pub const DATA_MIGRATIONS_DIR: &str = "migrations/postgres/data";
+/// Its name inside `migrations/postgres`.
+pub const DATA_FOLDER: &str = "data";
 
 /// Every target with SQL migrations, in the order the plan applies them.
 pub const DIALECTS: [Dialect; 2] = [Dialect::Postgres, Dialect::ClickHouse];
@@ -86,6 +91,9 @@ pub struct Inputs {
     /// `migrations/postgress`, a file beside the target folders, a folder inside `upgrade/`.
     /// Relative, `/`-separated, sorted.
     pub stray_entries: Vec<String>,
+    /// Every regular file of `migrations/postgres/data`, relative and sorted; files not named
+    /// `*.rs` are included so the rules can reject them.
+    pub data_files: Vec<String>,
     /// `kafka_topics.yml` when it exists.
     pub kafka_topics: Option<String>,
     /// `indicators/data/*.json`, relative and sorted; other files there are not indicator
@@ -159,6 +167,16 @@ fn discover_migrations(root: &Path, inputs: &mut Inputs) -> io::Result<()> {
             continue;
         };
         for folder in list_dir(root, &target.path)? {
+            if dialect == Dialect::Postgres && folder.is_dir && folder.name == DATA_FOLDER {
+                for file in list_dir(root, &folder.path)? {
+                    if file.is_dir {
+                        inputs.stray_entries.push(file.path);
+                    } else {
+                        inputs.data_files.push(file.path);
+                    }
+                }
+                continue;
+            }
             let Some(direction) = Direction::ALL.into_iter().find(|d| folder.is_dir && d.dir() == folder.name) else {
                 inputs.stray_entries.push(folder.path);
                 continue;

@@ -368,6 +368,7 @@ mod tests {
             checksum: "sha256:1",
             upgrade: SCRIPT,
             downgrade: Script { path: "down/V1.sql", sql: "DROP TABLE a;\n", statements: &["DROP TABLE a"], ..SCRIPT },
+            data: None,
         },
         Migration {
             version: 2,
@@ -380,6 +381,7 @@ mod tests {
                 statements: &["DROP TABLE c", "DROP TABLE d"],
                 ..SCRIPT
             },
+            data: None,
         },
     ];
 

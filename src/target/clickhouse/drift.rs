@@ -243,6 +243,7 @@ mod tests {
         checksum: "sha256:1",
         upgrade: Script { path: "V1.sql", ..SCRIPT },
         downgrade: Script { path: "down/V1.sql", ..SCRIPT },
+        data: None,
     };
     const V2: Migration = Migration {
         version: 2,
@@ -250,6 +251,7 @@ mod tests {
         checksum: "sha256:2",
         upgrade: Script { path: "V2.sql", statements: &["SELECT 1", "SELECT 2", "SELECT 3"], ..SCRIPT },
         downgrade: Script { path: "down/V2.sql", ..SCRIPT },
+        data: None,
     };
     const V3: Migration = Migration {
         version: 3,
@@ -257,6 +259,7 @@ mod tests {
         checksum: "sha256:3",
         upgrade: Script { path: "V3.sql", ..SCRIPT },
         downgrade: Script { path: "down/V3.sql", ..SCRIPT },
+        data: None,
     };
     static PLAN: [Migration; 3] = [V1, V2, V3];
 

@@ -219,6 +219,7 @@ DROP TABLE a;
             transactional: true,
         },
         downgrade: DOWN,
+        data: None,
     }];
 
     fn written(fix: &Fix) -> &HistoryRow {

@@ -225,6 +225,7 @@ mod tests {
         checksum: "sha256:2",
         upgrade: SCRIPT,
         downgrade: Script { path: "migrations/clickhouse/downgrade/V2-copies.sql", ..SCRIPT },
+        data: None,
     };
 
     #[test]

@@ -181,6 +181,7 @@ mod tests {
             checksum: "sha256:1",
             upgrade: Script { path: "V1.sql", ..SCRIPT },
             downgrade: Script { path: "down/V1.sql", ..SCRIPT },
+            data: None,
         },
         Migration {
             version: 3,
@@ -188,6 +189,7 @@ mod tests {
             checksum: "sha256:3",
             upgrade: Script { path: "V3.sql", ..SCRIPT },
             downgrade: Script { path: "down/V3.sql", ..SCRIPT },
+            data: None,
         },
     ];
 

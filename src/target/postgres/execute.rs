@@ -4,7 +4,8 @@
 //! (upgrade) or deletes (downgrade) the history row: either both happen or neither does. A
 //! `-- migrator:no-transaction` script (`CREATE INDEX CONCURRENTLY`, which PostgreSQL refuses
 //! inside a transaction) runs statement by statement, each committing on its own, and the history
-//! change follows the last one.
+//! change follows the last one. A data migration written in Rust runs like a transactional
+//! script: its function gets the transaction's connection, and the history change commits with it.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -12,13 +13,14 @@ use std::time::Instant;
 
 use sqlx::postgres::{PgConnection, PgErrorPosition};
 use sqlx::{AssertSqlSafe, Connection as _};
+use tradeforge_migrator_spec::data;
 use tradeforge_migrator_spec::migrations::NO_TRANSACTION;
 use tradeforge_migrator_spec::model::Dialect;
 
 use super::connection::database_error;
 use super::history::{self, HistoryRow};
 use super::{query_error, PostgresError};
-use crate::plan::{Migration, Script};
+use crate::plan::{DataStep, Migration, Script};
 
 /// Which way a script moves the database.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,6 +48,8 @@ pub(super) struct Step<'a> {
     pub(super) sql: &'a str,
     /// `None`: the whole `sql` in one transaction; `Some`: each statement on its own.
     pub(super) statements: Option<Vec<Cow<'a, str>>>,
+    /// A data migration's function, run in the transaction instead of `sql`.
+    pub(super) data: Option<DataStep>,
     /// The row inserted after an upgrade; a downgrade deletes the row of `version` instead.
     pub(super) record: Option<&'a Migration>,
 }
@@ -59,6 +63,7 @@ impl<'a> Step<'a> {
             origin: Cow::Borrowed(migration.upgrade.path),
             sql: migration.upgrade.sql,
             statements: planned_statements(&migration.upgrade),
+            data: migration.data.map(|data| data.upgrade),
             record: Some(migration),
         }
     }
@@ -72,6 +77,7 @@ impl<'a> Step<'a> {
             origin: Cow::Borrowed(migration.downgrade.path),
             sql: migration.downgrade.sql,
             statements: planned_statements(&migration.downgrade),
+            data: migration.data.map(|data| data.downgrade),
             record: None,
         }
     }
@@ -80,6 +86,13 @@ impl<'a> Step<'a> {
     /// release). It is split here with the compiler's own splitter, as the newer release's
     /// compiler split it, when its first line opts out of a transaction.
     pub(super) fn stored_downgrade(row: &'a HistoryRow, server: &str) -> Result<Step<'a>, PostgresError> {
+        if row.downgrade_sql.starts_with(data::STORED_DOWNGRADE_PREFIX) {
+            return Err(PostgresError::UnknownDataMigration {
+                server: server.to_owned(),
+                label: row.label(),
+                note: row.downgrade_sql.trim().to_owned(),
+            });
+        }
         let origin = format!("`migration_history` (downgrade_sql of V{})", row.version);
         let statements = if is_transactional(&row.downgrade_sql) {
             None
@@ -101,6 +114,7 @@ impl<'a> Step<'a> {
             origin: Cow::Owned(origin),
             sql: &row.downgrade_sql,
             statements,
+            data: None,
             record: None,
         })
     }
@@ -110,11 +124,13 @@ impl<'a> Step<'a> {
         format!("V{} {}", self.version, self.description)
     }
 
-    /// The SQL sent to the server, in order: the whole script, or each statement.
+    /// The SQL sent to the server, in order: the whole script, or each statement; nothing for a
+    /// data migration, whose SQL is decided as it runs.
     pub(super) fn sent(&self) -> Vec<&str> {
-        match &self.statements {
-            None => vec![self.sql],
-            Some(statements) => statements.iter().map(|statement| statement.as_ref()).collect(),
+        match (&self.statements, self.data) {
+            (_, Some(_)) => Vec::new(),
+            (None, None) => vec![self.sql],
+            (Some(statements), None) => statements.iter().map(|statement| statement.as_ref()).collect(),
         }
     }
 }
@@ -144,9 +160,9 @@ pub(super) async fn run(connection: &mut PgConnection, server: &str, step: &Step
         "{verb} {}",
         step.label()
     );
-    let execution_ms = match &step.statements {
-        None => run_in_transaction(connection, server, step).await?,
-        Some(statements) => run_statement_by_statement(connection, server, step, statements).await?,
+    let execution_ms = match (&step.statements, step.data) {
+        (Some(statements), None) => run_statement_by_statement(connection, server, step, statements).await?,
+        _ => run_in_transaction(connection, server, step).await?,
     };
     let (event, verb) = match step.direction {
         Direction::Upgrade => ("postgresql_migrator.migration_applied", "applied"),
@@ -164,7 +180,8 @@ pub(super) async fn run(connection: &mut PgConnection, server: &str, step: &Step
     Ok(execution_ms)
 }
 
-/// The whole script in one round trip, then the history change, then COMMIT.
+/// The whole script in one round trip (or the data migration's function), then the history
+/// change, then COMMIT.
 async fn run_in_transaction(
     connection: &mut PgConnection,
     server: &str,
@@ -175,14 +192,27 @@ async fn run_in_transaction(
         .await
         .map_err(|error| query_error(server, &format!("begin the transaction of {}", step.label()), &error))?;
     let started = Instant::now();
-    let outcome = sqlx::raw_sql(AssertSqlSafe(step.sql)).execute(&mut *transaction).await;
+    let outcome = match step.data {
+        None => sqlx::raw_sql(AssertSqlSafe(step.sql)).execute(&mut *transaction).await.map(drop).map_err(|error| {
+            let location = location(&step.origin, step.sql, 0, &error);
+            step_error(server, step, location, &error, rolled_back(step))
+        }),
+        Some(function) => function(&mut *transaction).await.map_err(|error| PostgresError::Migration {
+            server: server.to_owned(),
+            direction: step.direction,
+            version: step.version,
+            description: step.description.into(),
+            location: step.origin.to_string(),
+            reason: data_error_reason(error.as_ref()),
+            consequence: rolled_back(step).into(),
+        }),
+    };
     let execution_ms = elapsed_ms(started);
     if let Err(error) = outcome {
         // Rolling back now, rather than when the transaction is dropped, releases the
         // migration's locks before the error is reported.
         let _ = transaction.rollback().await;
-        let location = location(&step.origin, step.sql, 0, &error);
-        return Err(step_error(server, step, location, &error, rolled_back(step)));
+        return Err(error);
     }
     if let Err(error) = record(&mut transaction, server, step, execution_ms).await {
         let _ = transaction.rollback().await;
@@ -193,6 +223,15 @@ async fn run_in_transaction(
         step_error(server, step, location, &error, rolled_back(step))
     })?;
     Ok(execution_ms)
+}
+
+/// A data migration's error as the message reports it: a database error as every SQL error is
+/// described, anything else with its causes.
+fn data_error_reason(error: &(dyn std::error::Error + Send + Sync + 'static)) -> String {
+    match error.downcast_ref::<sqlx::Error>() {
+        Some(sqlx_error) => super::describe_error(sqlx_error),
+        None => crate::target::error_chain(error),
+    }
 }
 
 fn rolled_back(step: &Step<'_>) -> String {

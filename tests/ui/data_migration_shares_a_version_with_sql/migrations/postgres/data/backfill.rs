@@ -1,0 +1,14 @@
+#[tradeforge_migrator::data_migration(version = 1)]
+mod backfill {
+    use tradeforge_migrator::plan::{DataError, PgConnection};
+
+    pub async fn upgrade(db: &mut PgConnection) -> Result<(), DataError> {
+        sqlx::query("UPDATE accounts SET display_name = email").execute(db).await?;
+        Ok(())
+    }
+
+    pub async fn downgrade(db: &mut PgConnection) -> Result<(), DataError> {
+        sqlx::query("UPDATE accounts SET display_name = NULL").execute(db).await?;
+        Ok(())
+    }
+}
