@@ -245,6 +245,24 @@ fn new_starts_clickhouse_at_v0001_and_keeps_an_existing_width() {
 }
 
 #[test]
+fn new_postgres_numbers_past_the_data_migrations() {
+    let root = sources_with_one_migration();
+    let data = root.path().join("migrations/postgres/data");
+    fs::create_dir_all(&data).expect("create data folder");
+    fs::write(
+        data.join("fill.rs"),
+        "#[tradeforge_migrator::data_migration(version = 5)]\nmod fill {\n    \
+         pub async fn upgrade(db: &mut C) -> R { todo!() }\n    pub async fn downgrade(db: &mut C) -> R { todo!() }\n}\n",
+    )
+    .expect("write data migration");
+
+    let outcome = new_in(root.path(), &["postgres", "after fill"]);
+
+    assert_eq!(outcome.code, Some(0), "{}", outcome.stderr);
+    assert!(root.path().join("migrations/postgres/upgrade/V0006-after_fill.sql").is_file(), "{}", outcome.stdout);
+}
+
+#[test]
 fn new_refuses_bad_descriptions_and_writes_nothing() {
     let root = sources_with_one_migration();
     let long = "x".repeat(121);

@@ -168,3 +168,47 @@ async fn an_older_release_cannot_undo_a_data_migration_it_does_not_know() {
     assert!(failure.done.0.is_empty(), "nothing undone: {:?}", failure.done.0);
     assert_eq!(versions(&mut database.connect().await).await, [1, 2, 3, 4]);
 }
+
+/// `(plan, limits)` of every subscription, by plan.
+async fn subscription_limits(connection: &mut PgConnection) -> Vec<(String, serde_json::Value)> {
+    sqlx::query_as("SELECT plan, limits FROM subscriptions ORDER BY plan")
+        .fetch_all(connection)
+        .await
+        .expect("read subscriptions")
+}
+
+#[tokio::test]
+async fn the_repository_data_migration_fills_plan_limits_and_gives_them_back() {
+    let plan = &tradeforge_migrator::PLAN;
+    let data = plan.postgres.iter().find(|migration| migration.is_data()).expect("the repository has one");
+    assert_eq!((data.version, data.description), (8, "subscription_limits"));
+    let database = TestDatabase::new().await;
+    let mut target = PostgresTarget::new(&database.config());
+    target.upgrade_to(plan, Some(data.version - 1)).await.expect("up to the version before");
+    let mut connection = database.connect().await;
+    sqlx::raw_sql(
+        "INSERT INTO users (id, email, username, password_hash) VALUES
+             ('00000000-0000-0000-0000-000000000001', 'ada@example.com', 'ada', 'x'),
+             ('00000000-0000-0000-0000-000000000002', 'linus@example.com', 'linus', 'x');
+         INSERT INTO subscriptions (user_id, plan, limits, current_period_end) VALUES
+             ('00000000-0000-0000-0000-000000000001', 'pro', '{}', now() + interval '30 days'),
+             ('00000000-0000-0000-0000-000000000002', 'free', '{\"max_strategies\": 3}', now() + interval '30 days');",
+    )
+    .execute(&mut connection)
+    .await
+    .expect("rows written by the application");
+    let before = subscription_limits(&mut connection).await;
+
+    target.upgrade_to(plan, Some(data.version)).await.expect("up to the data migration");
+
+    let pro = serde_json::json!({ "max_strategies": 25, "max_live_accounts": 5, "max_backtests_per_day": 500 });
+    let hand_set = serde_json::json!({ "max_strategies": 3 });
+    assert_eq!(
+        subscription_limits(&mut connection).await,
+        [("free".to_owned(), hand_set), ("pro".to_owned(), pro)],
+        "the default is filled in, the hand-set limits are kept"
+    );
+
+    target.downgrade_to(plan, VersionTarget::Version(data.version - 1)).await.expect("down");
+    assert_eq!(subscription_limits(&mut connection).await, before);
+}

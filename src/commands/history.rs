@@ -62,6 +62,9 @@ fn write_details(out: &mut dyn Write, entry: &HistoryEntry, planned: &[Migration
     };
     let pad = " ".repeat(indent + 4);
     writeln!(out, "{pad}checksum   {} ({comparison})", entry.checksum)?;
+    if entry.downgrade_sql.starts_with(tradeforge_migrator_spec::data::STORED_DOWNGRADE_PREFIX) {
+        return writeln!(out, "{pad}downgrade  Rust data migration: compiled into the release that applied it");
+    }
     let lines = entry.downgrade_sql.lines().count();
     writeln!(
         out,
@@ -130,6 +133,15 @@ mod tests {
         let text = render(&[entry(1, "market_data", EntryState::Applied, 40)], true);
         assert!(text.contains("      checksum   sha256:1 (not in this binary's plan)\n"), "{text}");
         assert!(text.contains("      downgrade  28 bytes, 2 lines stored with it\n"), "{text}");
+        let data = HistoryEntry {
+            downgrade_sql: tradeforge_migrator_spec::data::stored_downgrade("migrations/postgres/data/fill.rs"),
+            ..entry(2, "fill", EntryState::Applied, 3)
+        };
+        let text = render(&[data], true);
+        assert!(
+            text.contains("      downgrade  Rust data migration: compiled into the release that applied it\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -11,9 +11,10 @@ use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use tradeforge_migrator_spec::diag::Problems;
 use tradeforge_migrator_spec::model::Dialect;
 use tradeforge_migrator_spec::source::{self, Direction, MIGRATIONS_DIR};
-use tradeforge_migrator_spec::{lint, migrations};
+use tradeforge_migrator_spec::{data, lint, migrations};
 
 use crate::plan::SqlTarget;
 
@@ -151,11 +152,11 @@ pub fn file_description(description: &str) -> Result<String, NewError> {
 }
 
 /// One above the highest version among the target's upgrade *and* downgrade files (an orphan
-/// downgrade still holds its number), with the digit count of the file that has it. Names the
-/// build rejects are skipped; the build reports them.
+/// downgrade still holds its number) and, for PostgreSQL, its Rust data migrations, with the
+/// digit count of the file that has it. Names the build rejects are skipped; the build reports them.
 fn next_version(root: &Path, dialect: Dialect) -> Result<(u64, usize), NewError> {
     let inputs = source::discover(root).map_err(|source| NewError::List { root: root.to_owned(), source })?;
-    let highest = inputs
+    let sql_files: Vec<(u64, usize)> = inputs
         .migration_files
         .iter()
         .filter(|file| file.dialect == dialect)
@@ -163,7 +164,16 @@ fn next_version(root: &Path, dialect: Dialect) -> Result<(u64, usize), NewError>
             let (version, _) = migrations::parse_file_name(&file.name).ok()?;
             Some((version, digit_count(&file.name)))
         })
-        .max();
+        .collect();
+    // A data migration's file name holds no version: it takes the SQL files' width. The build
+    // reports the data files' problems; here they only must not hide a version.
+    let width = sql_files.iter().map(|(_, width)| *width).max().unwrap_or(DEFAULT_WIDTH);
+    let data_files = match dialect {
+        Dialect::Postgres => data::check(&inputs, &mut Problems::default()),
+        Dialect::ClickHouse => Vec::new(),
+    };
+    let data_versions = data_files.into_iter().filter_map(|file| Some((file.declaration?.version, width)));
+    let highest = sql_files.into_iter().chain(data_versions).max_by_key(|(version, _)| *version);
     Ok(match highest {
         Some((version, width)) => (version.saturating_add(1), width),
         None => (1, DEFAULT_WIDTH),
