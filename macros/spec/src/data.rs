@@ -320,7 +320,7 @@ mod tests {
     }
 
     fn messages(result: Result<String, Vec<ItemError>>) -> Vec<String> {
-        result.err().expect("the item has mistakes").iter().map(|error| error.problem.to_string()).collect()
+        result.expect_err("the item has mistakes").iter().map(|error| error.problem.to_string()).collect()
     }
 
     #[test]
@@ -371,7 +371,7 @@ mod tests {
     #[test]
     fn arguments_take_a_positive_version_only() {
         assert_eq!(parse_arguments(quote! { version = 8 }).expect("valid"), 8);
-        let problem = |tokens: TokenStream| parse_arguments(tokens).err().expect("invalid").problem.to_string();
+        let problem = |tokens: TokenStream| parse_arguments(tokens).expect_err("invalid").problem.to_string();
         assert!(problem(quote! {}).contains("needs its version"));
         assert!(problem(quote! { version = 0 }).contains("whole number from 1"));
         assert!(problem(quote! { version = "8" }).contains("whole number from 1"));

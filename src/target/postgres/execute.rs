@@ -197,7 +197,7 @@ async fn run_in_transaction(
             let location = location(&step.origin, step.sql, 0, &error);
             step_error(server, step, location, &error, rolled_back(step))
         }),
-        Some(function) => function(&mut *transaction).await.map_err(|error| PostgresError::Migration {
+        Some(function) => function(&mut transaction).await.map_err(|error| PostgresError::Migration {
             server: server.to_owned(),
             direction: step.direction,
             version: step.version,
