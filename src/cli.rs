@@ -284,11 +284,14 @@ Meant for a developer's own database while writing a migration. Holds the run lo
 
 const NEW_AFTER_HELP: &str = "\
 Examples:
-  migrator new postgres \"add orders table\"     → migrations/postgres/{upgrade,downgrade}/V0008-add_orders_table.sql
+  migrator new postgres \"add orders table\"     → migrations/postgres/{upgrade,downgrade}/V0009-add_orders_table.sql
+  migrator new postgres --data \"fill limits\"  → migrations/postgres/data/fill_limits.rs (Rust data migration)
   migrator new clickhouse sentiment_scores --dir ../platform
 
-The version is one above the highest of that database's upgrade and downgrade files, written
-with as many digits as the newest file (4 for the first). Spaces in the description become `_`.";
+The version is one above the highest of that database's upgrade and downgrade files (and, for
+PostgreSQL, its data migrations), written with as many digits as the newest file (4 for the
+first). Spaces in the description become `_`. A data migration's description must make a Rust
+module name (letters, digits, `_`; not starting with a digit).";
 
 const BASELINE_AFTER_HELP: &str = "\
 Examples:
@@ -471,6 +474,11 @@ pub struct NewArgs {
     /// The sources root holding `migrations/` [default: the current directory]
     #[arg(long, value_name = "ROOT")]
     pub dir: Option<PathBuf>,
+
+    /// Create a PostgreSQL data migration in Rust (`migrations/postgres/data/<description>.rs`)
+    /// instead of an SQL pair
+    #[arg(long)]
+    pub data: bool,
 }
 
 /// `migrator baseline`.

@@ -72,6 +72,13 @@ fn plan(args: &PlanArgs) -> u8 {
 
 fn new_migration(args: &NewArgs) -> anyhow::Result<u8> {
     let root = args.dir.as_deref().unwrap_or(Path::new("."));
+    if args.data {
+        let (version, path) = new::create_data(root, args.target, &args.description).map_err(CommandError::from)?;
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "created {} (V{version})", path.display());
+        let _ = writeln!(stdout, "write its upgrade and downgrade; until then it refuses to run and the build warns");
+        return Ok(exit_code::SUCCESS);
+    }
     let created = new::create(root, args.target, &args.description).map_err(CommandError::from)?;
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "created {}", created.upgrade.display());

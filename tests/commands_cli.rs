@@ -245,6 +245,31 @@ fn new_starts_clickhouse_at_v0001_and_keeps_an_existing_width() {
 }
 
 #[test]
+fn new_data_writes_a_data_migration_the_build_accepts_and_warns_about_until_written() {
+    let root = sources_with_one_migration();
+
+    let outcome = new_in(root.path(), &["postgres", "--data", "Fill plan limits"]);
+
+    assert_eq!(outcome.code, Some(0), "{}", outcome.stderr);
+    let path = root.path().join("migrations/postgres/data/fill_plan_limits.rs");
+    assert!(outcome.stdout.contains(&format!("created {} (V2)", path.display())), "{}", outcome.stdout);
+    let plan = tradeforge_migrator_spec::compile(root.path()).expect("the build accepts the new file");
+    let data = &plan.postgres[1];
+    assert_eq!((data.version, data.description.as_str()), (2, "fill_plan_limits"));
+    let warnings = tradeforge_migrator_spec::lint::placeholders(&plan);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].to_string().contains("replace it with the real code"), "{}", warnings[0]);
+
+    let again = new_in(root.path(), &["postgres", "--data", "fill plan limits"]);
+    assert_eq!(again.code, Some(1), "never overwrites: {}", again.stderr);
+    let bad = new_in(root.path(), &["postgres", "--data", "2nd fill"]);
+    assert_eq!(bad.code, Some(2), "{}", bad.stderr);
+    assert!(bad.stderr.contains("does not make a Rust module name"), "{}", bad.stderr);
+    let clickhouse = new_in(root.path(), &["clickhouse", "--data", "fill"]);
+    assert_eq!(clickhouse.code, Some(2), "{}", clickhouse.stderr);
+}
+
+#[test]
 fn new_postgres_numbers_past_the_data_migrations() {
     let root = sources_with_one_migration();
     let data = root.path().join("migrations/postgres/data");

@@ -44,6 +44,10 @@ pub enum NewError {
     TooLong { length: usize },
     #[error("the description would make `{name}`, which the build does not accept as a migration file name; use letters, digits, `_` or `-`")]
     NotAMigrationName { name: String },
+    #[error("the description `{description}` does not make a Rust module name for a data migration; use letters, digits and `_`, starting with a letter, and not a Rust keyword")]
+    NotAModuleName { description: String },
+    #[error("data migrations in Rust exist for PostgreSQL only: `migrator new postgres --data \"…\"`")]
+    DataOutsidePostgres,
     #[error("`{}` does not exist; run `migrator new` in the sources root (the folder holding `migrations/`), or pass `--dir <root>`", .path.display())]
     NoMigrationsFolder { path: PathBuf },
     #[error("cannot list the migrations under `{}`: {source}", .root.display())]
@@ -72,6 +76,8 @@ impl NewError {
                 | NewError::LeadingDot { .. }
                 | NewError::TooLong { .. }
                 | NewError::NotAMigrationName { .. }
+                | NewError::NotAModuleName { .. }
+                | NewError::DataOutsidePostgres
                 | NewError::NoMigrationsFolder { .. }
         )
     }
@@ -124,6 +130,54 @@ pub fn create(root: &Path, target: SqlTarget, description: &str) -> Result<Creat
         return Err(error);
     }
     Ok(Created { version, upgrade, downgrade })
+}
+
+/// Creates the next PostgreSQL data migration under `root`: `migrations/postgres/data/<name>.rs`,
+/// whose functions return the placeholder as their error until they are written.
+pub fn create_data(root: &Path, target: SqlTarget, description: &str) -> Result<(u64, PathBuf), NewError> {
+    if target != SqlTarget::Postgres {
+        return Err(NewError::DataOutsidePostgres);
+    }
+    let joined = file_description(description)?;
+    let module = data::module_name(&joined).ok_or(NewError::NotAModuleName { description: joined })?;
+    let migrations = root.join(MIGRATIONS_DIR);
+    if !migrations.is_dir() {
+        return Err(NewError::NoMigrationsFolder { path: migrations });
+    }
+    let (version, _) = next_version(root, Dialect::Postgres)?;
+    let path = root.join(source::DATA_MIGRATIONS_DIR).join(format!("{module}.rs"));
+    write_new(&path, &data_template(version, &module))?;
+    Ok((version, path))
+}
+
+fn data_template(version: u64, module: &str) -> String {
+    let placeholder = lint::PLACEHOLDER_TEXT;
+    format!(
+        "// V{version} {module}: PostgreSQL data migration (Rust)
+//
+// `upgrade` changes rows, `downgrade` undoes exactly that. Both run inside one transaction
+// together with the migration's history row, in version order with the SQL migrations: any error
+// (`?` converts it) rolls back everything the function did. Once applied anywhere, do not edit
+// this file (its checksum is recorded): put further changes in a new migration.
+// Until both functions are written they fail on purpose, and every build warns about this file.
+
+#[tradeforge_migrator::data_migration(version = {version})]
+mod {module} {{
+    use tradeforge_migrator::plan::{{DataError, PgConnection}};
+
+    pub async fn upgrade(db: &mut PgConnection) -> Result<(), DataError> {{
+        // e.g. sqlx::query(\"UPDATE … SET … WHERE …\").bind(…).execute(&mut *db).await?;
+        let _ = db;
+        Err(\"{placeholder}\".into())
+    }}
+
+    pub async fn downgrade(db: &mut PgConnection) -> Result<(), DataError> {{
+        let _ = db;
+        Err(\"{placeholder}\".into())
+    }}
+}}
+"
+    )
 }
 
 fn dialect(target: SqlTarget) -> Dialect {

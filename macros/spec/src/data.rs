@@ -47,6 +47,13 @@ pub fn stored_downgrade(path: &str) -> String {
     format!("{STORED_DOWNGRADE_PREFIX} {path}: its downgrade is Rust compiled into the release that applied it\n")
 }
 
+/// The module name a description makes (`"fill plan limits"` → `fill_plan_limits`), or `None`
+/// when it would not be a Rust identifier (a leading digit, a keyword, punctuation).
+pub fn module_name(description: &str) -> Option<String> {
+    let name = description.split_whitespace().collect::<Vec<_>>().join("_").replace('-', "_").to_lowercase();
+    syn::parse_str::<syn::Ident>(&name).ok().map(|_| name)
+}
+
 /// A mistake in a `#[data_migration]` item, with the span the compile error points at.
 #[derive(Debug)]
 pub struct ItemError {
@@ -366,6 +373,14 @@ mod tests {
         assert!(messages(check_item(&function))[0].contains("goes on a module"));
         let out_of_line = item(quote! { mod backfill; });
         assert!(messages(check_item(&out_of_line))[0].contains("inside the module's braces"));
+    }
+
+    #[test]
+    fn module_names_are_rust_identifiers() {
+        assert_eq!(module_name(" Fill plan-limits ").as_deref(), Some("fill_plan_limits"));
+        assert_eq!(module_name("8 limits"), None);
+        assert_eq!(module_name("type"), None);
+        assert_eq!(module_name("limits!"), None);
     }
 
     #[test]

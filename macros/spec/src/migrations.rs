@@ -232,7 +232,10 @@ fn data_migration(inputs: &Inputs, file: &DataFile) -> Option<Migration> {
         checksum: source::sha256_hex(&file.text),
         upgrade: script(String::new()),
         downgrade: script(data::stored_downgrade(&file.path)),
-        data: Some(DataSource { file: inputs.path(&file.path).display().to_string() }),
+        data: Some(DataSource {
+            file: inputs.path(&file.path).display().to_string(),
+            holds_placeholder: file.text.contains(lint::PLACEHOLDER_TEXT),
+        }),
     })
 }
 

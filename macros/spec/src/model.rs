@@ -59,6 +59,8 @@ pub struct Migration {
 pub struct DataSource {
     /// Absolute path of the `.rs` file.
     pub file: String,
+    /// Whether the file still holds `lint::PLACEHOLDER_TEXT`, as `migrator new` wrote it.
+    pub holds_placeholder: bool,
 }
 
 /// One SQL file, normalised and split into statements.
