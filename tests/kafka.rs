@@ -76,6 +76,12 @@ async fn second_run_changes_nothing_in_two_admin_requests() {
     assert!(!status.problems.iter().any(|problem| problem.contains(&prefix)), "{status:?}");
     assert_eq!(status.current.as_deref(), Some("5 of 5 declared topics exist"));
     assert_eq!(again.admin_requests(), 2);
+
+    // As `migrate` runs it: the health check's metadata request serves the apply.
+    let mut checked = KafkaTarget::new(&config());
+    checked.health_check().await.expect("health check");
+    assert!(checked.apply(plan, &ApplyOptions::default()).await.expect("third apply").is_empty());
+    assert_eq!(checked.admin_requests(), 2, "health check and apply together");
     Broker::connect().delete_all(&prefix).await;
 }
 

@@ -7,7 +7,8 @@
 //! printing what `plan!()` compiled, and one migration pair. The scratch crate depends on the
 //! compiler crates (spec and macros) by path and includes the real `src/plan.rs` as its own
 //! `plan` module, so it builds exactly what the repository builds at compile time without the
-//! runtime's heavy dependencies (sqlx, rdkafka). The target folder `target/rebuild-test` is
+//! runtime's heavy dependencies (rdkafka, the ClickHouse client, tokio): only sqlx's PostgreSQL
+//! driver, whose `PgConnection` the plan names for data migrations. The target folder `target/rebuild-test` is
 //! shared between runs, so only the scratch crate itself is compiled each time.
 
 use std::fs;
@@ -104,6 +105,7 @@ build = "build.rs"
 [dependencies]
 tradeforge-migrator-macros = {{ path = "{repository}/macros" }}
 tradeforge-migrator-spec = {{ path = "{repository}/macros/spec" }}
+sqlx = {{ version = "0.9", default-features = false, features = ["postgres"] }}
 
 [build-dependencies]
 tradeforge-migrator-spec = {{ path = "{repository}/macros/spec" }}

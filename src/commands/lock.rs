@@ -11,7 +11,8 @@
 //!
 //! The lock's server is health-checked first like any target (`run::wait_for`, up to `--wait`,
 //! logged as `postgresql_migrator.started`), so a PostgreSQL that is still starting is waited
-//! for and one that never answers fails the run as the postgres target would (exit 3). A lock
+//! for and one that never answers fails the run as the postgres target would (exit 3); the lock
+//! then takes over the connection the health check opened. A lock
 //! held by another migrator is then waited for up to `--lock-timeout` (exit 5 after it).
 
 use std::time::Instant;
@@ -49,8 +50,12 @@ pub async fn acquire(config: &Config, postgres_runs: bool) -> Result<Guard, RunE
     let mut server = PostgresTarget::new(database);
     run::log_started(TargetName::Postgres, &address);
     run::wait_for(&mut server, &address, config.wait, Instant::now(), &Applied::default()).await?;
-    drop(server);
-    let lock = RunLock::acquire(database, config.lock.timeout).await.map_err(RunError::Lock)?;
+    // The health check's connection becomes the lock's.
+    let lock = match server.into_connection() {
+        Some(connection) => RunLock::acquire_on(connection, database, config.lock.timeout).await,
+        None => RunLock::acquire(database, config.lock.timeout).await,
+    };
+    let lock = lock.map_err(RunError::Lock)?;
     Ok(Guard(Some(lock)))
 }
 

@@ -427,8 +427,13 @@ impl VersionedTarget for ClickHouseTarget {
     async fn repair(&mut self, plan: &Plan) -> Result<Changes, ClickHouseError> {
         let connection = &self.connection;
         let history = history::read_if_exists(connection).await?;
+        let fixes = repair::fixes(&history.rows, plan.clickhouse);
+        if fixes.iter().any(|fix| fix.write.is_some()) {
+            // A repair may write `reverting` or `reverted`, which an older table's `status` lacks.
+            history::extend_status(connection).await?;
+        }
         let mut done = Changes::default();
-        for fix in repair::fixes(&history.rows, plan.clickhouse) {
+        for fix in fixes {
             let written = match &fix.write {
                 Some(repair::Write::Current(row)) => history::write(connection, row).await,
                 Some(repair::Write::Reverted(row)) => history::write_reverted(connection, row).await,

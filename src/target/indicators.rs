@@ -1,15 +1,16 @@
 //! The indicator catalogue: brings PostgreSQL's `system_indicators` table (created by the
 //! postgres target's migrations) to `plan.indicators`.
 //!
-//! The sync is one transaction of set-based statements, whatever the number of indicators: one
-//! read, then — only if something differs — one upsert and one deactivation. Indicators no
+//! The sync is set-based, whatever the number of indicators: one read (a simple query, one round
+//! trip), then — only if something differs — one statement that upserts and deactivates together
+//! (data-modifying CTEs), which PostgreSQL applies atomically. Indicators no
 //! longer declared are deactivated, never deleted, because strategies reference them by name.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
-use sqlx::postgres::PgConnection;
-use sqlx::Connection as _;
+use sqlx::postgres::{PgConnection, PgRow};
+use sqlx::Row as _;
 
 use super::postgres::{Connection, PostgresError};
 use super::{ApplyOptions, Changes, Failure, Status, Target, TargetName};
@@ -23,28 +24,35 @@ const READ_CATALOGUE: &str = "SELECT name, definition_hash, is_active FROM syste
 
 /// Inserts the declared indicators and rewrites those whose definition changed or that were
 /// inactive; rows already matching are left alone, so their `updated_at` keeps meaning
-/// "definition last changed". `xmax = 0` holds only for a row this statement inserted.
-const UPSERT: &str = "INSERT INTO system_indicators
-    (name, display_name, category, description, parameters, outputs, definition_hash, is_active)
-SELECT name, display_name, category, description, parameters::jsonb, outputs::jsonb, definition_hash, TRUE
-FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
-    AS declared (name, display_name, category, description, parameters, outputs, definition_hash)
-ON CONFLICT (name) DO UPDATE SET
-    display_name = EXCLUDED.display_name,
-    category = EXCLUDED.category,
-    description = EXCLUDED.description,
-    parameters = EXCLUDED.parameters,
-    outputs = EXCLUDED.outputs,
-    definition_hash = EXCLUDED.definition_hash,
-    is_active = TRUE,
-    updated_at = now()
-WHERE system_indicators.definition_hash IS DISTINCT FROM EXCLUDED.definition_hash
-    OR NOT system_indicators.is_active
-RETURNING name, (xmax = 0) AS inserted";
-
-const DEACTIVATE: &str = "UPDATE system_indicators SET is_active = FALSE, updated_at = now()
-WHERE is_active AND NOT (name = ANY($1::text[]))
-RETURNING name";
+/// "definition last changed" (`xmax = 0` holds only for a row this statement inserted). In the
+/// same statement, deactivates the active rows no longer declared. Returns each changed name with
+/// what happened to it.
+const SYNC: &str = "WITH declared AS (
+    SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+        AS declared (name, display_name, category, description, parameters, outputs, definition_hash)
+), upserted AS (
+    INSERT INTO system_indicators
+        (name, display_name, category, description, parameters, outputs, definition_hash, is_active)
+    SELECT name, display_name, category, description, parameters::jsonb, outputs::jsonb, definition_hash, TRUE
+    FROM declared
+    ON CONFLICT (name) DO UPDATE SET
+        display_name = EXCLUDED.display_name,
+        category = EXCLUDED.category,
+        description = EXCLUDED.description,
+        parameters = EXCLUDED.parameters,
+        outputs = EXCLUDED.outputs,
+        definition_hash = EXCLUDED.definition_hash,
+        is_active = TRUE,
+        updated_at = now()
+    WHERE system_indicators.definition_hash IS DISTINCT FROM EXCLUDED.definition_hash
+        OR NOT system_indicators.is_active
+    RETURNING name, CASE WHEN xmax = 0 THEN 'inserted' ELSE 'updated' END AS change
+), deactivated AS (
+    UPDATE system_indicators SET is_active = FALSE, updated_at = now()
+    WHERE is_active AND NOT (name = ANY($1::text[]))
+    RETURNING name, 'deactivated' AS change
+)
+SELECT name, change FROM upserted UNION ALL SELECT name, change FROM deactivated";
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndicatorsError {
@@ -141,15 +149,20 @@ async fn read_catalogue(
     connection: &mut PgConnection,
     server: &str,
 ) -> Result<Option<HashMap<String, CatalogueRow>>, IndicatorsError> {
-    let rows: Vec<(String, String, bool)> = match sqlx::query_as(READ_CATALOGUE).fetch_all(connection).await {
+    // A simple query: one round trip, where a prepared statement costs two.
+    let rows = match sqlx::raw_sql(READ_CATALOGUE).fetch_all(connection).await {
         Ok(rows) => rows,
         Err(error) if is_undefined_table(&error) => return Ok(None),
         Err(error) => return Err(query_error(server, "read `system_indicators`", &error)),
     };
+    let entry = |row: &PgRow| -> Result<(String, CatalogueRow), sqlx::Error> {
+        Ok((row.try_get(0)?, CatalogueRow { definition_hash: row.try_get(1)?, is_active: row.try_get(2)? }))
+    };
     let catalogue = rows
-        .into_iter()
-        .map(|(name, definition_hash, is_active)| (name, CatalogueRow { definition_hash, is_active }))
-        .collect();
+        .iter()
+        .map(entry)
+        .collect::<Result<_, _>>()
+        .map_err(|error| query_error(server, "read `system_indicators`", &error))?;
     Ok(Some(catalogue))
 }
 
@@ -182,10 +195,10 @@ impl<'a> Difference<'a> {
                 Some(_) => {}
             }
         }
-        let declared = |name: &str| plan.iter().any(|indicator| indicator.name == name);
+        let declared: HashSet<&str> = plan.iter().map(|indicator| indicator.name).collect();
         difference.undeclared = catalogue
             .iter()
-            .filter(|(name, row)| row.is_active && !declared(name))
+            .filter(|(name, row)| row.is_active && !declared.contains(name.as_str()))
             .map(|(name, _)| name.as_str())
             .collect();
         difference.undeclared.sort_unstable();
@@ -232,32 +245,18 @@ impl Synced {
     }
 }
 
-/// Reads the catalogue and, only if it differs from the plan, writes it, all in one
-/// transaction: the catalogue is never seen half-synced.
+/// Reads the catalogue and, only if it differs from the plan, writes it in one statement: the
+/// catalogue is never seen half-synced.
 async fn sync(connection: &mut PgConnection, server: &str, plan: &[Indicator]) -> Result<Synced, IndicatorsError> {
-    let mut transaction =
-        connection.begin().await.map_err(|error| query_error(server, "begin the sync transaction", &error))?;
-    let catalogue = read_catalogue(&mut transaction, server)
+    let catalogue = read_catalogue(connection, server)
         .await?
         .ok_or_else(|| IndicatorsError::TableMissing { server: server.to_owned() })?;
     if Difference::new(plan, &catalogue).is_empty() {
         return Ok(Synced::default());
     }
-    let (inserted, updated) = upsert(&mut transaction, server, plan).await?;
-    let deactivated = deactivate(&mut transaction, server, plan).await?;
-    transaction.commit().await.map_err(|error| query_error(server, "commit the sync transaction", &error))?;
-    Ok(Synced { inserted, updated, deactivated })
-}
-
-/// Returns the names inserted and the names updated.
-async fn upsert(
-    connection: &mut PgConnection,
-    server: &str,
-    plan: &[Indicator],
-) -> Result<(Vec<String>, Vec<String>), IndicatorsError> {
     let column = |value: fn(&Indicator) -> &'static str| plan.iter().map(value).collect::<Vec<_>>();
     let descriptions: Vec<Option<&str>> = plan.iter().map(|indicator| indicator.description).collect();
-    let rows: Vec<(String, bool)> = sqlx::query_as(UPSERT)
+    let rows: Vec<(String, String)> = sqlx::query_as(SYNC)
         .bind(column(|indicator| indicator.name))
         .bind(column(|indicator| indicator.display_name))
         .bind(column(|indicator| indicator.category.as_str()))
@@ -268,29 +267,18 @@ async fn upsert(
         .fetch_all(connection)
         .await
         .map_err(|error| query_error(server, "write `system_indicators`", &error))?;
-    let (inserted, updated): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(_, inserted)| *inserted);
-    let names = |rows: Vec<(String, bool)>| {
-        let mut names: Vec<String> = rows.into_iter().map(|(name, _)| name).collect();
+    let mut synced = Synced::default();
+    for (name, change) in rows {
+        match change.as_str() {
+            "inserted" => synced.inserted.push(name),
+            "updated" => synced.updated.push(name),
+            _ => synced.deactivated.push(name),
+        }
+    }
+    for names in [&mut synced.inserted, &mut synced.updated, &mut synced.deactivated] {
         names.sort_unstable();
-        names
-    };
-    Ok((names(inserted), names(updated)))
-}
-
-/// Deactivates the active rows the plan no longer declares; returns their names.
-async fn deactivate(
-    connection: &mut PgConnection,
-    server: &str,
-    plan: &[Indicator],
-) -> Result<Vec<String>, IndicatorsError> {
-    let declared: Vec<&str> = plan.iter().map(|indicator| indicator.name).collect();
-    let mut deactivated: Vec<String> = sqlx::query_scalar(DEACTIVATE)
-        .bind(declared)
-        .fetch_all(connection)
-        .await
-        .map_err(|error| query_error(server, "deactivate undeclared indicators in `system_indicators`", &error))?;
-    deactivated.sort_unstable();
-    Ok(deactivated)
+    }
+    Ok(synced)
 }
 
 fn query_error(server: &str, action: &'static str, error: &sqlx::Error) -> IndicatorsError {

@@ -50,8 +50,23 @@ pub struct KafkaTarget {
     /// Created on first use, so that `new` cannot fail.
     admin: Option<Arc<Admin>>,
     /// Admin requests sent by the current (or last) call of `health_check`, `status`, `apply` or
-    /// `change_set`.
+    /// `change_set`; a call that uses the health check's metadata counts on from it.
     admin_requests: u32,
+    /// The metadata the health check fetched, used by the next read of the cluster instead of a
+    /// second metadata request (an up-to-date run then sends one metadata and one
+    /// DescribeConfigs in all). Taken by that read, so it is never used twice.
+    health_metadata: Option<Cluster>,
+}
+
+impl Drop for KafkaTarget {
+    /// librdkafka's destroy waits for its broker threads to wind down, about 100 ms, which would
+    /// hold up the next target; nothing depends on it finishing, so it happens on a thread of
+    /// its own.
+    fn drop(&mut self) {
+        if let Some(admin) = self.admin.take() {
+            std::thread::spawn(move || drop(admin));
+        }
+    }
 }
 
 /// Why the Kafka target failed. Messages name the bootstrap servers (never a credential) and
@@ -99,7 +114,7 @@ pub enum KafkaError {
 impl KafkaTarget {
     /// A target for the cluster of `config`; nothing connects until the first call.
     pub fn new(config: &KafkaConfig) -> KafkaTarget {
-        KafkaTarget { config: config.clone(), admin: None, admin_requests: 0 }
+        KafkaTarget { config: config.clone(), admin: None, admin_requests: 0, health_metadata: None }
     }
 
     /// How many admin requests the last `health_check`, `status`, `apply` or `change_set` sent
@@ -111,7 +126,9 @@ impl KafkaTarget {
 
     /// What `apply` with `options` would do against the cluster now; changes nothing.
     pub async fn change_set(&mut self, plan: &Plan, options: &ApplyOptions) -> Result<ChangeSet<'static>, KafkaError> {
-        self.admin_requests = 0;
+        if self.health_metadata.is_none() {
+            self.admin_requests = 0;
+        }
         let cluster = self.read_cluster(plan.topics).await?;
         Ok(ChangeSet::between(plan.topics, &cluster, options))
     }
@@ -160,10 +177,13 @@ impl KafkaTarget {
         })
     }
 
-    /// One metadata request, then one DescribeConfigs request for the declared, live topics that
-    /// exist.
+    /// One metadata request (or the health check's), then one DescribeConfigs request for the
+    /// declared, live topics that exist.
     async fn read_cluster(&mut self, topics: &[Topic]) -> Result<Cluster, KafkaError> {
-        let mut cluster = self.fetch_metadata(METADATA_TIMEOUT).await?;
+        let mut cluster = match self.health_metadata.take() {
+            Some(cluster) => cluster,
+            None => self.fetch_metadata(METADATA_TIMEOUT).await?,
+        };
         let described: Vec<&str> = topics
             .iter()
             .filter(|topic| !topic.deleted && cluster.topics.contains_key(topic.name))
@@ -486,10 +506,12 @@ impl Target for KafkaTarget {
         TargetName::Kafka
     }
 
-    /// One metadata request with a short timeout.
+    /// One metadata request with a short timeout; its answer serves the next read.
     async fn health_check(&mut self) -> Result<(), KafkaError> {
         self.admin_requests = 0;
-        self.fetch_metadata(HEALTH_TIMEOUT).await.map(|_| ())
+        self.health_metadata = None;
+        self.health_metadata = Some(self.fetch_metadata(HEALTH_TIMEOUT).await?);
+        Ok(())
     }
 
     async fn status(&mut self, plan: &Plan) -> Result<Status, KafkaError> {

@@ -165,10 +165,7 @@ impl PostgresTarget {
     pub async fn history(&mut self) -> Result<Vec<HistoryRow>, PostgresError> {
         let server = self.connection.server();
         let connection = self.connection.get().await?;
-        if !history::table_exists(connection, &server).await? {
-            return Ok(Vec::new());
-        }
-        history::read(connection, &server).await
+        Ok(history::read_if_exists(connection, &server).await?.unwrap_or_default())
     }
 
     /// The database's schema as sorted text lines, `migration_history` left out (see
@@ -183,8 +180,13 @@ impl PostgresTarget {
     async fn prepare_history(&mut self) -> Result<Vec<HistoryRow>, PostgresError> {
         let server = self.connection.server();
         let connection = self.connection.get().await?;
-        history::create_table(connection, &server).await?;
-        history::read(connection, &server).await
+        history::read_or_create(connection, &server).await
+    }
+
+    /// The connection the health check opened, for the run lock to take over (see
+    /// `commands::lock`): one connection fewer per run.
+    pub(crate) fn into_connection(self) -> Option<sqlx::PgConnection> {
+        self.connection.into_inner()
     }
 }
 

@@ -70,17 +70,8 @@ impl Connection {
 
     /// Creates the configured database unless it exists. Looking first means a user allowed
     /// to use an existing database, but not to create databases, can still migrate it.
-    pub(super) async fn create_database_if_missing(&self) -> Result<(), ClickHouseError> {
-        let count: u64 = self
-            .server_client
-            .query("SELECT count() FROM system.databases WHERE name = ?")
-            .bind(self.database.as_str())
-            .fetch_one()
-            .await
-            .map_err(|error| self.error(&format!("look for database `{}`", self.database), &error))?;
-        if count > 0 {
-            return Ok(());
-        }
+    /// `CREATE DATABASE IF NOT EXISTS`, once a read has found the database missing.
+    pub(super) async fn create_database(&self) -> Result<(), ClickHouseError> {
         self.server_client
             .query("CREATE DATABASE IF NOT EXISTS ?")
             .bind(Identifier(&self.database))
@@ -89,8 +80,6 @@ impl Connection {
             .map_err(|error| self.error(&format!("create database `{}`", self.database), &error))
     }
 
-    /// Sends one migration statement as it is: `query_raw` leaves a `?` in its text alone
-    /// instead of taking it for a bind parameter.
     pub(super) async fn execute(&self, statement: &str) -> Result<(), ClientError> {
         self.client.query_raw(statement).execute().await
     }
@@ -119,7 +108,7 @@ pub(super) fn describe_error(error: &ClientError) -> String {
 }
 
 /// ClickHouse's exception code (`Code: 60`), when the server sent one.
-fn error_code(error: &ClientError) -> Option<u32> {
+pub(super) fn error_code(error: &ClientError) -> Option<u32> {
     let ClientError::BadResponse(text) = error else { return None };
     let digits = text.split_once("Code: ")?.1;
     let end = digits.find(|character: char| !character.is_ascii_digit()).unwrap_or(digits.len());

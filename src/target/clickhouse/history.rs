@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use clickhouse::error::Error as ClientError;
 
-use super::connection::Connection;
+use super::connection::{error_code, Connection};
 use super::ClickHouseError;
 
 pub(super) const TABLE: &str = "migration_history";
@@ -52,7 +52,10 @@ ORDER BY version"
 
 const READ: &str = "SELECT ?fields FROM migration_history FINAL ORDER BY version";
 
-const TABLE_EXISTS: &str = "SELECT count() FROM system.tables WHERE database = ? AND name = ?";
+/// ClickHouse's error codes for a missing table and a missing database: a read that fails with
+/// one of them tells what to create, so reading needs no existence check first.
+const UNKNOWN_TABLE: u32 = 60;
+const UNKNOWN_DATABASE: u32 = 81;
 
 const STATUS_COLUMN_TYPE: &str = "SELECT type FROM system.columns WHERE database = ? AND table = ? AND name = 'status'";
 
@@ -173,29 +176,38 @@ struct Record {
     sequence: u64,
 }
 
-/// Whether the table exists; creates nothing (the database itself may be missing).
-pub(super) async fn exists(connection: &Connection) -> Result<bool, ClickHouseError> {
-    let count: u64 = connection
-        .server_client()
-        .query(TABLE_EXISTS)
-        .bind(connection.database())
-        .bind(TABLE)
-        .fetch_one()
-        .await
-        .map_err(|error| connection.error("look for `migration_history`", &error))?;
-    Ok(count > 0)
+/// What a read of `migration_history` found missing.
+enum Missing {
+    Database,
+    Table,
 }
 
-/// Creates the database and the table if they are missing, gives an older table's `status` the
-/// values it lacks, and reads it.
-pub(super) async fn prepare(connection: &Connection) -> Result<History, ClickHouseError> {
-    connection.create_database_if_missing().await?;
-    if exists(connection).await? {
-        extend_status(connection).await?;
-    } else {
-        create(connection).await?;
+/// The history, or what is missing: one request either way.
+async fn try_read(connection: &Connection) -> Result<Result<History, Missing>, ClickHouseError> {
+    match connection.client().query(READ).fetch_all::<Record>().await {
+        Ok(records) => history_of(connection, records).map(Ok),
+        Err(error) => match error_code(&error) {
+            Some(UNKNOWN_TABLE) => Ok(Err(Missing::Table)),
+            Some(UNKNOWN_DATABASE) => Ok(Err(Missing::Database)),
+            _ => Err(connection.error("read `migration_history`", &error)),
+        },
     }
-    read(connection).await
+}
+
+/// Reads the history, creating the database and the table first when they are missing. An older
+/// table's `status` lacks `reverting` and `reverted`, which only a downgrade or a repair writes:
+/// they extend it (`extend_status`) before they do.
+pub(super) async fn prepare(connection: &Connection) -> Result<History, ClickHouseError> {
+    match try_read(connection).await? {
+        Ok(history) => Ok(history),
+        Err(missing) => {
+            if let Missing::Database = missing {
+                connection.create_database().await?;
+            }
+            create(connection).await?;
+            Ok(History::default())
+        }
+    }
 }
 
 async fn create(connection: &Connection) -> Result<(), ClickHouseError> {
@@ -229,23 +241,13 @@ pub(super) async fn extend_status(connection: &Connection) -> Result<(), ClickHo
         .map_err(|error| connection.error("add `reverting` and `reverted` to `migration_history.status`", &error))
 }
 
-/// The current row of every version, reverted ones left out; empty when the table does not
-/// exist. Creates nothing.
+/// The current row of every version, reverted ones left out, in ascending version order; empty
+/// when the table (or the database) does not exist. Creates nothing.
 pub(super) async fn read_if_exists(connection: &Connection) -> Result<History, ClickHouseError> {
-    if !exists(connection).await? {
-        return Ok(History::default());
-    }
-    read(connection).await
+    Ok(try_read(connection).await?.unwrap_or_default())
 }
 
-/// The current row of every version, reverted ones left out, in ascending version order.
-pub(super) async fn read(connection: &Connection) -> Result<History, ClickHouseError> {
-    let records: Vec<Record> = connection
-        .client()
-        .query(READ)
-        .fetch_all()
-        .await
-        .map_err(|error| connection.error("read `migration_history`", &error))?;
+fn history_of(connection: &Connection, records: Vec<Record>) -> Result<History, ClickHouseError> {
     let mut history = History::default();
     for record in records {
         history.sequences.insert(record.version, record.sequence);

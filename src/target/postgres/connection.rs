@@ -33,12 +33,17 @@ impl Connection {
         self.config.describe()
     }
 
-    /// Connects if needed and runs `SELECT 1`. A connection that fails the probe is dropped, so
-    /// the next attempt opens a fresh one.
+    /// Connects if needed: a connection that has just completed its startup handshake is the
+    /// proof, so only one kept from before is probed with `SELECT 1` (a simple query, one round
+    /// trip). A connection that fails the probe is dropped, so the next attempt opens a fresh one.
     pub(crate) async fn health_check(&mut self) -> Result<(), PostgresError> {
+        if self.connection.is_none() {
+            self.get().await?;
+            return Ok(());
+        }
         let server = self.server();
         let connection = self.get().await?;
-        let probe = sqlx::query("SELECT 1").execute(&mut *connection).await;
+        let probe = sqlx::raw_sql("SELECT 1").execute(&mut *connection).await;
         if let Err(error) = probe {
             self.connection = None;
             return Err(PostgresError::Query {
@@ -48,6 +53,11 @@ impl Connection {
             });
         }
         Ok(())
+    }
+
+    /// The open connection, if any, handed over.
+    pub(crate) fn into_inner(self) -> Option<PgConnection> {
+        self.connection
     }
 
     /// The open connection, connecting first if there is none.

@@ -6,8 +6,10 @@
 //! still undo it.
 
 use chrono::{DateTime, Utc};
-use sqlx::postgres::PgConnection;
+use sqlx::postgres::{PgConnection, PgRow};
+use sqlx::Row as _;
 
+use super::connection::database_error;
 use super::{query_error, PostgresError};
 use crate::plan::Migration;
 use crate::target::{EntryState, HistoryEntry};
@@ -20,8 +22,6 @@ const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS migration_history (
     execution_ms  BIGINT      NOT NULL,
     downgrade_sql TEXT        NOT NULL
 )";
-
-const TABLE_EXISTS: &str = "SELECT to_regclass('migration_history') IS NOT NULL";
 
 const READ: &str = "SELECT version, description, checksum, applied_at, execution_ms, downgrade_sql
 FROM migration_history ORDER BY version";
@@ -70,39 +70,53 @@ impl From<HistoryRow> for HistoryEntry {
     }
 }
 
-pub(super) async fn table_exists(connection: &mut PgConnection, server: &str) -> Result<bool, PostgresError> {
-    sqlx::query_scalar(TABLE_EXISTS)
-        .fetch_one(connection)
-        .await
-        .map_err(|error| query_error(server, "look for `migration_history`", &error))
+/// PostgreSQL's `undefined_table`.
+const UNDEFINED_TABLE: &str = "42P01";
+
+/// Every row, ascending by version, or `None` when the table does not exist yet: one round trip
+/// (a simple query, no prepare), the read itself telling whether the table is there.
+pub(super) async fn read_if_exists(
+    connection: &mut PgConnection,
+    server: &str,
+) -> Result<Option<Vec<HistoryRow>>, PostgresError> {
+    let rows = match sqlx::raw_sql(READ).fetch_all(connection).await {
+        Ok(rows) => rows,
+        Err(error) if database_error(&error).is_some_and(|database| database.code() == UNDEFINED_TABLE) => {
+            return Ok(None);
+        }
+        Err(error) => return Err(query_error(server, "read `migration_history`", &error)),
+    };
+    rows.iter().map(|row| history_row(row, server)).collect::<Result<_, _>>().map(Some)
 }
 
-/// Creates the table unless it exists. Checking first keeps `CREATE TABLE IF NOT EXISTS` from
-/// sending a notice on every run.
-pub(super) async fn create_table(connection: &mut PgConnection, server: &str) -> Result<(), PostgresError> {
-    if table_exists(connection, server).await? {
-        return Ok(());
+fn history_row(row: &PgRow, server: &str) -> Result<HistoryRow, PostgresError> {
+    let decode_error = |error: sqlx::Error| query_error(server, "read `migration_history`", &error);
+    let version: i64 = row.try_get(0).map_err(decode_error)?;
+    let version = u64::try_from(version)
+        .map_err(|_| PostgresError::InvalidHistoryVersion { server: server.to_owned(), version })?;
+    Ok(HistoryRow {
+        version,
+        description: row.try_get(1).map_err(decode_error)?,
+        checksum: row.try_get(2).map_err(decode_error)?,
+        applied_at: row.try_get(3).map_err(decode_error)?,
+        execution_ms: row.try_get(4).map_err(decode_error)?,
+        downgrade_sql: row.try_get(5).map_err(decode_error)?,
+    })
+}
+
+/// Every row, creating the table first when it does not exist.
+pub(super) async fn read_or_create(
+    connection: &mut PgConnection,
+    server: &str,
+) -> Result<Vec<HistoryRow>, PostgresError> {
+    if let Some(rows) = read_if_exists(connection, server).await? {
+        return Ok(rows);
     }
     sqlx::raw_sql(CREATE_TABLE)
         .execute(connection)
         .await
         .map_err(|error| query_error(server, "create `migration_history`", &error))?;
-    Ok(())
-}
-
-/// Every row, ascending by version.
-pub(super) async fn read(connection: &mut PgConnection, server: &str) -> Result<Vec<HistoryRow>, PostgresError> {
-    let rows: Vec<(i64, String, String, DateTime<Utc>, i64, String)> = sqlx::query_as(READ)
-        .fetch_all(connection)
-        .await
-        .map_err(|error| query_error(server, "read `migration_history`", &error))?;
-    rows.into_iter()
-        .map(|(version, description, checksum, applied_at, execution_ms, downgrade_sql)| {
-            let version = u64::try_from(version)
-                .map_err(|_| PostgresError::InvalidHistoryVersion { server: server.to_owned(), version })?;
-            Ok(HistoryRow { version, description, checksum, applied_at, execution_ms, downgrade_sql })
-        })
-        .collect()
+    Ok(Vec::new())
 }
 
 /// Records `migration` as applied, with the plan's checksum and downgrade.

@@ -48,18 +48,22 @@ pub const RUN_LOCK_KEY: i64 = i64::from_be_bytes(*b"tfmigrat");
 const FIRST_PAUSE: Duration = Duration::from_millis(50);
 const MAX_PAUSE: Duration = Duration::from_secs(1);
 
-const TRY_LOCK: &str = "SELECT pg_try_advisory_lock($1)";
-const UNLOCK: &str = "SELECT pg_advisory_unlock($1)";
+// Every statement of the lock session is sent as simple-protocol text: one round trip each (a
+// prepared statement costs two the first time), and it also runs through a pooler that does not
+// support prepared statements, which is then reported instead of failing. So the key is written
+// into the text: a constant of this code, never a value from outside (a test checks it is
+// `RUN_LOCK_KEY`).
+const TRY_LOCK: &str = "SELECT pg_try_advisory_lock(8387511655498670452)";
+const UNLOCK: &str = "SELECT pg_advisory_unlock(8387511655498670452)";
 
-/// Sent as simple-protocol text (no prepared statement), so it also runs through a pooler that
-/// does not support prepared statements, and reports the pooling instead of failing on it.
 const BACKEND_PID: &str = "SELECT pg_backend_pid()";
 
-/// A server-wide `idle_session_timeout` (PostgreSQL 14+) would end the idle lock session
-/// mid-run and silently release the lock; the lock session turns it off for itself.
+/// The lock session's first statement: its backend pid (the pooler check's first look) and,
+/// in the same round trip, `idle_session_timeout` off for this session: a server-wide timeout
+/// (PostgreSQL 14+) would end the idle lock session mid-run and silently release the lock.
 /// `current_setting(.., true)` is NULL on older servers, which do not have the setting.
-const KEEP_IDLE_SESSION: &str = "SELECT set_config('idle_session_timeout', '0', false)
-WHERE current_setting('idle_session_timeout', true) IS NOT NULL";
+const FIRST_STATEMENT: &str = "SELECT pg_backend_pid(), (SELECT set_config('idle_session_timeout', '0', false)
+    WHERE current_setting('idle_session_timeout', true) IS NOT NULL)";
 
 /// Who holds the lock: the granted advisory lock with our key in the current database.
 const HOLDER: &str = "SELECT activity.pid, activity.application_name, activity.usename::text,
@@ -94,12 +98,19 @@ impl RunLock {
     /// (PgBouncer in transaction pooling), and [`PostgresError::LockTimeout`], naming the
     /// holder, when the lock is still held after `timeout`.
     pub async fn acquire(config: &PostgresConfig, timeout: Duration) -> Result<RunLock, PostgresError> {
+        let connection = connect(config).await.map_err(lock_connection_error)?;
+        RunLock::acquire_on(connection, config, timeout).await
+    }
+
+    /// [`RunLock::acquire`] on a connection to `config` that is already open (the one the
+    /// health check opened), which then belongs to the lock.
+    pub async fn acquire_on(
+        mut connection: PgConnection,
+        config: &PostgresConfig,
+        timeout: Duration,
+    ) -> Result<RunLock, PostgresError> {
         let server = config.describe();
-        let mut connection = connect(config).await.map_err(lock_connection_error)?;
         refuse_pooled_session(&mut connection, config, &server).await?;
-        sqlx::raw_sql(KEEP_IDLE_SESSION).execute(&mut connection).await.map_err(|error| {
-            query_error(&server, "turn off `idle_session_timeout` for the run-lock session", &error)
-        })?;
         let waited = wait_for_lock(&mut connection, &server, timeout).await?;
         tracing::info!(
             event = "postgresql_migrator.lock_acquired",
@@ -119,10 +130,10 @@ impl RunLock {
     /// Releases the lock and closes its connection. An error here means the session is already
     /// gone, and with it the lock.
     pub async fn release(mut self) -> Result<(), PostgresError> {
-        let released: bool = sqlx::query_scalar(UNLOCK)
-            .bind(RUN_LOCK_KEY)
+        let released: bool = sqlx::raw_sql(UNLOCK)
             .fetch_one(&mut self.connection)
             .await
+            .and_then(|row| row.try_get(0))
             .map_err(|error| query_error(&self.server, "release the run lock", &error))?;
         // Closing ends the session, which would release the lock anyway; a failed goodbye
         // changes nothing.
@@ -167,7 +178,10 @@ async fn refuse_pooled_session(
     config: &PostgresConfig,
     server: &str,
 ) -> Result<(), PostgresError> {
-    let first = backend_pid(connection, server).await?;
+    let first =
+        sqlx::raw_sql(FIRST_STATEMENT).fetch_one(&mut *connection).await.and_then(|row| row.try_get(0)).map_err(
+            |error| query_error(server, "prepare the run-lock session (`pg_backend_pid()`, `set_config`)", &error),
+        )?;
     let mut other_connection = connect(config).await.map_err(lock_connection_error)?;
     let other = backend_pid(&mut other_connection, server).await;
     let _ = other_connection.close().await;
@@ -243,10 +257,10 @@ async fn wait_for_lock(
 }
 
 async fn try_lock(connection: &mut PgConnection, server: &str) -> Result<bool, PostgresError> {
-    sqlx::query_scalar(TRY_LOCK)
-        .bind(RUN_LOCK_KEY)
+    sqlx::raw_sql(TRY_LOCK)
         .fetch_one(connection)
         .await
+        .and_then(|row| row.try_get(0))
         .map_err(|error| query_error(server, "take the run lock (`pg_try_advisory_lock`)", &error))
 }
 
@@ -303,6 +317,13 @@ fn describe_holder(holder: &Result<Holder, String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_statements_name_the_key() {
+        for statement in [TRY_LOCK, UNLOCK] {
+            assert!(statement.ends_with(&format!("({RUN_LOCK_KEY})")), "{statement}");
+        }
+    }
 
     #[test]
     fn key_is_the_documented_constant_and_pg_locks_halves() {
