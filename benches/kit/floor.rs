@@ -3,9 +3,11 @@
 //! They use the migrator's own crates (sqlx, clickhouse, rdkafka), so a ratio measures what the
 //! migrator does, not a faster client.
 //!
-//! - `kit floor query [postgres] [clickhouse] [kafka]`: per server, one connection and one
-//!   trivial query (`SELECT 1`; for Kafka one Metadata request), servers from the same
-//!   variables the migrator reads (`DATABASE_URL`, `CLICKHOUSE_URL`, `KAFKA_BOOTSTRAP_SERVERS`).
+//! - `kit floor query [postgres] [clickhouse] [kafka] …`: per name given, one connection and one
+//!   trivial query (`SELECT 1` as a simple query, one round trip; for Kafka one Metadata
+//!   request), servers from the same variables the migrator reads (`DATABASE_URL`,
+//!   `CLICKHOUSE_URL`, `KAFKA_BOOTSTRAP_SERVERS`). A name may repeat: the up-to-date floor names
+//!   PostgreSQL twice, for the postgres and the indicators targets.
 //! - `kit floor copy <file>`: one `COPY system_indicators FROM STDIN` of the rows in `file`.
 
 use std::path::Path;
@@ -43,7 +45,7 @@ async fn query(servers: &[String]) {
         match server.as_str() {
             "postgres" => {
                 let mut connection = PgConnection::connect(&variable("DATABASE_URL")).await.expect("connect");
-                sqlx::query("SELECT 1").execute(&mut connection).await.expect("SELECT 1");
+                sqlx::raw_sql("SELECT 1").execute(&mut connection).await.expect("SELECT 1");
                 let _ = connection.close().await;
             }
             "clickhouse" => {
@@ -58,6 +60,9 @@ async fn query(servers: &[String]) {
                 // Blocking, as in the migrator, off the async workers.
                 tokio::task::spawn_blocking(move || {
                     admin.inner().fetch_metadata(None, Duration::from_secs(10)).expect("a Metadata answer");
+                    // The least a client must do: not wait for librdkafka's destroy (the process
+                    // exits next), as the migrator does not wait for it either.
+                    std::mem::forget(admin);
                 })
                 .await
                 .expect("the metadata task");

@@ -20,6 +20,8 @@ const SNIPPET: usize = 400;
 pub struct Traffic {
     pub connections: usize,
     pub round_trips: usize,
+    /// Round trips by connection, in the order the connections were opened.
+    pub per_connection: Vec<usize>,
     /// The start of each request, printable characters only, with its connection number.
     pub requests: Vec<String>,
 }
@@ -65,6 +67,7 @@ async fn accept_loop(listener: TcpListener, upstream: SocketAddr, traffic: Arc<M
         let connection = {
             let mut traffic = traffic.lock().expect("traffic lock");
             traffic.connections += 1;
+            traffic.per_connection.push(0);
             traffic.connections
         };
         tokio::spawn(forward(client, upstream, connection, Arc::clone(&traffic)));
@@ -80,7 +83,7 @@ async fn forward(client: TcpStream, upstream: SocketAddr, connection: usize, tra
     // Set by a request, cleared by the first reply to it.
     let awaiting_reply = Arc::new(AtomicBool::new(false));
     let upstream = requests(client_read, server_write, connection, Arc::clone(&awaiting_reply), Arc::clone(&traffic));
-    let downstream = replies(server_read, client_write, awaiting_reply, traffic);
+    let downstream = replies(server_read, client_write, connection, awaiting_reply, traffic);
     tokio::select! {
         () = upstream => {}
         () = downstream => {}
@@ -117,6 +120,7 @@ async fn requests(
 async fn replies(
     mut from: OwnedReadHalf,
     mut to: OwnedWriteHalf,
+    connection: usize,
     awaiting_reply: Arc<AtomicBool>,
     traffic: Arc<Mutex<Traffic>>,
 ) {
@@ -127,7 +131,12 @@ async fn replies(
             Ok(read) => read,
         };
         if awaiting_reply.swap(false, Ordering::SeqCst) {
-            traffic.lock().expect("traffic lock").round_trips += 1;
+            let mut traffic = traffic.lock().expect("traffic lock");
+            traffic.round_trips += 1;
+            // `take` may have started a new count while this connection was still open.
+            if let Some(count) = traffic.per_connection.get_mut(connection - 1) {
+                *count += 1;
+            }
         }
         if to.write_all(&buffer[..read]).await.is_err() {
             return;
