@@ -148,6 +148,36 @@ async fn inserts_every_indicator_into_a_fresh_catalogue() {
 }
 
 #[tokio::test]
+async fn a_fresh_catalogue_holds_the_text_exactly_whatever_it_contains() {
+    let database = migrated_database().await;
+    let awkward = Indicator {
+        display_name: "Ünïcödé \"quoted\" 'name'",
+        description: Some("tab\there\nnew line\r\\ backslash \\N not a null; \\. not the end"),
+        ..copy(&PLAN.indicators[0])
+    };
+    let plain = Indicator { description: None, ..copy(&PLAN.indicators[1]) };
+    let expected_rows = [
+        (awkward.name, awkward.display_name, awkward.description),
+        (plain.name, plain.display_name, plain.description),
+    ];
+    let plan = indicator_plan(Vec::leak(vec![awkward, plain]));
+
+    sync(&database, &plan).await;
+
+    let rows = catalogue(&mut database.connect().await).await;
+    let mut expected = expected_rows;
+    expected.sort();
+    let found: Vec<(&str, &str, Option<&str>)> =
+        rows.iter().map(|row| (row.name.as_str(), row.display_name.as_str(), row.description.as_deref())).collect();
+    assert_eq!(found, expected);
+    for row in &rows {
+        let declared = PLAN.indicators.iter().find(|indicator| indicator.name == row.name).expect("declared");
+        assert_eq!(row.parameters, json(declared.parameters_json));
+        assert_eq!(row.outputs, json(declared.outputs_json));
+    }
+}
+
+#[tokio::test]
 async fn unchanged_catalogue_is_not_written() {
     let database = migrated_database().await;
     sync(&database, &PLAN).await;

@@ -3,7 +3,8 @@
 //!
 //! The sync is set-based, whatever the number of indicators: one read (a simple query, one round
 //! trip), then — only if something differs — one statement that upserts and deactivates together
-//! (data-modifying CTEs), which PostgreSQL applies atomically. Indicators no
+//! (data-modifying CTEs), which PostgreSQL applies atomically. An empty catalogue (a new
+//! environment, a CI database) is filled with one `COPY` instead, PostgreSQL's fastest load. Indicators no
 //! longer declared are deactivated, never deleted, because strategies reference them by name.
 
 use std::collections::{HashMap, HashSet};
@@ -53,6 +54,10 @@ const SYNC: &str = "WITH declared AS (
     RETURNING name, 'deactivated' AS change
 )
 SELECT name, change FROM upserted UNION ALL SELECT name, change FROM deactivated";
+
+/// Fills an empty catalogue; the columns in the order [`copy_rows`] writes them.
+const COPY: &str = "COPY system_indicators
+    (name, display_name, category, description, parameters, outputs, definition_hash, is_active) FROM STDIN";
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndicatorsError {
@@ -254,6 +259,9 @@ async fn sync(connection: &mut PgConnection, server: &str, plan: &[Indicator]) -
     if Difference::new(plan, &catalogue).is_empty() {
         return Ok(Synced::default());
     }
+    if catalogue.is_empty() {
+        return copy_into_empty(connection, server, plan).await;
+    }
     let column = |value: fn(&Indicator) -> &'static str| plan.iter().map(value).collect::<Vec<_>>();
     let descriptions: Vec<Option<&str>> = plan.iter().map(|indicator| indicator.description).collect();
     let rows: Vec<(String, String)> = sqlx::query_as(SYNC)
@@ -281,6 +289,75 @@ async fn sync(connection: &mut PgConnection, server: &str, plan: &[Indicator]) -
     Ok(synced)
 }
 
+/// One `COPY` of every indicator; one statement, so all rows or none.
+async fn copy_into_empty(
+    connection: &mut PgConnection,
+    server: &str,
+    plan: &[Indicator],
+) -> Result<Synced, IndicatorsError> {
+    let copy_error = |error: sqlx::Error| query_error(server, "fill the empty `system_indicators` (COPY)", &error);
+    let mut copy = connection.copy_in_raw(COPY).await.map_err(copy_error)?;
+    if let Err(error) = copy.send(copy_rows(plan)).await {
+        let _ = copy.abort("the migrator could not send the rows").await;
+        return Err(copy_error(error));
+    }
+    copy.finish().await.map_err(copy_error)?;
+    let mut inserted: Vec<String> = plan.iter().map(|indicator| indicator.name.to_owned()).collect();
+    inserted.sort_unstable();
+    Ok(Synced { inserted, ..Synced::default() })
+}
+
+/// The rows in COPY's text format: tab-separated columns, one line a row, `\N` for NULL.
+fn copy_rows(plan: &[Indicator]) -> Vec<u8> {
+    let mut rows = String::new();
+    for indicator in plan {
+        let columns = [
+            Some(indicator.name),
+            Some(indicator.display_name),
+            Some(indicator.category.as_str()),
+            indicator.description,
+            Some(indicator.parameters_json),
+            Some(indicator.outputs_json),
+            Some(indicator.definition_hash),
+        ];
+        for column in columns {
+            match column {
+                Some(text) => push_copy_text(&mut rows, text),
+                None => rows.push_str("\\N"),
+            }
+            rows.push('\t');
+        }
+        rows.push_str("t\n");
+    }
+    rows.into_bytes()
+}
+
+/// `text` escaped for COPY's text format: a backslash, and the characters that would end a
+/// column or a row, as backslash sequences.
+fn push_copy_text(out: &mut String, text: &str) {
+    for character in text.chars() {
+        match character {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            other => out.push(other),
+        }
+    }
+}
+
 fn query_error(server: &str, action: &'static str, error: &sqlx::Error) -> IndicatorsError {
     IndicatorsError::Query { server: server.to_owned(), action, reason: super::postgres::describe_error(error) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_text_escapes_what_would_end_a_column_or_a_row() {
+        let mut out = String::new();
+        push_copy_text(&mut out, "a\tb\nc\rd\\e \\N é");
+        assert_eq!(out, "a\\tb\\nc\\rd\\\\e \\\\N é");
+    }
 }
