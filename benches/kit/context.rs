@@ -57,6 +57,20 @@ impl Context {
         process::run(with_env(floor::command(arguments), env), None, &self.logs, label)
     }
 
+    /// The migrator's peak memory (KiB) running `arguments` against `env`, measured by GNU time,
+    /// which forks the migrator from its own small process. (`wait4` on a child spawned straight
+    /// from the kit would not do: Rust spawns with `vfork`, and the child's `ru_maxrss` then
+    /// starts from the kit's own resident memory, corpus included.)
+    pub fn peak_memory_kib(&self, env: &[(String, String)], arguments: &[&str], label: &str) -> u64 {
+        let report = self.logs.join(format!("{label}.maxrss"));
+        let mut command = Command::new("/usr/bin/time");
+        command.args(["-f", "%M", "-o"]).arg(&report).arg(&self.migrator).args(["--log-format", "json"]);
+        command.args(arguments);
+        process::run(with_env(command, env), None, &self.logs, label);
+        let text = std::fs::read_to_string(&report).expect("read GNU time's report");
+        text.trim().parse().unwrap_or_else(|_| panic!("GNU time's report `{}` holds no number", report.display()))
+    }
+
     /// Runs any other command (psql, clickhouse-client) as a measured process, `stdin` as its input.
     pub fn other(&self, command: Command, stdin: Option<&Path>, label: &str) -> Outcome {
         process::run(command, stdin, &self.logs, label)

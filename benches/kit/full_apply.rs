@@ -12,14 +12,13 @@ pub fn measure_postgres(context: &mut Context) {
     let script = context.logs.join("full_apply_postgres.sql");
     std::fs::write(&script, Corpus::concatenated(&context.corpus.postgres)).expect("write the psql script");
     let servers = context.stack.direct();
-    let (mut migrator, mut psql, mut peak_kib) = (Vec::new(), Vec::new(), 0);
+    let (mut migrator, mut psql) = (Vec::new(), Vec::new());
     for run in 0..context.sizes.runs {
         let database = context.runtime.block_on(context.stack.fresh_postgres("pgfull"));
         let env = context.stack.env(&servers, &database.name, "unused");
         let outcome =
             context.migrator(&context.migrator, &env, &["migrate", "postgres"], &format!("full_apply_postgres_{run}"));
         migrator.push(outcome.wall);
-        peak_kib = peak_kib.max(outcome.max_rss_kib);
         let again =
             context.migrator(&context.migrator, &env, &["migrate", "postgres"], &format!("up_to_date_postgres_{run}"));
         context.postgres_up_to_date.push(again.wall);
@@ -30,6 +29,9 @@ pub fn measure_postgres(context: &mut Context) {
         psql.push(context.other(command, None, &format!("full_apply_psql_{run}")).wall);
     }
     context.postgres_full_apply = migrator.clone();
+    let database = context.runtime.block_on(context.stack.fresh_postgres("pgmemory"));
+    let env = context.stack.env(&servers, &database.name, "unused");
+    let peak_kib = context.peak_memory_kib(&env, &["migrate", "postgres"], "full_apply_postgres_memory");
     let count = context.corpus.postgres.len();
     context.report.compare(
         &format!("3. full apply: {count} PostgreSQL migrations from empty (migrate postgres)"),
