@@ -178,6 +178,26 @@ async fn a_fresh_catalogue_holds_the_text_exactly_whatever_it_contains() {
 }
 
 #[tokio::test]
+async fn the_server_digest_matches_exactly_the_synced_plan() {
+    let database = migrated_database().await;
+    let mut target = IndicatorsTarget::new(&database.config());
+    assert!(!target.matches(&PLAN).await.expect("digest"), "an empty catalogue");
+    sync(&database, &PLAN).await;
+
+    assert!(target.matches(&PLAN).await.expect("digest"), "after the sync");
+    assert!(!target.matches(&plan_with_first_changed()).await.expect("digest"), "a changed definition");
+    let first_removed = indicator_plan(Vec::leak(PLAN.indicators[1..].iter().map(copy).collect()));
+    assert!(!target.matches(&first_removed).await.expect("digest"), "an undeclared active row");
+    sqlx::query("UPDATE system_indicators SET is_active = FALSE WHERE name = $1")
+        .bind(PLAN.indicators[0].name)
+        .execute(&mut database.connect().await)
+        .await
+        .expect("deactivate by hand");
+    assert!(!target.matches(&PLAN).await.expect("digest"), "an inactive declared row");
+    assert!(target.matches(&first_removed).await.expect("digest"), "inactive rows do not count");
+}
+
+#[tokio::test]
 async fn unchanged_catalogue_is_not_written() {
     let database = migrated_database().await;
     sync(&database, &PLAN).await;

@@ -90,46 +90,36 @@ async fn forward(client: TcpStream, upstream: SocketAddr, connection: usize, tra
     }
 }
 
+/// Client to server: each request that starts a round trip is kept (its first bytes).
 async fn requests(
-    mut from: OwnedReadHalf,
-    mut to: OwnedWriteHalf,
+    from: OwnedReadHalf,
+    to: OwnedWriteHalf,
     connection: usize,
     awaiting_reply: Arc<AtomicBool>,
     traffic: Arc<Mutex<Traffic>>,
 ) {
-    let mut buffer = vec![0; 64 * 1024];
-    loop {
-        let read = match from.read(&mut buffer).await {
-            Ok(0) | Err(_) => return,
-            Ok(read) => read,
-        };
+    pump(from, to, |bytes| {
         if !awaiting_reply.swap(true, Ordering::SeqCst) {
-            let text: String = buffer[..read]
+            let text: String = bytes
                 .iter()
                 .map(|&byte| if byte.is_ascii_graphic() || byte == b' ' { byte as char } else { '.' })
                 .take(SNIPPET)
                 .collect();
             traffic.lock().expect("traffic lock").requests.push(format!("#{connection} {text}"));
         }
-        if to.write_all(&buffer[..read]).await.is_err() {
-            return;
-        }
-    }
+    })
+    .await;
 }
 
+/// Server to client: the first reply to a request completes a round trip.
 async fn replies(
-    mut from: OwnedReadHalf,
-    mut to: OwnedWriteHalf,
+    from: OwnedReadHalf,
+    to: OwnedWriteHalf,
     connection: usize,
     awaiting_reply: Arc<AtomicBool>,
     traffic: Arc<Mutex<Traffic>>,
 ) {
-    let mut buffer = vec![0; 64 * 1024];
-    loop {
-        let read = match from.read(&mut buffer).await {
-            Ok(0) | Err(_) => return,
-            Ok(read) => read,
-        };
+    pump(from, to, |_| {
         if awaiting_reply.swap(false, Ordering::SeqCst) {
             let mut traffic = traffic.lock().expect("traffic lock");
             traffic.round_trips += 1;
@@ -138,6 +128,19 @@ async fn replies(
                 *count += 1;
             }
         }
+    })
+    .await;
+}
+
+/// Copies `from` to `to` until either side closes, showing each chunk to `observe` first.
+async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, mut observe: impl FnMut(&[u8])) {
+    let mut buffer = vec![0; 64 * 1024];
+    loop {
+        let read = match from.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(read) => read,
+        };
+        observe(&buffer[..read]);
         if to.write_all(&buffer[..read]).await.is_err() {
             return;
         }

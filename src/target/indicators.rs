@@ -1,8 +1,9 @@
 //! The indicator catalogue: brings PostgreSQL's `system_indicators` table (created by the
 //! postgres target's migrations) to `plan.indicators`.
 //!
-//! The sync is set-based, whatever the number of indicators: one read (a simple query, one round
-//! trip), then — only if something differs — one statement that upserts and deactivates together
+//! The sync is set-based, whatever the number of indicators: first one digest of the active
+//! catalogue computed by the server (one row, however many indicators), which is all an
+//! up-to-date catalogue costs; otherwise one read of the catalogue (a simple query), then — only if something differs — one statement that upserts and deactivates together
 //! (data-modifying CTEs), which PostgreSQL applies atomically. An empty catalogue (a new
 //! environment, a CI database) is filled with one `COPY` instead, PostgreSQL's fastest load. Indicators no
 //! longer declared are deactivated, never deleted, because strategies reference them by name.
@@ -10,6 +11,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
+use sha2::{Digest as _, Sha256};
 use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::Row as _;
 
@@ -22,6 +24,13 @@ use crate::plan::{Indicator, Plan};
 const UNDEFINED_TABLE: &str = "42P01";
 
 const READ_CATALOGUE: &str = "SELECT name, definition_hash, is_active FROM system_indicators";
+
+/// SHA-256 (hex) of the active rows as `name definition_hash` lines in byte order of the name,
+/// which [`plan_digest`] computes from the plan: equal digests mean nothing to sync, without
+/// sending the catalogue over the wire. `sha256()` is PostgreSQL 11+.
+const CATALOGUE_DIGEST: &str = "SELECT encode(sha256(convert_to(coalesce(
+    string_agg(name || ' ' || definition_hash, E'\\n' ORDER BY name COLLATE \"C\"), ''), 'UTF8')), 'hex')
+FROM system_indicators WHERE is_active";
 
 /// Inserts the declared indicators and rewrites those whose definition changed or that were
 /// inactive; rows already matching are left alone, so their `updated_at` keeps meaning
@@ -80,6 +89,15 @@ pub struct IndicatorsTarget {
 impl IndicatorsTarget {
     pub fn new(config: &PostgresConfig) -> Self {
         IndicatorsTarget { connection: Connection::new(config) }
+    }
+
+    /// Whether the active catalogue holds exactly `plan.indicators`, from the server's digest of
+    /// it (one row, whatever the number of indicators): the check every sync starts with.
+    pub async fn matches(&mut self, plan: &Plan) -> Result<bool, IndicatorsError> {
+        let server = self.connection.server();
+        let connection = self.connection.get().await?;
+        let digest = catalogue_digest(connection, &server).await?;
+        Ok(digest.as_deref() == Some(plan_digest(plan.indicators).as_str()))
     }
 }
 
@@ -171,6 +189,32 @@ async fn read_catalogue(
     Ok(Some(catalogue))
 }
 
+/// The server's digest of the active catalogue, or `None` when the table does not exist.
+async fn catalogue_digest(connection: &mut PgConnection, server: &str) -> Result<Option<String>, IndicatorsError> {
+    match sqlx::raw_sql(CATALOGUE_DIGEST).fetch_one(connection).await.and_then(|row| row.try_get(0)) {
+        Ok(digest) => Ok(Some(digest)),
+        Err(error) if is_undefined_table(&error) => Ok(None),
+        Err(error) => Err(query_error(server, "digest `system_indicators`", &error)),
+    }
+}
+
+/// [`CATALOGUE_DIGEST`] of a catalogue holding exactly `plan`, active.
+fn plan_digest(plan: &[Indicator]) -> String {
+    let mut lines: Vec<(&str, &str)> =
+        plan.iter().map(|indicator| (indicator.name, indicator.definition_hash)).collect();
+    lines.sort_unstable();
+    let mut hasher = Sha256::new();
+    for (index, (name, hash)) in lines.iter().enumerate() {
+        if index > 0 {
+            hasher.update(b"\n");
+        }
+        hasher.update(name.as_bytes());
+        hasher.update(b" ");
+        hasher.update(hash.as_bytes());
+    }
+    hex::encode(hasher.finalize())
+}
+
 fn is_undefined_table(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::Database(database_error) => database_error.code().as_deref() == Some(UNDEFINED_TABLE),
@@ -253,6 +297,9 @@ impl Synced {
 /// Reads the catalogue and, only if it differs from the plan, writes it in one statement: the
 /// catalogue is never seen half-synced.
 async fn sync(connection: &mut PgConnection, server: &str, plan: &[Indicator]) -> Result<Synced, IndicatorsError> {
+    if catalogue_digest(connection, server).await?.as_deref() == Some(plan_digest(plan).as_str()) {
+        return Ok(Synced::default());
+    }
     let catalogue = read_catalogue(connection, server)
         .await?
         .ok_or_else(|| IndicatorsError::TableMissing { server: server.to_owned() })?;
