@@ -75,15 +75,7 @@ pub fn expand_errors(problems: &Problems) -> TokenStream {
         let message = problem.to_string();
         quote! { ::core::compile_error!(#message); }
     });
-    let empty = Plan {
-        fingerprint: String::new(),
-        postgres: Vec::new(),
-        clickhouse: Vec::new(),
-        topics: Vec::new(),
-        indicators: Vec::new(),
-        rejected_data_files: Vec::new(),
-    };
-    let items = expand(&empty);
+    let items = expand(&Plan::default());
     quote! { #(#errors)* #items }
 }
 

@@ -3,7 +3,7 @@
 //! (`tradeforge_migrator::plan`), and `text` renders it for `migrator plan`.
 
 /// Everything the sources describe, checked and ordered.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Plan {
     /// `sha256:<hex>` over every input file (relative path and normalised text), in a fixed order.
     pub fingerprint: String,

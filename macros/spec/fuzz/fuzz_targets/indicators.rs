@@ -15,13 +15,7 @@ fuzz_target!(|bytes: &[u8]| {
         let _ = problem.to_string();
     }
     if problems.is_empty() {
-        let plan = Plan {
-            fingerprint: String::new(),
-            postgres: Vec::new(),
-            clickhouse: Vec::new(),
-            topics: Vec::new(),
-            indicators,
-        };
+        let plan = Plan { indicators, ..Plan::default() };
         let _ = codegen::expand(&plan);
     }
 });
