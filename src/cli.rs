@@ -52,6 +52,7 @@ Coming from Alembic or migrate.py:
   alembic upgrade head --sql                   migrator plan --sql postgres     (offline)
   alembic check                                migrator check
   alembic revision -m / migrate.py create      migrator new postgres \"<description>\"
+  data_migrations/NNN_x.py (migrate())          migrator new postgres --data \"<description>\"  (Rust, with a downgrade)
   alembic stamp <rev>                          migrator baseline --target postgres <version>
   migrate.py production / python main.py       migrator migrate
   migrate.py clickhouse                        migrator migrate clickhouse

@@ -1,5 +1,6 @@
-//! The macros of tradeforge-migrator: `plan!()` and `#[data_migration]`. Each entry point only parses its input, calls
-//! `tradeforge-migrator-spec` (where every rule lives) and expands or reports.
+//! The macros of tradeforge-migrator: `plan!()` and `#[data_migration]`. Each entry point only
+//! parses its input, calls `tradeforge-migrator-spec` (where every rule lives) and expands or
+//! reports.
 
 use std::path::PathBuf;
 
@@ -64,17 +65,15 @@ pub fn data_migration(arguments: TokenStream, item: TokenStream) -> TokenStream 
     if let Err(error) = tradeforge_migrator_spec::data::parse_arguments(arguments.into()) {
         errors.push(error.to_syn());
     }
-    match tradeforge_migrator_spec::data::check_item(&parsed) {
-        Ok(_) if errors.is_empty() => match parsed {
-            syn::Item::Mod(module) => tradeforge_migrator_spec::codegen::expand_data_migration(module).into(),
-            // check_item accepts modules only.
-            _ => original.into(),
-        },
-        Ok(_) => with_errors(errors, original),
-        Err(item_errors) => {
-            errors.extend(item_errors.iter().map(|error| error.to_syn()));
-            with_errors(errors, original)
+    if let Err(item_errors) = tradeforge_migrator_spec::data::check_item(&parsed) {
+        errors.extend(item_errors.iter().map(|error| error.to_syn()));
+    }
+    match parsed {
+        // `check_item` accepts modules only, so anything else came with an error.
+        syn::Item::Mod(module) if errors.is_empty() => {
+            tradeforge_migrator_spec::codegen::expand_data_migration(module).into()
         }
+        _ => with_errors(errors, original),
     }
 }
 
