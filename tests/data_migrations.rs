@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::postgres::TestDatabase;
+use common::postgres::{history_versions, TestDatabase};
 use sqlx::PgConnection;
 use tradeforge_migrator::plan::{Migration, Plan};
 use tradeforge_migrator::target::postgres::PostgresTarget;
@@ -36,13 +36,6 @@ async fn display_names(connection: &mut PgConnection) -> Vec<(String, Option<Str
         .fetch_all(connection)
         .await
         .expect("read accounts")
-}
-
-async fn versions(connection: &mut PgConnection) -> Vec<i64> {
-    sqlx::query_scalar("SELECT version FROM migration_history ORDER BY version")
-        .fetch_all(connection)
-        .await
-        .expect("read migration_history")
 }
 
 fn named(email: &str, name: Option<&str>) -> (String, Option<String>) {
@@ -116,15 +109,15 @@ async fn down_runs_the_data_migration_downgrade_and_up_restores_it() {
     let changes = target.downgrade_to(&sources::PLAN, VersionTarget::Version(2)).await.expect("down to V2");
 
     assert_eq!(lines(&changes.0), ["V4 display_name_required undone", "V3 backfill_display_names undone"]);
-    assert_eq!(versions(&mut connection).await, [1, 2]);
+    assert_eq!(history_versions(&mut connection).await, [1, 2]);
     assert!(display_names(&mut connection).await.iter().all(|(_, name)| name.is_none()));
 
     target.upgrade_to(&sources::PLAN, None).await.expect("up again");
     assert_eq!(display_names(&mut connection).await, migrated);
-    assert_eq!(versions(&mut connection).await, [1, 2, 3, 4]);
+    assert_eq!(history_versions(&mut connection).await, [1, 2, 3, 4]);
 
     target.downgrade_to(&sources::PLAN, VersionTarget::Base).await.expect("down to base");
-    assert_eq!(versions(&mut connection).await, Vec::<i64>::new());
+    assert_eq!(history_versions(&mut connection).await, Vec::<i64>::new());
 }
 
 #[tokio::test]
@@ -146,7 +139,7 @@ async fn a_failing_data_migration_is_rolled_back_whole_and_not_recorded() {
     assert!(message.contains("its transaction was rolled back"), "{message}");
     let mut connection = database.connect().await;
     assert_eq!(display_names(&mut connection).await, [], "the row inserted before the error was rolled back");
-    assert_eq!(versions(&mut connection).await, [1]);
+    assert_eq!(history_versions(&mut connection).await, [1]);
 }
 
 #[tokio::test]
@@ -166,7 +159,7 @@ async fn an_older_release_cannot_undo_a_data_migration_it_does_not_know() {
     );
     assert!(message.contains("run `down` with that release"), "{message}");
     assert!(failure.done.0.is_empty(), "nothing undone: {:?}", failure.done.0);
-    assert_eq!(versions(&mut database.connect().await).await, [1, 2, 3, 4]);
+    assert_eq!(history_versions(&mut database.connect().await).await, [1, 2, 3, 4]);
 }
 
 /// `(plan, limits)` of every subscription, by plan.

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::postgres::TestDatabase;
+use common::postgres::{history_versions, TestDatabase};
 use sqlx::PgConnection;
 use tradeforge_migrator::plan::{Migration, Plan, Script};
 use tradeforge_migrator::target::postgres::{PostgresError, PostgresTarget};
@@ -41,13 +41,6 @@ fn lines(changes: &[String]) -> Vec<String> {
 fn failure_of<T: std::fmt::Debug>(result: Result<T, Failure<PostgresError>>) -> (String, Vec<String>) {
     let failure = result.expect_err("refused");
     (failure.error.to_string(), failure.done.0)
-}
-
-async fn versions(connection: &mut PgConnection) -> Vec<i64> {
-    sqlx::query_scalar("SELECT version FROM migration_history ORDER BY version")
-        .fetch_all(connection)
-        .await
-        .expect("read migration_history")
 }
 
 /// `name (kind)` of every relation, type and function in `public`.
@@ -93,7 +86,7 @@ async fn up_to_a_version_then_to_head() {
 
     assert_eq!(lines(&changes.0), ["V1 accounts", "V2 orders"]);
     let mut connection = database.connect().await;
-    assert_eq!(versions(&mut connection).await, [1, 2]);
+    assert_eq!(history_versions(&mut connection).await, [1, 2]);
     let objects_at_v2 = objects(&mut connection).await;
     assert!(objects_at_v2.contains(&"orders (r)".to_owned()), "{objects_at_v2:?}");
     assert!(!objects_at_v2.contains(&"orders_account_id_idx (i)".to_owned()), "V3 not applied: {objects_at_v2:?}");
@@ -101,7 +94,7 @@ async fn up_to_a_version_then_to_head() {
     let changes = target.upgrade_to(&ops::PLAN, None).await.expect("up to head");
 
     assert_eq!(lines(&changes.0), ["V3 orders_indexes", "V4 account_orders"]);
-    assert_eq!(versions(&mut connection).await, [1, 2, 3, 4]);
+    assert_eq!(history_versions(&mut connection).await, [1, 2, 3, 4]);
     let objects = objects(&mut connection).await;
     for object in ["orders_account_id_idx (i)", "account_orders (v)", "account_order_count (function)"] {
         assert!(objects.contains(&object.to_owned()), "{object} missing from {objects:?}");
@@ -135,7 +128,7 @@ async fn down_one_then_down_to_a_version() {
 
     assert_eq!(lines(&changes.0), ["V4 account_orders undone"]);
     let mut connection = database.connect().await;
-    assert_eq!(versions(&mut connection).await, [1, 2, 3]);
+    assert_eq!(history_versions(&mut connection).await, [1, 2, 3]);
     let columns: Vec<String> = sqlx::query_scalar(
         "SELECT attname::text FROM pg_attribute WHERE attrelid = 'accounts'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
     )
@@ -147,7 +140,7 @@ async fn down_one_then_down_to_a_version() {
     let changes = target.downgrade_to(&ops::PLAN, VersionTarget::Version(1)).await.expect("down to V1");
 
     assert_eq!(lines(&changes.0), ["V3 orders_indexes undone", "V2 orders undone"]);
-    assert_eq!(versions(&mut connection).await, [1]);
+    assert_eq!(history_versions(&mut connection).await, [1]);
     assert_eq!(
         objects(&mut connection).await,
         [
@@ -196,7 +189,7 @@ async fn up_down_up_leaves_the_schema_as_it_was() {
     target.downgrade_to(&ops::PLAN, VersionTarget::Base).await.expect("down to base");
     target.upgrade_to(&ops::PLAN, None).await.expect("up from base");
     assert_eq!(schema_dump(&database), migrated, "after down to base and up");
-    assert_eq!(versions(&mut database.connect().await).await, [1, 2, 3, 4]);
+    assert_eq!(history_versions(&mut database.connect().await).await, [1, 2, 3, 4]);
 }
 
 #[tokio::test]
@@ -219,7 +212,7 @@ async fn version_unknown_to_the_plan_is_undone_with_its_stored_downgrade() {
         ]
     );
     let mut connection = database.connect().await;
-    assert_eq!(versions(&mut connection).await, [1, 2]);
+    assert_eq!(history_versions(&mut connection).await, [1, 2]);
     let objects = objects(&mut connection).await;
     for gone in
         ["orders_account_id_idx (i)", "orders_side_idx (i)", "account_orders (v)", "account_order_count (function)"]
@@ -242,7 +235,7 @@ async fn down_refuses_a_target_above_the_current_version() {
         "{message}"
     );
     assert!(done.is_empty());
-    assert_eq!(versions(&mut database.connect().await).await, [1, 2]);
+    assert_eq!(history_versions(&mut database.connect().await).await, [1, 2]);
 }
 
 #[tokio::test]
@@ -263,7 +256,7 @@ async fn failed_downgrade_keeps_its_row_and_reports_what_was_undone() {
     assert!(message.contains("table \"no_such_table\" does not exist"), "{message}");
     assert!(message.contains("V1 stays applied and recorded"), "{message}");
     let mut connection = database.connect().await;
-    assert_eq!(versions(&mut connection).await, [1]);
+    assert_eq!(history_versions(&mut connection).await, [1]);
     assert!(objects(&mut connection).await.contains(&"accounts (r)".to_owned()), "the DROP was rolled back");
 }
 
@@ -299,7 +292,7 @@ async fn baseline_adopts_a_schema_made_by_another_tool() {
     let changes = target.upgrade_to(&ops::PLAN, None).await.expect("migrate after the baseline");
 
     assert_eq!(lines(&changes.0), ["V3 orders_indexes", "V4 account_orders"]);
-    assert_eq!(versions(&mut connection).await, [1, 2, 3, 4]);
+    assert_eq!(history_versions(&mut connection).await, [1, 2, 3, 4]);
     assert!(objects(&mut connection).await.contains(&"alembic_version (r)".to_owned()), "left alone");
 }
 
@@ -316,7 +309,7 @@ async fn baseline_refuses_an_unknown_version_or_a_database_with_history() {
     let error = target.baseline(&ops::PLAN, 2).await.expect_err("history is not empty");
 
     assert!(error.to_string().contains("already records 1 migrations (up to V1 accounts)"), "{error}");
-    assert_eq!(versions(&mut database.connect().await).await, [1]);
+    assert_eq!(history_versions(&mut database.connect().await).await, [1]);
 }
 
 #[tokio::test]
@@ -334,7 +327,7 @@ async fn repair_accepts_an_edited_migration() {
     assert!(message.starts_with(&format!("{}: V2 was applied", ops()[1].upgrade.path)), "{message}");
     assert!(message.contains("accept it with `repair`"), "{message}");
     assert!(done.is_empty());
-    assert_eq!(versions(&mut database.connect().await).await, [1, 2], "nothing applied");
+    assert_eq!(history_versions(&mut database.connect().await).await, [1, 2], "nothing applied");
 
     let changes = target.repair(&plan).await.expect("repair");
 
@@ -367,7 +360,7 @@ async fn migration_deleted_below_the_head_is_refused_until_repaired() {
     assert!(message.contains("not in the plan: V2 orders") && message.contains("run `repair`"), "{message}");
     assert!(done.is_empty());
     let mut connection = database.connect().await;
-    assert_eq!(versions(&mut connection).await, [1, 2, 3], "V4 was not applied");
+    assert_eq!(history_versions(&mut connection).await, [1, 2, 3], "V4 was not applied");
     let status = target.status(&without_v2).await.expect("status");
     assert_eq!(status.problems.len(), 1, "{:?}", status.problems);
     assert!(status.problems[0].starts_with("V2 orders is applied but not in the plan"), "{:?}", status.problems);
@@ -378,7 +371,7 @@ async fn migration_deleted_below_the_head_is_refused_until_repaired() {
 
     assert_eq!(changes.0.len(), 1, "{changes:?}");
     assert!(changes.0[0].starts_with("V2 orders: forgot its row"), "{changes:?}");
-    assert_eq!(versions(&mut connection).await, [1, 3]);
+    assert_eq!(history_versions(&mut connection).await, [1, 3]);
     let changes = target.upgrade_to(&without_v2, None).await.expect("migrate after the repair");
     assert_eq!(lines(&changes.0), ["V4 account_orders"]);
 }
@@ -395,7 +388,7 @@ async fn repair_leaves_versions_of_a_newer_release() {
     assert_eq!(changes.0.len(), 2, "{changes:?}");
     assert!(changes.0[0].starts_with("V3 orders_indexes: left as it is: applied by a newer release"), "{changes:?}");
     assert!(changes.0[1].starts_with("V4 account_orders: left as it is"), "{changes:?}");
-    assert_eq!(versions(&mut database.connect().await).await, [1, 2, 3, 4]);
+    assert_eq!(history_versions(&mut database.connect().await).await, [1, 2, 3, 4]);
 }
 
 #[tokio::test]

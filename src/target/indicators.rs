@@ -1,12 +1,13 @@
 //! The indicator catalogue: brings PostgreSQL's `system_indicators` table (created by the
 //! postgres target's migrations) to `plan.indicators`.
 //!
-//! The sync is set-based, whatever the number of indicators: first one digest of the active
-//! catalogue computed by the server (one row, however many indicators), which is all an
-//! up-to-date catalogue costs; otherwise one read of the catalogue (a simple query), then — only if something differs — one statement that upserts and deactivates together
-//! (data-modifying CTEs), which PostgreSQL applies atomically. An empty catalogue (a new
-//! environment, a CI database) is filled with one `COPY` instead, PostgreSQL's fastest load. Indicators no
-//! longer declared are deactivated, never deleted, because strategies reference them by name.
+//! The sync is set-based, whatever the number of indicators: first the server's digest of the
+//! active catalogue (one row, however many indicators), which is all an up-to-date catalogue
+//! costs; otherwise one read of the catalogue (a simple query), then one statement that upserts
+//! and deactivates together (data-modifying CTEs), which PostgreSQL applies atomically. An empty
+//! catalogue (a new environment, a CI database) is filled with one `COPY` instead, PostgreSQL's
+//! fastest load. Indicators no longer declared are deactivated, never deleted, because
+//! strategies reference them by name.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
@@ -15,13 +16,10 @@ use sha2::{Digest as _, Sha256};
 use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::Row as _;
 
-use super::postgres::{Connection, PostgresError};
+use super::postgres::{is_undefined_table, Connection, PostgresError};
 use super::{ApplyOptions, Changes, Failure, Status, Target, TargetName};
 use crate::config::PostgresConfig;
 use crate::plan::{Indicator, Plan};
-
-/// PostgreSQL's `undefined_table`.
-const UNDEFINED_TABLE: &str = "42P01";
 
 const READ_CATALOGUE: &str = "SELECT name, definition_hash, is_active FROM system_indicators";
 
@@ -96,8 +94,7 @@ impl IndicatorsTarget {
     pub async fn matches(&mut self, plan: &Plan) -> Result<bool, IndicatorsError> {
         let server = self.connection.server();
         let connection = self.connection.get().await?;
-        let digest = catalogue_digest(connection, &server).await?;
-        Ok(digest.as_deref() == Some(plan_digest(plan.indicators).as_str()))
+        catalogue_matches(connection, &server, plan.indicators).await
     }
 }
 
@@ -189,11 +186,16 @@ async fn read_catalogue(
     Ok(Some(catalogue))
 }
 
-/// The server's digest of the active catalogue, or `None` when the table does not exist.
-async fn catalogue_digest(connection: &mut PgConnection, server: &str) -> Result<Option<String>, IndicatorsError> {
-    match sqlx::raw_sql(CATALOGUE_DIGEST).fetch_one(connection).await.and_then(|row| row.try_get(0)) {
-        Ok(digest) => Ok(Some(digest)),
-        Err(error) if is_undefined_table(&error) => Ok(None),
+/// Whether the server's digest of the active catalogue is the plan's; `false` when the table
+/// does not exist (the full read that follows says so).
+async fn catalogue_matches(
+    connection: &mut PgConnection,
+    server: &str,
+    plan: &[Indicator],
+) -> Result<bool, IndicatorsError> {
+    match sqlx::raw_sql(CATALOGUE_DIGEST).fetch_one(connection).await.and_then(|row| row.try_get::<String, _>(0)) {
+        Ok(digest) => Ok(digest == plan_digest(plan)),
+        Err(error) if is_undefined_table(&error) => Ok(false),
         Err(error) => Err(query_error(server, "digest `system_indicators`", &error)),
     }
 }
@@ -213,13 +215,6 @@ fn plan_digest(plan: &[Indicator]) -> String {
         hasher.update(hash.as_bytes());
     }
     hex::encode(hasher.finalize())
-}
-
-fn is_undefined_table(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::Database(database_error) => database_error.code().as_deref() == Some(UNDEFINED_TABLE),
-        _ => false,
-    }
 }
 
 /// What the catalogue lacks against the plan.
@@ -297,7 +292,7 @@ impl Synced {
 /// Reads the catalogue and, only if it differs from the plan, writes it in one statement: the
 /// catalogue is never seen half-synced.
 async fn sync(connection: &mut PgConnection, server: &str, plan: &[Indicator]) -> Result<Synced, IndicatorsError> {
-    if catalogue_digest(connection, server).await?.as_deref() == Some(plan_digest(plan).as_str()) {
+    if catalogue_matches(connection, server, plan).await? {
         return Ok(Synced::default());
     }
     let catalogue = read_catalogue(connection, server)

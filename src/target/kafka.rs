@@ -509,6 +509,7 @@ impl Target for KafkaTarget {
     /// One metadata request with a short timeout; its answer serves the next read.
     async fn health_check(&mut self) -> Result<(), KafkaError> {
         self.admin_requests = 0;
+        // A failed check leaves nothing behind for the next read to trust.
         self.health_metadata = None;
         self.health_metadata = Some(self.fetch_metadata(HEALTH_TIMEOUT).await?);
         Ok(())

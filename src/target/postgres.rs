@@ -46,7 +46,7 @@ use std::collections::HashSet;
 
 use sqlx::Connection as _;
 
-pub(crate) use self::connection::{describe_error, Connection};
+pub(crate) use self::connection::{describe_error, is_undefined_table, Connection};
 pub use self::execute::Direction;
 use self::execute::Step;
 pub use self::history::HistoryRow;

@@ -48,6 +48,14 @@ impl TestDatabase {
     }
 }
 
+/// The versions `migration_history` records, ascending.
+pub async fn history_versions(connection: &mut PgConnection) -> Vec<i64> {
+    sqlx::query_scalar("SELECT version FROM migration_history ORDER BY version")
+        .fetch_all(connection)
+        .await
+        .expect("read migration_history")
+}
+
 impl Drop for TestDatabase {
     /// Drops the database on a thread of its own: `Drop` cannot await, and the test's runtime
     /// may be shutting down. A database left behind (the server was gone) only costs disk.

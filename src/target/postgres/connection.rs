@@ -193,6 +193,12 @@ pub(crate) fn describe_error(error: &sqlx::Error) -> String {
 }
 
 /// The PostgreSQL error behind `error`, if the server sent one.
+/// Whether `error` is PostgreSQL's `undefined_table` (42P01): the reads of `migration_history`
+/// and `system_indicators` learn from it that the table is not there yet, instead of asking first.
+pub(crate) fn is_undefined_table(error: &sqlx::Error) -> bool {
+    database_error(error).is_some_and(|database_error| database_error.code() == "42P01")
+}
+
 pub(crate) fn database_error(error: &sqlx::Error) -> Option<&PgDatabaseError> {
     match error {
         sqlx::Error::Database(database_error) => database_error.try_downcast_ref::<PgDatabaseError>(),

@@ -195,16 +195,11 @@ async fn run_in_transaction(
     let outcome = match step.data {
         None => sqlx::raw_sql(AssertSqlSafe(step.sql)).execute(&mut *transaction).await.map(drop).map_err(|error| {
             let location = location(&step.origin, step.sql, 0, &error);
-            step_error(server, step, location, &error, rolled_back(step))
+            step_error(server, step, location, super::describe_error(&error), rolled_back(step))
         }),
-        Some(function) => function(&mut transaction).await.map_err(|error| PostgresError::Migration {
-            server: server.to_owned(),
-            direction: step.direction,
-            version: step.version,
-            description: step.description.into(),
-            location: step.origin.to_string(),
-            reason: data_error_reason(error.as_ref()),
-            consequence: rolled_back(step).into(),
+        Some(function) => function(&mut transaction).await.map_err(|error| {
+            let reason = data_error_reason(error.as_ref());
+            step_error(server, step, step.origin.to_string(), reason, rolled_back(step))
         }),
     };
     let execution_ms = elapsed_ms(started);
@@ -220,7 +215,7 @@ async fn run_in_transaction(
     }
     transaction.commit().await.map_err(|error| {
         let location = step.origin.to_string();
-        step_error(server, step, location, &error, rolled_back(step))
+        step_error(server, step, location, super::describe_error(&error), rolled_back(step))
     })?;
     Ok(execution_ms)
 }
@@ -261,7 +256,7 @@ async fn run_statement_by_statement(
             let offset = step.sql.find(statement.as_ref()).unwrap_or(0);
             let location = location(&step.origin, step.sql, offset, &error);
             let consequence = partly_done(step, index, statements.len());
-            return Err(step_error(server, step, location, &error, consequence));
+            return Err(step_error(server, step, location, super::describe_error(&error), consequence));
         }
     }
     let execution_ms = elapsed_ms(started);
@@ -311,20 +306,15 @@ fn elapsed_ms(started: Instant) -> i64 {
     i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX)
 }
 
-fn step_error(
-    server: &str,
-    step: &Step<'_>,
-    location: String,
-    error: &sqlx::Error,
-    consequence: String,
-) -> PostgresError {
+/// `step` failed at `location` for `reason` (`super::describe_error` of a database error).
+fn step_error(server: &str, step: &Step<'_>, location: String, reason: String, consequence: String) -> PostgresError {
     PostgresError::Migration {
         server: server.to_owned(),
         direction: step.direction,
         version: step.version,
         description: step.description.into(),
         location,
-        reason: super::describe_error(error),
+        reason,
         consequence: consequence.into(),
     }
 }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::Row as _;
 
-use super::connection::database_error;
+use super::connection::is_undefined_table;
 use super::{query_error, PostgresError};
 use crate::plan::Migration;
 use crate::target::{EntryState, HistoryEntry};
@@ -70,9 +70,6 @@ impl From<HistoryRow> for HistoryEntry {
     }
 }
 
-/// PostgreSQL's `undefined_table`.
-const UNDEFINED_TABLE: &str = "42P01";
-
 /// Every row, ascending by version, or `None` when the table does not exist yet: one round trip
 /// (a simple query, no prepare), the read itself telling whether the table is there.
 pub(super) async fn read_if_exists(
@@ -81,9 +78,7 @@ pub(super) async fn read_if_exists(
 ) -> Result<Option<Vec<HistoryRow>>, PostgresError> {
     let rows = match sqlx::raw_sql(READ).fetch_all(connection).await {
         Ok(rows) => rows,
-        Err(error) if database_error(&error).is_some_and(|database| database.code() == UNDEFINED_TABLE) => {
-            return Ok(None);
-        }
+        Err(error) if is_undefined_table(&error) => return Ok(None),
         Err(error) => return Err(query_error(server, "read `migration_history`", &error)),
     };
     rows.iter().map(|row| history_row(row, server)).collect::<Result<_, _>>().map(Some)
