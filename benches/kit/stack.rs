@@ -24,6 +24,8 @@ pub struct Stack {
     pub postgres_address: String,
     pub clickhouse_address: String,
     pub kafka_address: String,
+    /// `host:port` of the second Kafka broker (noida-db), where the Kafka figures are repeated.
+    pub kafka2_address: String,
     pub clickhouse_url: String,
     postgres_databases: Mutex<Vec<String>>,
     clickhouse_databases: Mutex<Vec<String>>,
@@ -43,6 +45,7 @@ impl Stack {
         let admin_url = variable("TFM_STACK_ADMIN_DATABASE_URL");
         let clickhouse_url = variable("CLICKHOUSE_URL");
         let kafka_address = variable("KAFKA_BOOTSTRAP_SERVERS");
+        let kafka2_address = variable("TFM_STACK_KAFKA2_BOOTSTRAP_SERVERS");
         let postgres_address = address_of(&admin_url);
         let clickhouse_address = address_of(&clickhouse_url);
         Stack {
@@ -51,6 +54,7 @@ impl Stack {
             postgres_address,
             clickhouse_address,
             kafka_address,
+            kafka2_address,
             clickhouse_url,
             postgres_databases: Mutex::new(Vec::new()),
             clickhouse_databases: Mutex::new(Vec::new()),
@@ -127,11 +131,18 @@ impl Stack {
         }
     }
 
-    /// Deletes `topics` (those that exist) with one DeleteTopics request and waits until the
-    /// broker no longer lists them, so the next "from nothing" run really starts from nothing.
+    /// Deletes `topics` (those that exist) on both brokers.
     pub async fn delete_topics(&self, topics: &[String]) {
+        self.delete_topics_at(&self.kafka_address, topics).await;
+        self.delete_topics_at(&self.kafka2_address, topics).await;
+    }
+
+    /// Deletes `topics` (those that exist) on the broker at `address` with one DeleteTopics
+    /// request and waits until the broker no longer lists them, so the next "from nothing" run
+    /// really starts from nothing.
+    pub async fn delete_topics_at(&self, address: &str, topics: &[String]) {
         let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-            .set("bootstrap.servers", &self.kafka_address)
+            .set("bootstrap.servers", address)
             .set("allow.auto.create.topics", "false")
             .create()
             .expect("an admin client of the stack's broker");

@@ -137,6 +137,20 @@ async fn kafka_section(
         .await
         .map_err(|error| CommandError::read(TargetName::Kafka, "read the topics", &error))?;
     let _ = write_kafka(out, &address, request.plan, &changes);
+    // The broker judges the creations, so a config it would reject fails here, not in the deploy.
+    let validation = target
+        .validate(&changes)
+        .await
+        .map_err(|error| CommandError::read(TargetName::Kafka, "dry-run the topic creations", &error))?;
+    if !validation.created_despite_validate_only.is_empty() {
+        let _ = writeln!(
+            out,
+            "--   the broker ignored validate_only and created {}; deleted again, so the creations are not validated",
+            validation.created_despite_validate_only.join(", ")
+        );
+    } else if !validation.accepted.is_empty() {
+        let _ = writeln!(out, "--   the broker validated the {} creations (validate_only)", validation.accepted.len());
+    }
     Ok(())
 }
 

@@ -5,21 +5,24 @@
 //! declared topics that exist), computes the [`ChangeSet`] (a pure function, in [`diff`]),
 //! refuses the whole run before changing anything if any difference is unsafe, then applies it
 //! with at most one request of each kind: CreatePartitions, CreateTopics, IncrementalAlterConfigs
-//! (legacy AlterConfigs when the broker lacks it) and DeleteTopics. It never lowers partitions,
-//! never changes a replication factor and never deletes a topic except a tombstone
-//! (`deleted: true`) with `--allow-delete`. [`KafkaTarget::admin_requests`] counts the requests
-//! of the last call, and every event carries the count.
+//! (legacy AlterConfigs, after one DescribeConfigs of the altered topics, when the broker lacks
+//! it) and DeleteTopics. It never lowers partitions, never changes a replication factor and
+//! never deletes a topic except a tombstone (`deleted: true`) with `--allow-delete`.
+//! `migrate --dry-run` adds [`KafkaTarget::validate`]: one CreateTopics with `validate_only`.
+//! [`KafkaTarget::admin_requests`] counts the requests of the last call, and every event carries
+//! the count.
 
 mod admin;
 pub mod diff;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::admin::{
-    AdminClient, AdminOptions, AlterConfig, NewPartitions, NewTopic, OwnedResourceSpecifier, ResourceSpecifier,
-    TopicReplication,
+    AdminClient, AdminOptions, AlterConfig, ConfigEntry, ConfigSource, NewPartitions, NewTopic, OwnedResourceSpecifier,
+    ResourceSpecifier, TopicReplication,
 };
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
@@ -56,6 +59,25 @@ pub struct KafkaTarget {
     /// second metadata request (an up-to-date run then sends one metadata and one
     /// DescribeConfigs in all). Taken by that read, so it is never used twice.
     health_metadata: Option<Cluster>,
+    /// Which request alters topic configs; starts as IncrementalAlterConfigs and becomes the
+    /// legacy AlterConfigs when the broker says it lacks the former.
+    alter_api: AlterApi,
+}
+
+/// The request that alters topic configs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AlterApi {
+    Incremental,
+    Legacy,
+}
+
+/// What the broker said of the creations a dry run would make ([`KafkaTarget::validate`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Validation {
+    /// Topics the broker validated.
+    pub accepted: Vec<String>,
+    /// Topics a broker that ignores `validate_only` created anyway; deleted again at once.
+    pub created_despite_validate_only: Vec<String>,
 }
 
 impl Drop for KafkaTarget {
@@ -107,6 +129,8 @@ pub enum KafkaError {
         #[source]
         source: IncrementalAlterError,
     },
+    #[error("kafka at `{bootstrap}` rejected topics that migrate would create (CreateTopics with validate_only), so migrate would fail: {}; fix them in kafka_topics.yml", .rejected.join("; "))]
+    Rejected { bootstrap: String, rejected: Vec<String> },
     #[error("created topics {} did not appear in the metadata of `{bootstrap}` within {waited}; check the broker's logs, then run migrate again", .topics.join(", "))]
     NotVisible { bootstrap: String, topics: Vec<String>, waited: humantime::FormattedDuration },
 }
@@ -114,7 +138,80 @@ pub enum KafkaError {
 impl KafkaTarget {
     /// A target for the cluster of `config`; nothing connects until the first call.
     pub fn new(config: &KafkaConfig) -> KafkaTarget {
-        KafkaTarget { config: config.clone(), admin: None, admin_requests: 0, health_metadata: None }
+        KafkaTarget {
+            config: config.clone(),
+            admin: None,
+            admin_requests: 0,
+            health_metadata: None,
+            alter_api: AlterApi::Incremental,
+        }
+    }
+
+    /// Alters configs with the legacy AlterConfigs from the start, as after a broker answered
+    /// that it lacks IncrementalAlterConfigs. For a broker whose IncrementalAlterConfigs cannot
+    /// be used, and for testing that path on a broker that has both.
+    pub fn with_legacy_alter_configs(mut self) -> KafkaTarget {
+        self.alter_api = AlterApi::Legacy;
+        self
+    }
+
+    /// Asks the broker to check the creations of `changes` without making them: one CreateTopics
+    /// request with `validate_only`, then one metadata request to catch a broker that ignores
+    /// the flag (Tansu does): whatever such a broker created is deleted again with one
+    /// DeleteTopics and reported. A creation the broker rejects is [`KafkaError::Rejected`]. For
+    /// `migrate --dry-run`; counts into [`Self::admin_requests`].
+    pub async fn validate(&mut self, changes: &ChangeSet<'static>) -> Result<Validation, KafkaError> {
+        let mut validation = Validation::default();
+        let mut rejected = Vec::new();
+        if changes.creates.is_empty() {
+            return Ok(validation);
+        }
+        let admin = self.admin()?;
+        let new_topics: Vec<NewTopic<'_>> = changes.creates.iter().map(|topic| new_topic(topic)).collect();
+        self.admin_requests += 1;
+        let results = admin
+            .create_topics(new_topics.iter(), &Self::admin_options().validate_only(true))
+            .await
+            .map_err(|source| self.request_error("CreateTopics (validate_only)", source))?;
+        for result in results {
+            match result {
+                Ok(name) => validation.accepted.push(name),
+                Err((name, code)) => rejected.push(format!("create topic `{name}`: {code}")),
+            }
+        }
+        let cluster = self.fetch_metadata(METADATA_TIMEOUT).await?;
+        let created: Vec<&str> =
+            changes.creates.iter().map(|topic| topic.name).filter(|name| cluster.topics.contains_key(*name)).collect();
+        if !created.is_empty() {
+            self.delete_created_despite_validate_only(&created).await?;
+            validation.created_despite_validate_only = created.into_iter().map(str::to_owned).collect();
+        }
+        if !rejected.is_empty() {
+            return Err(KafkaError::Rejected { bootstrap: self.bootstrap(), rejected });
+        }
+        Ok(validation)
+    }
+
+    async fn delete_created_despite_validate_only(&mut self, created: &[&str]) -> Result<(), KafkaError> {
+        let admin = self.admin()?;
+        tracing::warn!(
+            event = "kafka_migrator.validate_only_ignored",
+            target = "kafka",
+            topics = created.join(", ").as_str(),
+            admin_requests = self.admin_requests,
+            "the broker ignored validate_only and created {}; deleting them again",
+            created.join(", ")
+        );
+        self.admin_requests += 1;
+        let results = admin
+            .delete_topics(created, &Self::admin_options())
+            .await
+            .map_err(|source| self.request_error("DeleteTopics", source))?;
+        let failures: Vec<String> = results
+            .into_iter()
+            .filter_map(|result| result.err().map(|(name, code)| format!("delete topic `{name}`: {code}")))
+            .collect();
+        self.topics_failed("delete the topics it created despite validate_only", failures)
     }
 
     /// How many admin requests the last `health_check`, `status`, `apply` or `change_set` sent
@@ -358,6 +455,10 @@ impl KafkaTarget {
         if alters.is_empty() {
             return Ok(());
         }
+        if self.alter_api == AlterApi::Legacy {
+            let refused = self.legacy_alter_configs(alters).await?;
+            return self.report_alters(alters, &refused, done);
+        }
         let admin = self.admin()?;
         let updates: Vec<TopicConfigUpdate<'static>> = alters
             .iter()
@@ -380,10 +481,21 @@ impl KafkaTarget {
                     reason = reason.as_str(),
                     "the broker does not support IncrementalAlterConfigs; using AlterConfigs"
                 );
+                self.alter_api = AlterApi::Legacy;
                 self.legacy_alter_configs(alters).await?
             }
             Err(source) => return Err(KafkaError::AlterConfigs { bootstrap: self.bootstrap(), source }),
         };
+        self.report_alters(alters, &refused, done)
+    }
+
+    /// Logs and records each alter the broker accepted; fails naming the ones it `refused`.
+    fn report_alters(
+        &self,
+        alters: &[ConfigAlter<'static>],
+        refused: &[(String, String)],
+        done: &mut Changes,
+    ) -> Result<(), KafkaError> {
         let mut failures = Vec::new();
         for alter in alters {
             match refused.iter().find(|(topic, _)| topic == alter.topic.name) {
@@ -404,23 +516,51 @@ impl KafkaTarget {
         self.topics_failed("alter topic configs", failures)
     }
 
-    /// Legacy AlterConfigs replaces a topic's whole set of overrides, so it sends every declared
-    /// key of each altered topic, not only the differing ones. Returns the refused topics.
+    /// Legacy AlterConfigs replaces a topic's whole set of overrides: a key left out goes back
+    /// to its default. So one DescribeConfigs reads the altered topics' current overrides, and
+    /// one AlterConfigs sends each topic's overrides with every declared key laid over them.
+    /// Returns the refused topics.
     async fn legacy_alter_configs(
         &mut self,
         alters: &[ConfigAlter<'static>],
     ) -> Result<Vec<(String, String)>, KafkaError> {
         let admin = self.admin()?;
-        let requests: Vec<AlterConfig<'static>> = alters
+        let specifiers: Vec<ResourceSpecifier<'_>> =
+            alters.iter().map(|alter| ResourceSpecifier::Topic(alter.topic.name)).collect();
+        self.admin_requests += 1;
+        let described = admin
+            .describe_configs(specifiers.iter(), &Self::admin_options())
+            .await
+            .map_err(|source| self.request_error("DescribeConfigs", source))?;
+        let mut overrides: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        for (alter, result) in alters.iter().zip(described) {
+            let resource = result.map_err(|code| KafkaError::Describe {
+                bootstrap: self.bootstrap(),
+                topic: alter.topic.name.to_owned(),
+                code,
+            })?;
+            let kept = resource
+                .entries
+                .into_iter()
+                .filter(is_topic_override)
+                .filter_map(|entry| Some((entry.name, entry.value?)))
+                .collect();
+            overrides.insert(resource_name(resource.specifier), kept);
+        }
+        let wanted: Vec<(&str, BTreeMap<String, String>)> = alters
             .iter()
             .map(|alter| {
-                alter
-                    .topic
-                    .config
-                    .iter()
-                    .fold(AlterConfig::new(ResourceSpecifier::Topic(alter.topic.name)), |request, (key, value)| {
-                        request.set(key, value)
-                    })
+                let mut entries = overrides.remove(alter.topic.name).unwrap_or_default();
+                entries.extend(alter.topic.config.iter().map(|(key, value)| (key.to_string(), value.to_string())));
+                (alter.topic.name, entries)
+            })
+            .collect();
+        let requests: Vec<AlterConfig<'_>> = wanted
+            .iter()
+            .map(|(topic, entries)| {
+                entries.iter().fold(AlterConfig::new(ResourceSpecifier::Topic(topic)), |request, (key, value)| {
+                    request.set(key, value)
+                })
             })
             .collect();
         self.admin_requests += 1;
@@ -607,6 +747,15 @@ fn cluster_of(metadata: &rdkafka::metadata::Metadata) -> Cluster {
         })
         .collect();
     Cluster { brokers: metadata.brokers().len(), topics }
+}
+
+/// Whether a described config entry is an override set on the topic itself (what a legacy
+/// AlterConfigs must send again to keep), rather than a broker or built-in default. Brokers
+/// before Kafka 1.1 report no source; for them `is_default` decides.
+fn is_topic_override(entry: &ConfigEntry) -> bool {
+    !entry.is_default
+        && !entry.is_read_only
+        && matches!(entry.source, ConfigSource::DynamicTopic | ConfigSource::Unknown)
 }
 
 /// Whether a broker answered that it lacks the request (or this version of it).

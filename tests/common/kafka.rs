@@ -1,8 +1,10 @@
-//! Kafka helpers: the stack's broker (`KAFKA_BOOTSTRAP_SERVERS`), topic names unique to each
-//! test, plans built by hand, and [`Broker`], which reads and seeds the broker with plain rdkafka
-//! calls, independently of the target under test.
+//! Kafka helpers: the stack's two brokers ([`BrokerKind`]: Tansu at `KAFKA_BOOTSTRAP_SERVERS`,
+//! noida-db at `TFM_STACK_KAFKA2_BOOTSTRAP_SERVERS`) and what each can do ([`Capability`]), topic
+//! names unique to each test, plans built by hand, and [`Broker`], which reads and seeds a broker
+//! with plain rdkafka calls, independently of the target under test.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,11 +15,91 @@ use rdkafka::config::ClientConfig;
 use tradeforge_migrator::config::KafkaConfig;
 use tradeforge_migrator::plan::{Plan, Topic};
 
-/// The stack's Kafka; `scripts/stack up && eval "$(scripts/stack env)"` sets the variable.
+/// The stack's first Kafka broker (Tansu); `scripts/stack up && eval "$(scripts/stack env)"` sets
+/// the variable.
 pub fn config() -> KafkaConfig {
-    let bootstrap_servers = std::env::var("KAFKA_BOOTSTRAP_SERVERS")
-        .expect("KAFKA_BOOTSTRAP_SERVERS is not set; run `scripts/stack up && eval \"$(scripts/stack env)\"`");
-    KafkaConfig { bootstrap_servers, properties: Vec::new() }
+    BrokerKind::Tansu.config()
+}
+
+/// The Kafka brokers of the stack. The Kafka tests run against each (see `tests/kafka.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BrokerKind {
+    /// Tansu 0.6.0, the stack's `kafka`: in memory, one broker, a subset of the admin API.
+    Tansu,
+    /// noida-db 0.2.3, the stack's `kafka2`: one broker with the admin requests Tansu lacks.
+    NoidaDb,
+}
+
+/// What a test needs from a broker beyond creating, describing, incrementally altering and
+/// deleting topics, which both brokers do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Capability {
+    /// CreatePartitions: raises a topic's partitions in place.
+    CreatePartitions,
+    /// The legacy AlterConfigs request (replaces a topic's whole set of overrides).
+    LegacyAlterConfigs,
+    /// CreateTopics with `validate_only` checks the request and creates nothing.
+    ValidateOnly,
+}
+
+impl BrokerKind {
+    fn variable(self) -> &'static str {
+        match self {
+            BrokerKind::Tansu => "KAFKA_BOOTSTRAP_SERVERS",
+            BrokerKind::NoidaDb => "TFM_STACK_KAFKA2_BOOTSTRAP_SERVERS",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BrokerKind::Tansu => "tansu",
+            BrokerKind::NoidaDb => "noida-db",
+        }
+    }
+
+    /// Why this broker cannot serve `capability` (as checked against it), or `None` when it can.
+    pub fn lacks(self, capability: Capability) -> Option<&'static str> {
+        match (self, capability) {
+            (BrokerKind::Tansu, Capability::CreatePartitions) => {
+                Some("Tansu 0.6.0 answers CreatePartitions with UNSUPPORTED_VERSION")
+            }
+            (BrokerKind::Tansu, Capability::LegacyAlterConfigs) => Some("Tansu 0.6.0 rejects the legacy AlterConfigs"),
+            (BrokerKind::Tansu, Capability::ValidateOnly) => {
+                Some("Tansu 0.6.0 ignores validate_only and creates the topic")
+            }
+            (BrokerKind::NoidaDb, _) => None,
+        }
+    }
+
+    pub fn has(self, capability: Capability) -> bool {
+        self.lacks(capability).is_none()
+    }
+
+    /// The migrator's config for this broker, from the stack's environment.
+    pub fn config(self) -> KafkaConfig {
+        let variable = self.variable();
+        let bootstrap_servers = std::env::var(variable).unwrap_or_else(|_| {
+            panic!("{variable} is not set; run `scripts/stack up && eval \"$(scripts/stack env)\"`")
+        });
+        KafkaConfig { bootstrap_servers, properties: Vec::new() }
+    }
+}
+
+/// Runs `body` against `kind` when the broker has every capability in `needs`. Otherwise prints
+/// which one it lacks and why (run with `--nocapture` to see it) and runs nothing, so the test
+/// list shows the pair and the log says why it did not run.
+pub async fn run_on<F, Fut>(kind: BrokerKind, needs: &[Capability], body: F)
+where
+    F: FnOnce(Broker) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let missing: Vec<String> =
+        needs.iter().filter_map(|&need| kind.lacks(need).map(|why| format!("needs {need:?}: {why}"))).collect();
+    if !missing.is_empty() {
+        eprintln!("not run on {}: {}", kind.name(), missing.join("; "));
+        return;
+    }
+    body(Broker::on(kind)).await
 }
 
 /// `t<random>.<test>.`: a prefix no other test (or earlier run on the same broker) uses.
@@ -60,24 +142,39 @@ fn leak(text: &str) -> &'static str {
 pub struct TopicState {
     pub partitions: usize,
     pub replication_factor: usize,
-    /// What DescribeConfigs reports for it.
+    /// The overrides DescribeConfigs reports for it (defaults left out).
     pub config: BTreeMap<String, String>,
 }
 
-/// An admin client of the stack's broker, for setting up and checking tests.
+/// An admin client of one of the stack's brokers, for setting up and checking tests.
 pub struct Broker {
+    pub kind: BrokerKind,
     admin: Arc<AdminClient<DefaultClientContext>>,
 }
 
 impl Broker {
+    /// The first broker (Tansu).
     pub fn connect() -> Broker {
+        Broker::on(BrokerKind::Tansu)
+    }
+
+    pub fn on(kind: BrokerKind) -> Broker {
         let admin = ClientConfig::new()
-            .set("bootstrap.servers", config().bootstrap_servers)
+            .set("bootstrap.servers", kind.config().bootstrap_servers)
             // Never create a topic by naming it in a metadata request.
             .set("allow.auto.create.topics", "false")
             .create()
             .expect("an admin client of the stack's broker");
-        Broker { admin: Arc::new(admin) }
+        Broker { kind, admin: Arc::new(admin) }
+    }
+
+    /// The migrator's config for this broker.
+    pub fn config(&self) -> KafkaConfig {
+        self.kind.config()
+    }
+
+    pub fn has(&self, capability: Capability) -> bool {
+        self.kind.has(capability)
     }
 
     /// Every topic whose name starts with `prefix`, as the broker holds it.
@@ -98,7 +195,7 @@ impl Broker {
         .expect("the metadata request");
         let mut topics = BTreeMap::new();
         for (name, partitions, replication_factor) in found.into_iter().filter(|(name, ..)| name.starts_with(prefix)) {
-            let config = self.config(&name).await;
+            let config = self.topic_config(&name).await;
             topics.insert(name, TopicState { partitions, replication_factor, config });
         }
         topics
@@ -109,14 +206,20 @@ impl Broker {
         self.topics(name).await.remove(name)
     }
 
-    async fn config(&self, name: &str) -> BTreeMap<String, String> {
+    async fn topic_config(&self, name: &str) -> BTreeMap<String, String> {
         let results = self
             .admin
             .describe_configs([&ResourceSpecifier::Topic(name)], &AdminOptions::new())
             .await
             .expect("a DescribeConfigs answer");
         let resource = results.into_iter().next().expect("one resource").expect("the topic's configs");
-        resource.entries.into_iter().filter_map(|entry| Some((entry.name, entry.value?))).collect()
+        resource
+            .entries
+            .into_iter()
+            // Tansu reports only the overrides, each marked as a default.
+            .filter(|entry| !entry.is_default || self.kind == BrokerKind::Tansu)
+            .filter_map(|entry| Some((entry.name, entry.value?)))
+            .collect()
     }
 
     /// Deletes every topic whose name starts with `prefix`, so that a passing test leaves the

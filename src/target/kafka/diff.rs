@@ -86,6 +86,8 @@ pub enum Refusal<'p> {
     ReplicationFactorChange { topic: &'p str, declared: i16, actual: i16 },
     /// A topic to create needs more brokers than the cluster has.
     NotEnoughBrokers { topic: &'p str, replication_factor: i16, brokers: usize },
+    /// `min.insync.replicas` above the broker count: every `acks=all` write would fail.
+    MinInsyncAboveBrokers { topic: &'p str, min_insync_replicas: i64, brokers: usize },
 }
 
 impl<'p> ChangeSet<'p> {
@@ -103,6 +105,9 @@ impl<'p> ChangeSet<'p> {
                 (true, None) => {}
                 (false, None) => changes.plan_create(topic, cluster.brokers),
                 (false, Some(observed)) => changes.plan_update(topic, observed),
+            }
+            if !topic.deleted {
+                changes.check_min_insync_replicas(topic, cluster.brokers);
             }
         }
         let declared: BTreeSet<&str> = topics.iter().map(|topic| topic.name).collect();
@@ -135,6 +140,18 @@ impl<'p> ChangeSet<'p> {
             });
         }
         self.creates.push(topic);
+    }
+
+    /// The build checks `min.insync.replicas` against the declared replication factor; only the
+    /// live cluster knows how many brokers there are to hold those replicas.
+    fn check_min_insync_replicas(&mut self, topic: &'p Topic, brokers: usize) {
+        let declared = topic.config.iter().find(|(key, _)| *key == "min.insync.replicas");
+        let Some(min_insync_replicas) = declared.and_then(|(_, value)| value.trim().parse::<i64>().ok()) else {
+            return;
+        };
+        if brokers > 0 && usize::try_from(min_insync_replicas).is_ok_and(|needed| needed > brokers) {
+            self.refusals.push(Refusal::MinInsyncAboveBrokers { topic: topic.name, min_insync_replicas, brokers });
+        }
     }
 
     fn plan_update(&mut self, topic: &'p Topic, observed: &ObservedTopic) {
@@ -269,6 +286,15 @@ impl fmt::Display for Refusal<'_> {
                      {brokers} {noun}; declare at most {brokers} or add brokers"
                 )
             }
+            Refusal::MinInsyncAboveBrokers { topic, min_insync_replicas, brokers } => {
+                let noun = if *brokers == 1 { "broker" } else { "brokers" };
+                write!(
+                    f,
+                    "topic `{topic}` declares min.insync.replicas {min_insync_replicas} but the cluster has \
+                     {brokers} {noun}, so every write with acks=all would fail; declare at most {brokers} or \
+                     add brokers"
+                )
+            }
         }
     }
 }
@@ -384,6 +410,23 @@ mod tests {
             vec![Refusal::NotEnoughBrokers { topic: "market.ticks", replication_factor: 3, brokers: 1 }]
         );
         assert!(changes.refusals[0].to_string().contains("the cluster has 1 broker;"));
+    }
+
+    #[test]
+    fn min_insync_replicas_above_the_broker_count_is_refused() {
+        let wanting = Topic { config: &[("min.insync.replicas", "2")], ..ORDERS };
+        let topics = [wanting];
+        let created = diff(&topics, &cluster(&[]));
+        assert_eq!(
+            created.refusals,
+            vec![Refusal::MinInsyncAboveBrokers { topic: "trading.orders", min_insync_replicas: 2, brokers: 1 }]
+        );
+        assert!(created.refusals[0].to_string().contains("min.insync.replicas 2 but the cluster has 1 broker"));
+        // An existing topic is checked too, before its config is altered.
+        let existing = diff(&topics, &cluster(&[("trading.orders", observed(6, 1, &[]))]));
+        assert_eq!(existing.refusals.len(), 1);
+        let enough = Cluster { brokers: 2, ..cluster(&[]) };
+        assert!(diff(&topics, &enough).refusals.is_empty());
     }
 
     #[test]
