@@ -2,7 +2,8 @@
 //! admin API, in a fixed number of requests whatever the number of topics.
 //!
 //! A run reads the cluster with one metadata request and one DescribeConfigs request (for the
-//! declared topics that exist), computes the [`ChangeSet`] (a pure function, in [`diff`]),
+//! declared keys of the declared topics that exist; a broker that cannot take named keys gets a
+//! second one, of every key), computes the [`ChangeSet`] (a pure function, in [`diff`]),
 //! refuses the whole run before changing anything if any difference is unsafe, then applies it
 //! with at most one request of each kind: CreatePartitions, CreateTopics, IncrementalAlterConfigs
 //! (legacy AlterConfigs, after one DescribeConfigs of the altered topics, when the broker lacks
@@ -32,7 +33,7 @@ use crate::config::KafkaConfig;
 use crate::plan::{Plan, Topic};
 use crate::target::{ApplyOptions, Changes, Failure, Status, Target, TargetName};
 
-use admin::{IncrementalAlterError, TopicConfigUpdate};
+use admin::{AdminCallError, DescribedTopic, TopicConfigUpdate};
 pub use diff::{ChangeSet, Cluster, ConfigAlter, ObservedTopic, PartitionIncrease, Refusal, TopicSummary};
 
 /// How long a health check waits for the broker's metadata.
@@ -127,7 +128,7 @@ pub enum KafkaError {
     AlterConfigs {
         bootstrap: String,
         #[source]
-        source: IncrementalAlterError,
+        source: AdminCallError,
     },
     #[error("kafka at `{bootstrap}` rejected topics that migrate would create (CreateTopics with validate_only), so migrate would fail: {}; fix them in kafka_topics.yml", .rejected.join("; "))]
     Rejected { bootstrap: String, rejected: Vec<String> },
@@ -216,7 +217,7 @@ impl KafkaTarget {
 
     /// How many admin requests the last `health_check`, `status`, `apply` or `change_set` sent
     /// (metadata requests included). A run with nothing to change sends two: one metadata, one
-    /// DescribeConfigs.
+    /// DescribeConfigs (three on a broker that cannot describe named keys).
     pub fn admin_requests(&self) -> u32 {
         self.admin_requests
     }
@@ -274,46 +275,80 @@ impl KafkaTarget {
         })
     }
 
-    /// One metadata request (or the health check's), then one DescribeConfigs request for the
-    /// declared, live topics that exist.
+    /// One metadata request (or the health check's), then one DescribeConfigs request naming the
+    /// declared keys of the declared, live topics that exist and declare any (nothing else is
+    /// compared, and a real broker would otherwise send every key of every topic). A broker that
+    /// cannot take named keys (Tansu drops the connection) fails that request, and one
+    /// DescribeConfigs of every key follows instead.
     async fn read_cluster(&mut self, topics: &[Topic]) -> Result<Cluster, KafkaError> {
         let mut cluster = match self.health_metadata.take() {
             Some(cluster) => cluster,
             None => self.fetch_metadata(METADATA_TIMEOUT).await?,
         };
-        let described: Vec<&str> = topics
+        let described: Vec<&Topic> = topics
             .iter()
-            .filter(|topic| !topic.deleted && cluster.topics.contains_key(topic.name))
-            .map(|topic| topic.name)
+            .filter(|topic| !topic.deleted && !topic.config.is_empty() && cluster.topics.contains_key(topic.name))
             .collect();
         if described.is_empty() {
             return Ok(cluster);
         }
         let admin = self.admin()?;
+        let wanted: Vec<TopicConfigUpdate<'static>> = described
+            .iter()
+            .map(|topic| TopicConfigUpdate { topic: topic.name, entries: topic.config.to_vec() })
+            .collect();
+        self.admin_requests += 1;
+        let answers = match blocking(move || admin::describe_named_configs(&admin, &wanted, REQUEST_TIMEOUT)).await {
+            Ok(answers) => answers,
+            Err(error) => {
+                tracing::info!(
+                    event = "kafka_migrator.describe_configs_fallback",
+                    target = "kafka",
+                    reason = %error,
+                    "the broker did not describe named config keys; describing every key"
+                );
+                self.describe_every_key(&described).await?
+            }
+        };
+        for answer in answers {
+            let configs = answer.configs.map_err(|code| KafkaError::Describe {
+                bootstrap: self.bootstrap(),
+                topic: answer.topic.clone(),
+                code,
+            })?;
+            // Each answer names its topic; rely on that rather than on the order.
+            if let Some(observed) = cluster.topics.get_mut(&answer.topic) {
+                observed.config = configs;
+            }
+        }
+        Ok(cluster)
+    }
+
+    /// One DescribeConfigs request of every key of `topics`, through rdkafka's safe API.
+    async fn describe_every_key(&mut self, topics: &[&Topic]) -> Result<Vec<DescribedTopic>, KafkaError> {
+        let admin = self.admin()?;
         let specifiers: Vec<ResourceSpecifier<'_>> =
-            described.iter().map(|name| ResourceSpecifier::Topic(name)).collect();
+            topics.iter().map(|topic| ResourceSpecifier::Topic(topic.name)).collect();
         self.admin_requests += 1;
         let results = admin
             .describe_configs(specifiers.iter(), &Self::admin_options())
             .await
             .map_err(|source| self.request_error("DescribeConfigs", source))?;
-        for (name, result) in described.iter().zip(results) {
-            let resource = result.map_err(|code| KafkaError::Describe {
-                bootstrap: self.bootstrap(),
-                topic: name.to_string(),
-                code,
-            })?;
-            // Each answer names its topic; rely on that rather than on the order.
-            let name = resource_name(resource.specifier);
-            if let Some(observed) = cluster.topics.get_mut(&name) {
-                observed.config = resource
-                    .entries
-                    .into_iter()
-                    .filter_map(|entry| entry.value.map(|value| (entry.name, value)))
-                    .collect();
-            }
-        }
-        Ok(cluster)
+        Ok(topics
+            .iter()
+            .zip(results)
+            .map(|(topic, result)| match result {
+                Ok(resource) => DescribedTopic {
+                    topic: resource_name(resource.specifier),
+                    configs: Ok(resource
+                        .entries
+                        .into_iter()
+                        .filter_map(|entry| entry.value.map(|value| (entry.name, value)))
+                        .collect()),
+                },
+                Err(code) => DescribedTopic { topic: topic.name.to_owned(), configs: Err(code) },
+            })
+            .collect())
     }
 
     fn request_error(&self, request: &'static str, source: RdKafkaError) -> KafkaError {
@@ -474,7 +509,7 @@ impl KafkaTarget {
                 .into_iter()
                 .map(|refusal| (refusal.topic, format!("{} ({})", refusal.code, refusal.message)))
                 .collect(),
-            Err(IncrementalAlterError::Unsupported(reason)) => {
+            Err(AdminCallError::Unsupported(reason)) => {
                 tracing::info!(
                     event = "kafka_migrator.alter_configs_fallback",
                     target = "kafka",

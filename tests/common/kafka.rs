@@ -40,6 +40,8 @@ pub enum Capability {
     LegacyAlterConfigs,
     /// CreateTopics with `validate_only` checks the request and creates nothing.
     ValidateOnly,
+    /// DescribeConfigs naming the keys to describe.
+    NamedConfigKeys,
 }
 
 impl BrokerKind {
@@ -66,6 +68,9 @@ impl BrokerKind {
             (BrokerKind::Tansu, Capability::LegacyAlterConfigs) => Some("Tansu 0.6.0 rejects the legacy AlterConfigs"),
             (BrokerKind::Tansu, Capability::ValidateOnly) => {
                 Some("Tansu 0.6.0 ignores validate_only and creates the topic")
+            }
+            (BrokerKind::Tansu, Capability::NamedConfigKeys) => {
+                Some("Tansu 0.6.0 drops the connection when DescribeConfigs names keys")
             }
             (BrokerKind::NoidaDb, _) => None,
         }

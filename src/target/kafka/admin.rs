@@ -1,10 +1,12 @@
-//! IncrementalAlterConfigs, which rdkafka's safe `AdminClient` lacks, called through
-//! librdkafka's C API (`rdkafka_sys`). Current brokers prefer it to the legacy AlterConfigs: it
-//! sets the named keys and leaves every other override of the topic alone.
+//! What rdkafka's safe `AdminClient` lacks, called through librdkafka's C API (`rdkafka_sys`):
+//! IncrementalAlterConfigs, which current brokers prefer to the legacy AlterConfigs (it sets the
+//! named keys and leaves every other override of the topic alone), and DescribeConfigs naming
+//! the keys to describe.
 //!
-//! The unsafe code is all in [`incremental_alter_configs`] and the small owners below it, which
+//! The unsafe code is all in [`call`], the two requests, and the small owners below them, which
 //! destroy each librdkafka object on every path.
 
+use std::collections::BTreeMap;
 use std::ffi::{CStr, CString};
 use std::os::raw::c_int;
 use std::time::Duration;
@@ -15,18 +17,19 @@ use rdkafka::error::RDKafkaErrorCode;
 use rdkafka_sys as rdsys;
 use rdkafka_sys::types::{RDKafkaAdminOp, RDKafkaRespErr};
 
-/// The keys to set on one topic.
+/// The keys to set on (or describe of) one topic; the values are unused when describing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TopicConfigUpdate<'a> {
     pub topic: &'a str,
     pub entries: Vec<(&'a str, &'a str)>,
 }
 
-/// Why a whole IncrementalAlterConfigs request failed; per-topic errors are returned instead.
+/// Why a whole request failed; per-topic errors are returned instead.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum IncrementalAlterError {
-    /// The broker (or librdkafka's view of it) lacks the API: the caller falls back to AlterConfigs.
-    #[error("the broker does not support IncrementalAlterConfigs ({0})")]
+pub enum AdminCallError {
+    /// The broker (or librdkafka's view of it) lacks the API: the caller falls back to the
+    /// request the safe API has.
+    #[error("the broker does not support the request ({0})")]
     Unsupported(String),
     #[error("{0}")]
     Failed(String),
@@ -50,58 +53,26 @@ pub fn incremental_alter_configs(
     admin: &AdminClient<DefaultClientContext>,
     updates: &[TopicConfigUpdate<'_>],
     timeout: Duration,
-) -> Result<Vec<TopicRefusal>, IncrementalAlterError> {
-    let client = admin.inner().native_ptr();
-    let timeout_ms = c_int::try_from(timeout.as_millis()).unwrap_or(c_int::MAX);
-    let resources = ConfigResources::build(updates)?;
-    // SAFETY: `client` is the live handle owned by `admin`, which outlives this call. Every
-    // object created here is owned by a guard that destroys it when this function returns;
-    // librdkafka copies the resources and options into the request, so destroying them after
-    // the call is correct, and the queue is ours alone, so the one event on it is our result.
+) -> Result<Vec<TopicRefusal>, AdminCallError> {
+    let resources = ConfigResources::build(updates, ConfigEntries::Set)?;
+    let op = RDKafkaAdminOp::RD_KAFKA_ADMIN_OP_INCREMENTALALTERCONFIGS;
+    let event = call(admin, op, timeout, |client, options, queue| {
+        // SAFETY: every pointer is live for the call (see `call`); librdkafka copies the resources.
+        unsafe {
+            rdsys::rd_kafka_IncrementalAlterConfigs(
+                client,
+                resources.0.as_ptr().cast_mut(),
+                resources.0.len(),
+                options,
+                queue,
+            )
+        }
+    })?;
+    // SAFETY: `event` is a live result event owned here; the resources read from it live as long.
     unsafe {
-        let options = Owned::new(
-            rdsys::rd_kafka_AdminOptions_new(client, RDKafkaAdminOp::RD_KAFKA_ADMIN_OP_INCREMENTALALTERCONFIGS),
-            rdsys::rd_kafka_AdminOptions_destroy,
-        )
-        .ok_or_else(|| IncrementalAlterError::Failed("librdkafka could not create admin options".into()))?;
-        let mut error_text = [0 as std::os::raw::c_char; 256];
-        let set = rdsys::rd_kafka_AdminOptions_set_request_timeout(
-            options.0,
-            timeout_ms,
-            error_text.as_mut_ptr(),
-            error_text.len(),
-        );
-        if set != RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR {
-            return Err(IncrementalAlterError::Failed(text(error_text.as_ptr())));
-        }
-        let queue = Owned::new(rdsys::rd_kafka_queue_new(client), rdsys::rd_kafka_queue_destroy)
-            .ok_or_else(|| IncrementalAlterError::Failed("librdkafka could not create a queue".into()))?;
-
-        rdsys::rd_kafka_IncrementalAlterConfigs(
-            client,
-            resources.0.as_ptr().cast_mut(),
-            resources.0.len(),
-            options.0,
-            queue.0,
-        );
-
-        // The request itself times out after `timeout`; the margin lets its answer arrive.
-        let poll_ms = timeout_ms.saturating_add(5_000);
-        let event = Owned::new(rdsys::rd_kafka_queue_poll(queue.0, poll_ms), rdsys::rd_kafka_event_destroy)
-            .ok_or(IncrementalAlterError::TimedOut(timeout))?;
-        let request_error = rdsys::rd_kafka_event_error(event.0);
-        if request_error != RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR {
-            let message = text(rdsys::rd_kafka_event_error_string(event.0));
-            return Err(match RDKafkaErrorCode::from(request_error) {
-                RDKafkaErrorCode::UnsupportedFeature | RDKafkaErrorCode::UnsupportedVersion => {
-                    IncrementalAlterError::Unsupported(message)
-                }
-                _ => IncrementalAlterError::Failed(message),
-            });
-        }
         let result = rdsys::rd_kafka_event_IncrementalAlterConfigs_result(event.0);
         if result.is_null() {
-            return Err(IncrementalAlterError::Failed("librdkafka answered with an event of another type".into()));
+            return Err(AdminCallError::Failed("librdkafka answered with an event of another type".into()));
         }
         let mut count = 0;
         let answered = rdsys::rd_kafka_IncrementalAlterConfigs_result_resources(result, &mut count);
@@ -119,17 +90,134 @@ pub fn incremental_alter_configs(
         }
         // A broker that knows the request but not this version refuses every resource alike.
         if !refusals.is_empty() && refusals.iter().all(|refusal| refusal.code == RDKafkaErrorCode::UnsupportedVersion) {
-            return Err(IncrementalAlterError::Unsupported(refusals[0].message.clone()));
+            return Err(AdminCallError::Unsupported(refusals[0].message.clone()));
         }
         Ok(refusals)
     }
+}
+
+/// The values one topic's DescribeConfigs answer holds, or the broker's error for that topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DescribedTopic {
+    pub topic: String,
+    pub configs: Result<BTreeMap<String, String>, RDKafkaErrorCode>,
+}
+
+/// One DescribeConfigs request that names the keys to describe for each topic (the safe API
+/// always asks for every key), so the answer holds only those. Blocks: call it from
+/// `spawn_blocking`. A broker that cannot take named keys fails the whole request.
+pub fn describe_named_configs(
+    admin: &AdminClient<DefaultClientContext>,
+    wanted: &[TopicConfigUpdate<'_>],
+    timeout: Duration,
+) -> Result<Vec<DescribedTopic>, AdminCallError> {
+    let resources = ConfigResources::build(wanted, ConfigEntries::Name)?;
+    let op = RDKafkaAdminOp::RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS;
+    let event = call(admin, op, timeout, |client, options, queue| {
+        // SAFETY: every pointer is live for the call (see `call`); librdkafka copies the resources.
+        unsafe {
+            rdsys::rd_kafka_DescribeConfigs(client, resources.0.as_ptr().cast_mut(), resources.0.len(), options, queue)
+        }
+    })?;
+    // SAFETY: `event` is a live result event owned here; the resources and entries read from it
+    // live as long, and each string is copied before it is dropped.
+    unsafe {
+        let result = rdsys::rd_kafka_event_DescribeConfigs_result(event.0);
+        if result.is_null() {
+            return Err(AdminCallError::Failed("librdkafka answered with an event of another type".into()));
+        }
+        let mut count = 0;
+        let answered = rdsys::rd_kafka_DescribeConfigs_result_resources(result, &mut count);
+        let mut described = Vec::with_capacity(count);
+        for index in 0..count {
+            let resource = *answered.add(index);
+            let topic = text(rdsys::rd_kafka_ConfigResource_name(resource));
+            let code = rdsys::rd_kafka_ConfigResource_error(resource);
+            if code != RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR {
+                described.push(DescribedTopic { topic, configs: Err(RDKafkaErrorCode::from(code)) });
+                continue;
+            }
+            let mut entry_count = 0;
+            let entries = rdsys::rd_kafka_ConfigResource_configs(resource, &mut entry_count);
+            let mut configs = BTreeMap::new();
+            for entry_index in 0..entry_count {
+                let entry = *entries.add(entry_index);
+                let value = rdsys::rd_kafka_ConfigEntry_value(entry);
+                if !value.is_null() {
+                    configs.insert(text(rdsys::rd_kafka_ConfigEntry_name(entry)), text(value));
+                }
+            }
+            described.push(DescribedTopic { topic, configs: Ok(configs) });
+        }
+        Ok(described)
+    }
+}
+
+/// Creates admin options for `op` with `timeout` and a queue of our own, lets `send` queue the
+/// request on them, and waits for its one result event. Fails with the request-level error,
+/// [`AdminCallError::Unsupported`] when the broker lacks the request.
+fn call(
+    admin: &AdminClient<DefaultClientContext>,
+    op: RDKafkaAdminOp,
+    timeout: Duration,
+    send: impl FnOnce(*mut rdsys::rd_kafka_t, *mut rdsys::rd_kafka_AdminOptions_t, *mut rdsys::rd_kafka_queue_t),
+) -> Result<Owned<rdsys::rd_kafka_event_t>, AdminCallError> {
+    let client = admin.inner().native_ptr();
+    let timeout_ms = c_int::try_from(timeout.as_millis()).unwrap_or(c_int::MAX);
+    // SAFETY: `client` is the live handle owned by `admin`, which outlives this call. Every
+    // object created here is owned by a guard that destroys it when this function returns;
+    // librdkafka copies the options into the request, so destroying them after the call is
+    // correct, and the queue is ours alone, so the one event on it is our result.
+    unsafe {
+        let options = Owned::new(rdsys::rd_kafka_AdminOptions_new(client, op), rdsys::rd_kafka_AdminOptions_destroy)
+            .ok_or_else(|| AdminCallError::Failed("librdkafka could not create admin options".into()))?;
+        let mut error_text = [0 as std::os::raw::c_char; 256];
+        let set = rdsys::rd_kafka_AdminOptions_set_request_timeout(
+            options.0,
+            timeout_ms,
+            error_text.as_mut_ptr(),
+            error_text.len(),
+        );
+        if set != RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR {
+            return Err(AdminCallError::Failed(text(error_text.as_ptr())));
+        }
+        let queue = Owned::new(rdsys::rd_kafka_queue_new(client), rdsys::rd_kafka_queue_destroy)
+            .ok_or_else(|| AdminCallError::Failed("librdkafka could not create a queue".into()))?;
+
+        send(client, options.0, queue.0);
+
+        // The request itself times out after `timeout`; the margin lets its answer arrive.
+        let poll_ms = timeout_ms.saturating_add(5_000);
+        let event = Owned::new(rdsys::rd_kafka_queue_poll(queue.0, poll_ms), rdsys::rd_kafka_event_destroy)
+            .ok_or(AdminCallError::TimedOut(timeout))?;
+        let request_error = rdsys::rd_kafka_event_error(event.0);
+        if request_error != RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR {
+            let message = text(rdsys::rd_kafka_event_error_string(event.0));
+            return Err(match RDKafkaErrorCode::from(request_error) {
+                RDKafkaErrorCode::UnsupportedFeature | RDKafkaErrorCode::UnsupportedVersion => {
+                    AdminCallError::Unsupported(message)
+                }
+                _ => AdminCallError::Failed(message),
+            });
+        }
+        Ok(event)
+    }
+}
+
+/// What each key of a [`TopicConfigUpdate`] becomes on its resource.
+#[derive(Clone, Copy)]
+enum ConfigEntries {
+    /// An incremental SET of the value.
+    Set,
+    /// Only the name, as a key to describe.
+    Name,
 }
 
 /// The request's config resources, one per topic, destroyed on drop.
 struct ConfigResources(Vec<*mut rdsys::rd_kafka_ConfigResource_t>);
 
 impl ConfigResources {
-    fn build(updates: &[TopicConfigUpdate<'_>]) -> Result<ConfigResources, IncrementalAlterError> {
+    fn build(updates: &[TopicConfigUpdate<'_>], entries: ConfigEntries) -> Result<ConfigResources, AdminCallError> {
         let mut resources = ConfigResources(Vec::with_capacity(updates.len()));
         for update in updates {
             let name = c_string(update.topic)?;
@@ -142,31 +230,42 @@ impl ConfigResources {
                 )
             };
             if resource.is_null() {
-                return Err(IncrementalAlterError::Failed(format!(
-                    "librdkafka rejected topic name `{}`",
-                    update.topic
-                )));
+                return Err(AdminCallError::Failed(format!("librdkafka rejected topic name `{}`", update.topic)));
             }
             resources.0.push(resource);
             for (key, value) in &update.entries {
                 let (key_c, value_c) = (c_string(key)?, c_string(value)?);
                 // SAFETY: `resource` is live (owned by `resources`); librdkafka copies both strings.
-                // A non-null result is an error object that we own and destroy.
-                unsafe {
-                    let error = rdsys::rd_kafka_ConfigResource_add_incremental_config(
-                        resource,
-                        key_c.as_ptr(),
-                        rdsys::rd_kafka_AlterConfigOpType_t::RD_KAFKA_ALTER_CONFIG_OP_TYPE_SET,
-                        value_c.as_ptr(),
-                    );
-                    if !error.is_null() {
-                        let message = text(rdsys::rd_kafka_error_string(error));
-                        rdsys::rd_kafka_error_destroy(error);
-                        return Err(IncrementalAlterError::Failed(format!(
-                            "librdkafka rejected `{key}` of topic `{}`: {message}",
-                            update.topic
-                        )));
+                // A non-null error object is ours to destroy.
+                let message = unsafe {
+                    match entries {
+                        ConfigEntries::Set => {
+                            let error = rdsys::rd_kafka_ConfigResource_add_incremental_config(
+                                resource,
+                                key_c.as_ptr(),
+                                rdsys::rd_kafka_AlterConfigOpType_t::RD_KAFKA_ALTER_CONFIG_OP_TYPE_SET,
+                                value_c.as_ptr(),
+                            );
+                            (!error.is_null()).then(|| {
+                                let message = text(rdsys::rd_kafka_error_string(error));
+                                rdsys::rd_kafka_error_destroy(error);
+                                message
+                            })
+                        }
+                        ConfigEntries::Name => {
+                            // DescribeConfigs sends only the names; librdkafka wants some value.
+                            let code =
+                                rdsys::rd_kafka_ConfigResource_set_config(resource, key_c.as_ptr(), c"".as_ptr());
+                            (code != RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR)
+                                .then(|| RDKafkaErrorCode::from(code).to_string())
+                        }
                     }
+                };
+                if let Some(message) = message {
+                    return Err(AdminCallError::Failed(format!(
+                        "librdkafka rejected `{key}` of topic `{}`: {message}",
+                        update.topic
+                    )));
                 }
             }
         }
@@ -201,8 +300,8 @@ impl<T> Drop for Owned<T> {
     }
 }
 
-fn c_string(value: &str) -> Result<CString, IncrementalAlterError> {
-    CString::new(value).map_err(|_| IncrementalAlterError::Failed(format!("`{value}` contains a NUL byte")))
+fn c_string(value: &str) -> Result<CString, AdminCallError> {
+    CString::new(value).map_err(|_| AdminCallError::Failed(format!("`{value}` contains a NUL byte")))
 }
 
 /// A librdkafka C string as an owned `String`; empty for null.
