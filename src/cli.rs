@@ -100,7 +100,8 @@ pub enum Command {
     /// Each target is health-checked first (retried until `--wait` runs out), then brought to the
     /// plan; a second run with nothing to do changes nothing. When `MIGRATE` is set to anything
     /// but `enabled`, logs that migrations are disabled and exits 0 without contacting a server.
-    /// With `--dry-run`, prints the SQL and admin operations it would run and changes nothing.
+    /// With `--dry-run`, prints the SQL and admin operations it would run and changes nothing;
+    /// the Kafka broker is asked to validate the topics it would create.
     #[command(after_long_help = MIGRATE_AFTER_HELP, after_help = MIGRATE_AFTER_HELP)]
     Migrate(MigrateArgs),
 
