@@ -418,6 +418,8 @@ async fn dry_run_validation_rejects_a_config_the_broker_rejects(broker: Broker) 
     assert!(matches!(error, KafkaError::Rejected { .. }), "{error:?}");
     let message = error.to_string();
     assert!(message.contains(&format!("create topic `{bad}`: ")), "{message}");
+    // The broker's own words, naming the key.
+    assert!(message.contains("retention.ms"), "{message}");
     assert!(!message.contains(&format!("`{good}`")), "{message}");
     // Metadata, DescribeConfigs (nothing to describe: skipped), CreateTopics, metadata.
     assert_eq!(target.admin_requests(), 3);

@@ -33,7 +33,7 @@ use crate::config::KafkaConfig;
 use crate::plan::{Plan, Topic};
 use crate::target::{ApplyOptions, Changes, Failure, Status, Target, TargetName};
 
-use admin::{AdminCallError, DescribedTopic, TopicConfigUpdate};
+use admin::{AdminCallError, DescribedTopic, NewTopicSpec, TopicConfigUpdate};
 pub use diff::{ChangeSet, Cluster, ConfigAlter, ObservedTopic, PartitionIncrease, Refusal, TopicSummary};
 
 /// How long a health check waits for the broker's metadata.
@@ -130,6 +130,12 @@ pub enum KafkaError {
         #[source]
         source: AdminCallError,
     },
+    #[error("kafka at `{bootstrap}`: the CreateTopics request with validate_only failed: {source}")]
+    Validate {
+        bootstrap: String,
+        #[source]
+        source: AdminCallError,
+    },
     #[error("kafka at `{bootstrap}` rejected topics that migrate would create (CreateTopics with validate_only), so migrate would fail: {}; fix them in kafka_topics.yml", .rejected.join("; "))]
     Rejected { bootstrap: String, rejected: Vec<String> },
     #[error("created topics {} did not appear in the metadata of `{bootstrap}` within {waited}; check the broker's logs, then run migrate again", .topics.join(", "))]
@@ -168,16 +174,26 @@ impl KafkaTarget {
             return Ok(validation);
         }
         let admin = self.admin()?;
-        let new_topics: Vec<NewTopic<'_>> = changes.creates.iter().map(|topic| new_topic(topic)).collect();
+        let specs: Vec<NewTopicSpec<'static>> = changes
+            .creates
+            .iter()
+            .map(|topic| NewTopicSpec {
+                name: topic.name,
+                partitions: topic.partitions,
+                replication_factor: i32::from(topic.replication_factor),
+                config: topic.config,
+            })
+            .collect();
         self.admin_requests += 1;
-        let results = admin
-            .create_topics(new_topics.iter(), &Self::admin_options().validate_only(true))
+        let refusals = blocking(move || admin::validate_new_topics(&admin, &specs, REQUEST_TIMEOUT))
             .await
-            .map_err(|source| self.request_error("CreateTopics (validate_only)", source))?;
-        for result in results {
-            match result {
-                Ok(name) => validation.accepted.push(name),
-                Err((name, code)) => rejected.push(format!("create topic `{name}`: {code}")),
+            .map_err(|source| KafkaError::Validate { bootstrap: self.bootstrap(), source })?;
+        for topic in &changes.creates {
+            match refusals.iter().find(|refusal| refusal.topic == topic.name) {
+                Some(refusal) => {
+                    rejected.push(format!("create topic `{}`: {} ({})", topic.name, refusal.code, refusal.message))
+                }
+                None => validation.accepted.push(topic.name.to_owned()),
             }
         }
         let cluster = self.fetch_metadata(METADATA_TIMEOUT).await?;

@@ -1,9 +1,9 @@
 //! What rdkafka's safe `AdminClient` lacks, called through librdkafka's C API (`rdkafka_sys`):
 //! IncrementalAlterConfigs, which current brokers prefer to the legacy AlterConfigs (it sets the
-//! named keys and leaves every other override of the topic alone), and DescribeConfigs naming
-//! the keys to describe.
+//! named keys and leaves every other override of the topic alone), DescribeConfigs naming
+//! the keys to describe, and CreateTopics with `validate_only` keeping the broker's messages.
 //!
-//! The unsafe code is all in [`call`], the two requests, and the small owners below them, which
+//! The unsafe code is all in [`call`], the three requests, and the small owners below them, which
 //! destroy each librdkafka object on every path.
 
 use std::collections::BTreeMap;
@@ -66,7 +66,8 @@ pub fn incremental_alter_configs(
                 options,
                 queue,
             )
-        }
+        };
+        Ok(())
     })?;
     // SAFETY: `event` is a live result event owned here; the resources read from it live as long.
     unsafe {
@@ -117,7 +118,8 @@ pub fn describe_named_configs(
         // SAFETY: every pointer is live for the call (see `call`); librdkafka copies the resources.
         unsafe {
             rdsys::rd_kafka_DescribeConfigs(client, resources.0.as_ptr().cast_mut(), resources.0.len(), options, queue)
-        }
+        };
+        Ok(())
     })?;
     // SAFETY: `event` is a live result event owned here; the resources and entries read from it
     // live as long, and each string is copied before it is dropped.
@@ -153,6 +155,117 @@ pub fn describe_named_configs(
     }
 }
 
+/// A topic to create, as [`validate_new_topics`] sends it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewTopicSpec<'a> {
+    pub name: &'a str,
+    pub partitions: i32,
+    pub replication_factor: i32,
+    pub config: &'a [(&'a str, &'a str)],
+}
+
+/// One CreateTopics request with `validate_only`: the broker checks every topic and creates
+/// none (if it honours the flag). rdkafka's safe API returns only an error code per topic; this
+/// keeps the broker's message, which names the key and why (`Invalid value … for configuration
+/// retention.ms: …`). Blocks: call it from `spawn_blocking`. Returns the refused topics.
+pub fn validate_new_topics(
+    admin: &AdminClient<DefaultClientContext>,
+    topics: &[NewTopicSpec<'_>],
+    timeout: Duration,
+) -> Result<Vec<TopicRefusal>, AdminCallError> {
+    let new_topics = NewTopics::build(topics)?;
+    let op = RDKafkaAdminOp::RD_KAFKA_ADMIN_OP_CREATETOPICS;
+    let event = call(admin, op, timeout, |client, options, queue| {
+        let mut error_text = [0 as std::os::raw::c_char; 256];
+        // SAFETY: every pointer is live for the call (see `call`); librdkafka copies the topics.
+        unsafe {
+            let set =
+                rdsys::rd_kafka_AdminOptions_set_validate_only(options, 1, error_text.as_mut_ptr(), error_text.len());
+            if set != RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR {
+                return Err(AdminCallError::Failed(text(error_text.as_ptr())));
+            }
+            rdsys::rd_kafka_CreateTopics(client, new_topics.0.as_ptr().cast_mut(), new_topics.0.len(), options, queue);
+        }
+        Ok(())
+    })?;
+    // SAFETY: `event` is a live result event owned here; the results read from it live as long.
+    unsafe {
+        let result = rdsys::rd_kafka_event_CreateTopics_result(event.0);
+        if result.is_null() {
+            return Err(AdminCallError::Failed("librdkafka answered with an event of another type".into()));
+        }
+        let mut count = 0;
+        let answered = rdsys::rd_kafka_CreateTopics_result_topics(result, &mut count);
+        let mut refusals = Vec::new();
+        for index in 0..count {
+            let topic = *answered.add(index);
+            let code = rdsys::rd_kafka_topic_result_error(topic);
+            if code != RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR {
+                refusals.push(TopicRefusal {
+                    topic: text(rdsys::rd_kafka_topic_result_name(topic)),
+                    code: RDKafkaErrorCode::from(code),
+                    message: text(rdsys::rd_kafka_topic_result_error_string(topic)),
+                });
+            }
+        }
+        Ok(refusals)
+    }
+}
+
+/// The request's new topics, destroyed on drop.
+struct NewTopics(Vec<*mut rdsys::rd_kafka_NewTopic_t>);
+
+impl NewTopics {
+    fn build(topics: &[NewTopicSpec<'_>]) -> Result<NewTopics, AdminCallError> {
+        let mut built = NewTopics(Vec::with_capacity(topics.len()));
+        for topic in topics {
+            let name = c_string(topic.name)?;
+            let mut error_text = [0 as std::os::raw::c_char; 256];
+            // SAFETY: `name` and `error_text` are valid for the call; the new topic is pushed at
+            // once so that `Drop` destroys it if a later step fails.
+            let new_topic = unsafe {
+                rdsys::rd_kafka_NewTopic_new(
+                    name.as_ptr(),
+                    topic.partitions,
+                    topic.replication_factor,
+                    error_text.as_mut_ptr(),
+                    error_text.len(),
+                )
+            };
+            if new_topic.is_null() {
+                return Err(AdminCallError::Failed(format!(
+                    "librdkafka rejected topic `{}`: {}",
+                    topic.name,
+                    text(error_text.as_ptr())
+                )));
+            }
+            built.0.push(new_topic);
+            for (key, value) in topic.config {
+                let (key_c, value_c) = (c_string(key)?, c_string(value)?);
+                // SAFETY: `new_topic` is live (owned by `built`); librdkafka copies both strings.
+                let code = unsafe { rdsys::rd_kafka_NewTopic_set_config(new_topic, key_c.as_ptr(), value_c.as_ptr()) };
+                if code != RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR {
+                    return Err(AdminCallError::Failed(format!(
+                        "librdkafka rejected `{key}` of topic `{}`: {}",
+                        topic.name,
+                        RDKafkaErrorCode::from(code)
+                    )));
+                }
+            }
+        }
+        Ok(built)
+    }
+}
+
+impl Drop for NewTopics {
+    fn drop(&mut self) {
+        for &new_topic in &self.0 {
+            // SAFETY: each pointer came from `rd_kafka_NewTopic_new` and is destroyed once.
+            unsafe { rdsys::rd_kafka_NewTopic_destroy(new_topic) }
+        }
+    }
+}
+
 /// Creates admin options for `op` with `timeout` and a queue of our own, lets `send` queue the
 /// request on them, and waits for its one result event. Fails with the request-level error,
 /// [`AdminCallError::Unsupported`] when the broker lacks the request.
@@ -160,7 +273,11 @@ fn call(
     admin: &AdminClient<DefaultClientContext>,
     op: RDKafkaAdminOp,
     timeout: Duration,
-    send: impl FnOnce(*mut rdsys::rd_kafka_t, *mut rdsys::rd_kafka_AdminOptions_t, *mut rdsys::rd_kafka_queue_t),
+    send: impl FnOnce(
+        *mut rdsys::rd_kafka_t,
+        *mut rdsys::rd_kafka_AdminOptions_t,
+        *mut rdsys::rd_kafka_queue_t,
+    ) -> Result<(), AdminCallError>,
 ) -> Result<Owned<rdsys::rd_kafka_event_t>, AdminCallError> {
     let client = admin.inner().native_ptr();
     let timeout_ms = c_int::try_from(timeout.as_millis()).unwrap_or(c_int::MAX);
@@ -184,7 +301,7 @@ fn call(
         let queue = Owned::new(rdsys::rd_kafka_queue_new(client), rdsys::rd_kafka_queue_destroy)
             .ok_or_else(|| AdminCallError::Failed("librdkafka could not create a queue".into()))?;
 
-        send(client, options.0, queue.0);
+        send(client, options.0, queue.0)?;
 
         // The request itself times out after `timeout`; the margin lets its answer arrive.
         let poll_ms = timeout_ms.saturating_add(5_000);
