@@ -91,6 +91,86 @@ async fn a_migration_blocked_by_a_table_lock_names_the_blocker_records_nothing_a
     assert_eq!(columns, 1, "V2 ran once");
 }
 
+/// A server restart or failover ends the migrator's session (SQLSTATE 57P01, as
+/// `pg_terminate_backend` does); that is not the file's fault, and the message says so.
+#[tokio::test]
+async fn a_session_ended_by_the_server_is_not_the_files_fault_and_re_running_is_safe() {
+    let database = TestDatabase::new().await;
+    let config = config(&[("DATABASE_URL", &database_url(&database.config()))]);
+    PostgresTarget::new(&config.postgres).upgrade_to(&pg::PLAN, Some(1)).await.expect("V1 applies");
+    let mut holder = database.connect().await;
+    sqlx::raw_sql("BEGIN; LOCK TABLE orders IN ACCESS EXCLUSIVE MODE").execute(&mut holder).await.expect("lock");
+
+    let (result, ()) = tokio::join!(migrate(&pg::PLAN, &config, TargetName::Postgres), async {
+        // The migrator's session, once it waits for the lock, is ended as a restart would end it.
+        let mut admin = database.connect().await;
+        for _ in 0..200 {
+            let ended: Option<bool> = sqlx::query_scalar(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%ALTER TABLE orders%'",
+            )
+            .fetch_optional(&mut admin)
+            .await
+            .expect("look for the waiting session");
+            if ended == Some(true) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        sqlx::raw_sql("ROLLBACK").execute(&mut holder).await.expect("release the lock");
+    });
+
+    let error = result.expect_err("the session was ended");
+    let message = run::error_chain(&error);
+    eprintln!("the run failed: {message}");
+    assert!(message.contains("SQLSTATE 57P01"), "{message}");
+    assert!(message.contains("the server ended the session"), "says what happened: {message}");
+    assert!(message.contains("re-running is safe"), "{message}");
+    assert!(!message.contains("fix the file"), "{message}");
+    let applied = migrate(&pg::PLAN, &config, TargetName::Postgres).await.expect("the next run converges");
+    assert_eq!(applied.change_count(), 1, "{applied}");
+}
+
+/// Another migrator (one run without the run lock) records the same version while this one runs
+/// it: the duplicate history row (SQLSTATE 23505) rolls this run's transaction back, so the
+/// migration ran once, and the message says so instead of "fix the file".
+#[tokio::test]
+async fn a_version_recorded_at_the_same_time_by_another_migrator_is_reported_as_such() {
+    let database = TestDatabase::new().await;
+    let config = config(&[("DATABASE_URL", &database_url(&database.config()))]);
+    PostgresTarget::new(&config.postgres).upgrade_to(&pg::PLAN, Some(1)).await.expect("V1 applies");
+    let mut other = database.connect().await;
+    // The other migrator is inside V2: it holds the table and is about to commit its row.
+    sqlx::raw_sql(
+        "BEGIN; LOCK TABLE orders IN ACCESS EXCLUSIVE MODE;
+         INSERT INTO migration_history (version, description, checksum, execution_ms, downgrade_sql)
+         VALUES (2, 'order_note', 'sha256:other', 1, '')",
+    )
+    .execute(&mut other)
+    .await
+    .expect("the other migrator's transaction");
+
+    let (result, ()) = tokio::join!(migrate(&pg::PLAN, &config, TargetName::Postgres), async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        sqlx::raw_sql("COMMIT").execute(&mut other).await.expect("the other migrator commits");
+    });
+
+    let error = result.expect_err("the duplicate row is refused");
+    let message = run::error_chain(&error);
+    eprintln!("the run failed: {message}");
+    assert!(message.contains("another migrator applied and recorded V2"), "{message}");
+    assert!(message.contains("re-running is safe"), "{message}");
+    let mut check = database.connect().await;
+    let columns: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'note'",
+    )
+    .fetch_one(&mut check)
+    .await
+    .expect("read the columns");
+    assert_eq!(columns, 0, "this run's ALTER was rolled back");
+    assert_eq!(history_versions(&mut check).await, [1, 2], "the other migrator's row stays");
+}
+
 // PostgreSQL: stalled connections ------------------------------------------------------------
 
 /// The configuration of `database` through `proxy`, with `--io-timeout 2s`; the run lock goes

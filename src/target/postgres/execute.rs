@@ -360,6 +360,7 @@ async fn recorded(connection: &mut PgConnection, config: &PostgresConfig, step: 
 fn applied_concurrently(server: &str, step: &Step<'_>, error: PostgresError) -> PostgresError {
     let (location, reason) = match error {
         PostgresError::Migration { location, reason, .. } => (location, reason),
+        PostgresError::Query { action, reason, .. } => (step.origin.to_string(), format!("cannot {action}: {reason}")),
         other => (step.origin.to_string(), other.to_string()),
     };
     step_error(
