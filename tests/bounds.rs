@@ -29,6 +29,10 @@ mod ch {
     tradeforge_migrator_macros::plan!("fixtures/bounds_ch");
 }
 
+mod pg_slow {
+    tradeforge_migrator_macros::plan!("fixtures/bounds_pg_slow");
+}
+
 use common::postgres::{database_url, history_versions, TestDatabase};
 
 /// The configuration the binary would load from these variables, with `--wait 60s`.
@@ -169,6 +173,24 @@ async fn a_version_recorded_at_the_same_time_by_another_migrator_is_reported_as_
     .expect("read the columns");
     assert_eq!(columns, 0, "this run's ALTER was rolled back");
     assert_eq!(history_versions(&mut check).await, [1, 2], "the other migrator's row stays");
+}
+
+#[tokio::test]
+async fn a_statement_longer_than_the_statement_timeout_is_cancelled_naming_the_setting() {
+    let database = TestDatabase::new().await;
+    let config = config(&[("DATABASE_URL", &database_url(&database.config())), ("MIGRATOR_STATEMENT_TIMEOUT", "1s")]);
+
+    let error = migrate(&pg_slow::PLAN, &config, TargetName::Postgres).await.expect_err("cancelled");
+
+    let message = run::error_chain(&error);
+    eprintln!("the run failed: {message}");
+    assert!(message.contains("SQLSTATE 57014"), "{message}");
+    assert!(message.contains("longer than 1s (--statement-timeout"), "{message}");
+    assert!(message.contains("re-running is safe"), "{message}");
+    let mut check = database.connect().await;
+    let table: Option<String> =
+        sqlx::query_scalar("SELECT to_regclass('slow_marker')::text").fetch_one(&mut check).await.expect("look");
+    assert_eq!(table, None, "rolled back");
 }
 
 // PostgreSQL: stalled connections ------------------------------------------------------------
