@@ -20,7 +20,8 @@ pub mod exit_code {
     /// A bad flag, variable, env file, version or description, or `down`/`redo` outside a
     /// terminal without `--yes`; nothing was contacted or changed.
     pub const USAGE: u8 = 2;
-    /// A server did not pass its health check within `--wait`; nothing of it was changed.
+    /// A server did not pass its health check within `--wait`, or refused it in a way waiting
+    /// cannot fix (`Target::is_permanent`); nothing of it was changed.
     pub const UNREACHABLE: u8 = 3;
     /// `status` and `check`: a target has pending changes or problems.
     pub const NOT_AT_PLAN: u8 = 4;
@@ -62,7 +63,8 @@ Exit codes:
   1  a target failed (the error line says what was already applied), or a prompt was declined
   2  bad command line, environment variable, env file, version or description; or `down`/`redo`
      without --yes outside a terminal; nothing was contacted or changed
-  3  a server did not answer its health check within --wait
+  3  a server did not answer its health check within --wait, or refused it for good (wrong
+     password, missing database, no privilege, TLS mismatch, refused librdkafka setting)
   4  (status, check) a target has pending changes or problems
   5  another migrator held the run lock for all of --lock-timeout; nothing was changed";
 
