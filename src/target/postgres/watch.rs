@@ -173,6 +173,7 @@ async fn watch(
 async fn open(config: &PostgresConfig, io_timeout: Duration) -> Result<PgConnection, Option<String>> {
     match tokio::time::timeout(io_timeout, connect(config)).await {
         Ok(Ok(connection)) => Ok(connection),
+        // `connect`'s own bound (10s) may fire before `io_timeout`: its error then says so.
         Ok(Err(PostgresError::Connect { reason, .. })) if reason.starts_with("no answer") => {
             Err(Some(format!("a second session to the server got {reason} either")))
         }
