@@ -20,7 +20,8 @@ pub mod exit_code {
     /// A bad flag, variable, env file, version or description, or `down`/`redo` outside a
     /// terminal without `--yes`; nothing was contacted or changed.
     pub const USAGE: u8 = 2;
-    /// A server did not pass its health check within `--wait`; nothing of it was changed.
+    /// A server did not pass its health check within `--wait`, or refused it in a way waiting
+    /// cannot fix (`Target::is_permanent`); nothing of it was changed.
     pub const UNREACHABLE: u8 = 3;
     /// `status` and `check`: a target has pending changes or problems.
     pub const NOT_AT_PLAN: u8 = 4;
@@ -58,11 +59,12 @@ Coming from Alembic or migrate.py:
   migrate.py clickhouse                        migrator migrate clickhouse
 
 Exit codes:
-  0  success (or MIGRATE set to something other than `enabled`)
+  0  success (or migrations disabled by MIGRATE=disabled|false)
   1  a target failed (the error line says what was already applied), or a prompt was declined
   2  bad command line, environment variable, env file, version or description; or `down`/`redo`
      without --yes outside a terminal; nothing was contacted or changed
-  3  a server did not answer its health check within --wait
+  3  a server did not answer its health check within --wait, or refused it for good (wrong
+     password, missing database, no privilege, TLS mismatch, refused librdkafka setting)
   4  (status, check) a target has pending changes or problems
   5  another migrator held the run lock for all of --lock-timeout; nothing was changed";
 
@@ -220,7 +222,8 @@ Examples:
   migrator migrate --lock-database-url postgres://app@db-primary:5432/trading_users   (behind PgBouncer)
 
 Environment (a flag wins over its variable; an empty variable counts as unset):
-  MIGRATE                   `enabled` or unset runs; any other value skips with exit 0
+  MIGRATE                   unset, `enabled` or `true` runs; `disabled` or `false` skips with
+                            exit 0 (any case); any other value is refused with exit 2
                             (`--dry-run` still prints, since it changes nothing)
   DATABASE_URL              postgres://, postgresql:// or postgresql+asyncpg|psycopg|psycopg2://
   POSTGRES_HOST             [default: localhost]  (each fills what DATABASE_URL leaves out)
@@ -238,6 +241,9 @@ Environment (a flag wins over its variable; an empty variable counts as unset):
   KAFKA_CONFIG              librdkafka `key=value` entries separated by `;` or new lines
   MIGRATOR_LOCK_DATABASE_URL  a direct PostgreSQL URL for the run lock (see below)
   MIGRATOR_LOCK_TIMEOUT     [default: 5m]
+  MIGRATOR_MIGRATION_LOCK_TIMEOUT  [default: 10s]  (PostgreSQL `lock_timeout` of each migration)
+  MIGRATOR_STATEMENT_TIMEOUT       [default: none] (longest a migration statement may run)
+  MIGRATOR_IO_TIMEOUT              [default: 30s]  (longest a server may leave a request unanswered)
   RUST_LOG                  log filter when --log-level is not given
 
 Run lock: migrate, up, down, redo, baseline and repair hold a PostgreSQL advisory lock for the
@@ -556,6 +562,23 @@ pub struct ConnectionArgs {
     /// How long to wait for each server to pass its health check (`30s`, `2m`) [default: 60s]
     #[arg(long, value_name = "DURATION")]
     pub wait: Option<String>,
+
+    /// How long one PostgreSQL migration waits for a table lock another session holds before it
+    /// fails, naming that session (PostgreSQL `lock_timeout`; `0s`: no limit) [default: 10s]
+    /// [env: MIGRATOR_MIGRATION_LOCK_TIMEOUT]
+    #[arg(long, value_name = "DURATION", help_heading = "Timeouts")]
+    pub migration_lock_timeout: Option<String>,
+
+    /// How long one migration statement may run (PostgreSQL `statement_timeout`, ClickHouse
+    /// `max_execution_time`; `0s`: no limit) [default: no limit] [env: MIGRATOR_STATEMENT_TIMEOUT]
+    #[arg(long, value_name = "DURATION", help_heading = "Timeouts")]
+    pub statement_timeout: Option<String>,
+
+    /// How long a server may leave a request unanswered before the run stops, naming the server
+    /// (a stalled connection); a migration's own SQL gets this on top of `--statement-timeout`
+    /// [default: 30s] [env: MIGRATOR_IO_TIMEOUT]
+    #[arg(long, value_name = "DURATION", help_heading = "Timeouts")]
+    pub io_timeout: Option<String>,
 }
 
 /// The PostgreSQL advisory lock that keeps two migrators from changing the servers at once.
@@ -679,6 +702,9 @@ impl ConnectionArgs {
             kafka_bootstrap_servers: self.kafka_bootstrap_servers.clone(),
             kafka_config: self.kafka_config.clone(),
             wait: self.wait.clone(),
+            migration_lock_timeout: self.migration_lock_timeout.clone(),
+            statement_timeout: self.statement_timeout.clone(),
+            io_timeout: self.io_timeout.clone(),
             ..Overrides::default()
         }
     }

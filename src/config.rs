@@ -24,6 +24,12 @@
 //! | `--wait`                    |                              | `60s`                  |
 //! | `--lock-database-url`       | `MIGRATOR_LOCK_DATABASE_URL` | (none: `DATABASE_URL`) |
 //! | `--lock-timeout`            | `MIGRATOR_LOCK_TIMEOUT`      | `5m`                   |
+//! | `--migration-lock-timeout`  | `MIGRATOR_MIGRATION_LOCK_TIMEOUT` | `10s`             |
+//! | `--statement-timeout`       | `MIGRATOR_STATEMENT_TIMEOUT` | none                   |
+//! | `--io-timeout`              | `MIGRATOR_IO_TIMEOUT`        | `30s`                  |
+//!
+//! The last three are the [`Bounds`] of every wait on a server; they are copied into
+//! [`PostgresConfig::bounds`] and [`ClickHouseConfig::bounds`] so that each target has them.
 //!
 //! `DATABASE_URL` accepts `postgres://`, `postgresql://` and SQLAlchemy's
 //! `postgresql+asyncpg://`, `+psycopg` and `+psycopg2`, so the URL the services already use works
@@ -127,6 +133,7 @@ pub struct PostgresConfig {
     pub password: Secret,
     /// Extra libpq-style parameters from the URL (`sslmode`, `sslrootcert`, `application_name`…).
     pub params: Vec<(String, String)>,
+    pub bounds: Bounds,
 }
 
 /// ClickHouse over HTTP, from `CLICKHOUSE_URL` or `CLICKHOUSE_HOST`/`PORT`/`USER`/`PASSWORD`,
@@ -138,7 +145,44 @@ pub struct ClickHouseConfig {
     pub user: String,
     pub password: Secret,
     pub database: String,
+    pub bounds: Bounds,
 }
+
+/// How long the migrator waits on a server before it stops, naming the cause and the setting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bounds {
+    /// PostgreSQL `lock_timeout` of each migration (`--migration-lock-timeout`, default
+    /// [`DEFAULT_MIGRATION_LOCK_TIMEOUT`]); `None`: wait for table locks without limit.
+    pub migration_lock_timeout: Option<Duration>,
+    /// How long one migration statement may run (`--statement-timeout`): PostgreSQL
+    /// `statement_timeout`, ClickHouse `max_execution_time`. `None` (the default): no limit,
+    /// since a migration may rightly take an hour (an index on a big table).
+    pub statement_timeout: Option<Duration>,
+    /// How long a server may leave one request unanswered (`--io-timeout`, default
+    /// [`DEFAULT_IO_TIMEOUT`]); a migration's own SQL gets it on top of the statement timeout.
+    pub io_timeout: Duration,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Bounds {
+            migration_lock_timeout: Some(DEFAULT_MIGRATION_LOCK_TIMEOUT),
+            statement_timeout: None,
+            io_timeout: DEFAULT_IO_TIMEOUT,
+        }
+    }
+}
+
+/// A migration waiting for a table lock queues every later query on that table behind it, so
+/// the application stalls for as long as it waits: 10 seconds keeps that short, yet lets the
+/// ordinary short transactions of a busy application finish first. The run fails safely
+/// (rolled back, nothing recorded) and can simply be re-run.
+pub const DEFAULT_MIGRATION_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Far longer than any answer of a healthy server to the migrator's own small requests (history
+/// reads, `BEGIN`, `COMMIT`), short enough that a stalled connection does not hold the run lock
+/// for minutes.
+pub const DEFAULT_IO_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Kafka, from `KAFKA_BOOTSTRAP_SERVERS` plus any librdkafka property (`--kafka-config k=v`).
 #[derive(Clone, Debug)]
@@ -183,6 +227,22 @@ impl KafkaConfig {
     }
 }
 
+impl KafkaConfig {
+    /// `text` with the value of every credential property ([`is_credential_key`]) replaced by
+    /// `***`. librdkafka quotes property values in its errors (`Invalid value "…" for
+    /// configuration property "sasl.oauthbearer.client.secret"`), so every message made from one
+    /// passes through here. A short value may mask more than itself, which is the safe side.
+    pub fn mask(&self, text: &str) -> String {
+        let mut masked = text.to_owned();
+        for (key, value) in &self.properties {
+            if is_credential_key(key) && !value.expose().trim().is_empty() {
+                masked = masked.replace(value.expose(), "***");
+            }
+        }
+        masked
+    }
+}
+
 /// Whether a librdkafka property holds a credential, so that its value is never shown:
 /// `sasl.password`, `ssl.key.password`, `sasl.oauthbearer.client.secret`, `sasl.jaas.config`,
 /// `sasl.oauthbearer.config`, `ssl.key.pem`, `ssl.keystore.password`…
@@ -206,6 +266,12 @@ pub struct Overrides {
     pub lock_database_url: Option<String>,
     /// `--lock-timeout` as typed, winning over `MIGRATOR_LOCK_TIMEOUT`; default 5 minutes.
     pub lock_timeout: Option<String>,
+    /// `--migration-lock-timeout`, winning over `MIGRATOR_MIGRATION_LOCK_TIMEOUT`.
+    pub migration_lock_timeout: Option<String>,
+    /// `--statement-timeout`, winning over `MIGRATOR_STATEMENT_TIMEOUT`.
+    pub statement_timeout: Option<String>,
+    /// `--io-timeout`, winning over `MIGRATOR_IO_TIMEOUT`.
+    pub io_timeout: Option<String>,
 }
 
 /// How long a health check waits when `--wait` is not given.
@@ -238,8 +304,14 @@ pub enum ConfigError {
     InvalidUrl { setting: &'static str, reason: String, expected: &'static str },
     #[error("`{setting}` has the scheme `{scheme}`; expected {expected}")]
     UnknownScheme { setting: &'static str, scheme: String, expected: &'static str },
-    #[error("`{setting}` must be a port number from 1 to 65535, got `{value}`")]
-    InvalidPort { setting: &'static str, value: String },
+    // The value is not shown: a port variable swapped with a password variable would print it.
+    #[error("`{setting}` must be a port number from 1 to 65535")]
+    InvalidPort { setting: &'static str },
+    #[error(
+        "`{setting}` has an `@` after its host part: its password holds a `/`, `?` or `#` that ends the host part \
+         early; percent-encode the password (`/` as `%2F`, `?` as `%3F`, `#` as `%23`, `@` as `%40`)"
+    )]
+    UnescapedPassword { setting: &'static str },
     #[error("`{setting}` {problem}")]
     InvalidUrlPart { setting: &'static str, problem: String },
     #[error("`{setting}` is not a duration ({reason}); write it like `60s`, `90s` or `2m`")]
@@ -251,6 +323,10 @@ pub enum ConfigError {
     KafkaPropertyEmptyKey { setting: &'static str, position: usize },
     #[error("`{setting}` sets `bootstrap.servers`; give the brokers with `--kafka-bootstrap-servers` or `KAFKA_BOOTSTRAP_SERVERS` instead")]
     KafkaBootstrapInProperties { setting: &'static str },
+    #[error(
+        "`MIGRATE` is `{value}`; write `enabled` or `true` to run the migrations, `disabled` or `false` to skip them"
+    )]
+    InvalidMigrateSwitch { value: String },
     #[error(
         "`{setting}`: {problem}; expected `host:port` entries separated by commas, e.g. `kafka-1:9092,kafka-2:9092`"
     )]
@@ -341,20 +417,24 @@ fn env_file_syntax_error(path: &Path, text: &str, line: &str, column: usize) -> 
 /// Whether `migrate` should run, from `MIGRATE`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MigrateSwitch {
-    /// `MIGRATE` is unset or `enabled`.
+    /// `MIGRATE` is unset, `enabled` or `true`.
     Enabled,
-    /// `MIGRATE` holds this other value (`disabled`, `false`…).
+    /// `MIGRATE` is `disabled` or `false`, as written.
     Disabled(String),
 }
 
 impl MigrateSwitch {
-    /// `MIGRATE=enabled` or unset runs; any other value turns `migrate` into a no-op, so a
-    /// compose file can keep the migrator service and switch it off per environment.
+    /// Unset, `enabled` or `true` runs; `disabled` or `false` turns `migrate` into a no-op, so a
+    /// compose file can keep the migrator service and switch it off per environment. Case does
+    /// not matter. Any other value is refused: a typo (`enbaled`) or a guess (`yes`) must not
+    /// silently skip a deploy's migrations.
     pub fn from_environment(environment: &Environment) -> Result<Self, ConfigError> {
-        Ok(match environment.get("MIGRATE")? {
-            None | Some("enabled") => MigrateSwitch::Enabled,
-            Some(other) => MigrateSwitch::Disabled(other.to_owned()),
-        })
+        let Some(value) = environment.get("MIGRATE")? else { return Ok(MigrateSwitch::Enabled) };
+        match value.trim().to_ascii_lowercase().as_str() {
+            "enabled" | "true" => Ok(MigrateSwitch::Enabled),
+            "disabled" | "false" => Ok(MigrateSwitch::Disabled(value.to_owned())),
+            _ => Err(ConfigError::InvalidMigrateSwitch { value: value.to_owned() }),
+        }
     }
 }
 
@@ -362,11 +442,15 @@ impl Config {
     /// Reads every setting from `overrides`, then `environment`, then the defaults, and checks
     /// them all; nothing connects.
     pub fn load(environment: &Environment, overrides: &Overrides) -> Result<Config, ConfigError> {
-        let postgres = load_postgres(environment, overrides)?;
+        let bounds = load_bounds(environment, overrides)?;
+        let mut postgres = load_postgres(environment, overrides)?;
+        postgres.bounds = bounds;
+        let mut clickhouse = load_clickhouse(environment, overrides)?;
+        clickhouse.bounds = bounds;
         Ok(Config {
             lock: load_lock(environment, overrides, &postgres)?,
             postgres,
-            clickhouse: load_clickhouse(environment, overrides)?,
+            clickhouse,
             kafka: load_kafka(environment, overrides)?,
             wait: load_wait(overrides)?,
         })
@@ -412,6 +496,7 @@ fn postgres_from_variables(environment: &Environment) -> Result<PostgresConfig, 
         user: variable_or(environment, "POSTGRES_USER", "postgres")?.to_owned(),
         password: Secret::new(variable_or(environment, "POSTGRES_PASSWORD", "postgres")?),
         params: Vec::new(),
+        bounds: Bounds::default(),
     })
 }
 
@@ -465,6 +550,12 @@ fn apply_postgres_param(
         "port" => config.port = parse_port(setting, value)?,
         "user" => config.user = value.to_owned(),
         "password" => config.password = Secret::new(value),
+        "dbname" if value.trim().is_empty() => {
+            return Err(ConfigError::InvalidUrlPart {
+                setting,
+                problem: "has an empty `?dbname=`; name the database, or leave it out".to_owned(),
+            })
+        }
         "dbname" => config.database = value.to_owned(),
         // A key given again (the lock URL over DATABASE_URL's parameters) replaces the value.
         _ if POSTGRES_PARAMETERS.contains(&key) => {
@@ -495,6 +586,7 @@ fn load_clickhouse(environment: &Environment, overrides: &Overrides) -> Result<C
         user: variable_or(environment, "CLICKHOUSE_USER", "default")?.to_owned(),
         password: Secret::new(environment.get("CLICKHOUSE_PASSWORD")?.unwrap_or_default()),
         database: variable_or(environment, "CLICKHOUSE_DB", "default")?.to_owned(),
+        bounds: Bounds::default(),
     };
     match pick(overrides.clickhouse_url.as_deref(), "--clickhouse-url", environment, "CLICKHOUSE_URL")? {
         Some((setting, url)) => apply_clickhouse_url(&mut config, setting, url)?,
@@ -504,6 +596,8 @@ fn load_clickhouse(environment: &Environment, overrides: &Overrides) -> Result<C
             config.url = format!("http://{}:{port}", bracket_ipv6(host));
         }
     }
+    // A `?database=system` was refused above; this one can only come from the variable.
+    check_clickhouse_database("CLICKHOUSE_DB", &config.database)?;
     Ok(config)
 }
 
@@ -537,7 +631,7 @@ fn apply_clickhouse_url(config: &mut ClickHouseConfig, setting: &'static str, te
     }
     for (key, value) in url.query_pairs() {
         match key.as_ref() {
-            "database" => config.database = value.into_owned(),
+            "database" => config.database = check_clickhouse_database(setting, &value)?.to_owned(),
             other => {
                 return Err(ConfigError::InvalidUrlPart {
                     setting,
@@ -547,6 +641,19 @@ fn apply_clickhouse_url(config: &mut ClickHouseConfig, setting: &'static str, te
         }
     }
     Ok(())
+}
+
+/// `?database=` must name the application's database: empty would fall back to the server's
+/// `default` unnoticed, and `system` is ClickHouse's own, where the history table must not go.
+fn check_clickhouse_database<'a>(setting: &'static str, database: &'a str) -> Result<&'a str, ConfigError> {
+    let problem = if database.trim().is_empty() {
+        "has an empty `?database=`; name the database to migrate, or leave `?database=` out to use CLICKHOUSE_DB"
+    } else if database.eq_ignore_ascii_case("system") {
+        "names the database `system`, ClickHouse's own; name the application's database instead"
+    } else {
+        return Ok(database);
+    };
+    Err(ConfigError::InvalidUrlPart { setting, problem: problem.to_owned() })
 }
 
 fn load_kafka(environment: &Environment, overrides: &Overrides) -> Result<KafkaConfig, ConfigError> {
@@ -653,12 +760,45 @@ fn load_lock(
     Ok(LockConfig { database, timeout, postgres_configured })
 }
 
+fn load_bounds(environment: &Environment, overrides: &Overrides) -> Result<Bounds, ConfigError> {
+    let setting = |flag: &Option<String>, flag_name, variable| -> Result<Option<Duration>, ConfigError> {
+        match pick(flag.as_deref(), flag_name, environment, variable)? {
+            Some((setting, text)) => parse_duration(setting, text).map(Some),
+            None => Ok(None),
+        }
+    };
+    let defaults = Bounds::default();
+    // `0s` means "no limit", as it does for PostgreSQL's own timeouts.
+    let limit = |duration: Duration| (!duration.is_zero()).then_some(duration);
+    let migration_lock_timeout =
+        setting(&overrides.migration_lock_timeout, "--migration-lock-timeout", "MIGRATOR_MIGRATION_LOCK_TIMEOUT")?
+            .map_or(defaults.migration_lock_timeout, limit);
+    let statement_timeout = setting(&overrides.statement_timeout, "--statement-timeout", "MIGRATOR_STATEMENT_TIMEOUT")?
+        .map_or(defaults.statement_timeout, limit);
+    let io_timeout = match setting(&overrides.io_timeout, "--io-timeout", "MIGRATOR_IO_TIMEOUT")? {
+        Some(duration) if duration.is_zero() => {
+            return Err(ConfigError::InvalidDuration {
+                setting: if overrides.io_timeout.as_deref().is_some_and(|text| !text.is_empty()) {
+                    "--io-timeout"
+                } else {
+                    "MIGRATOR_IO_TIMEOUT"
+                },
+                reason: "it must be more than 0s: a server that never answers would be waited for forever".to_owned(),
+            })
+        }
+        Some(duration) => duration,
+        None => defaults.io_timeout,
+    };
+    Ok(Bounds { migration_lock_timeout, statement_timeout, io_timeout })
+}
+
 fn parse_duration(setting: &'static str, text: &str) -> Result<Duration, ConfigError> {
     humantime::parse_duration(text.trim())
         .map_err(|error| ConfigError::InvalidDuration { setting, reason: error.to_string() })
 }
 
 fn parse_url(setting: &'static str, text: &str, expected: &'static str) -> Result<Url, ConfigError> {
+    refuse_unescaped_password(setting, text)?;
     // `url`'s messages name the problem (`invalid port number`) without echoing the input,
     // which may hold a password.
     Url::parse(text.trim()).map_err(|error| match error {
@@ -668,6 +808,19 @@ fn parse_url(setting: &'static str, text: &str, expected: &'static str) -> Resul
         },
         other => ConfigError::InvalidUrl { setting, reason: other.to_string(), expected },
     })
+}
+
+/// A password with an unescaped `/`, `?` or `#` ends the URL's host part early: the rest of the
+/// password would then be read as a port, a path (the database, shown in every log line's
+/// address) or a query, and quoted in messages. The `@` that should have ended the credentials
+/// is then still to come; no real database name, path or query holds one unescaped.
+fn refuse_unescaped_password(setting: &'static str, text: &str) -> Result<(), ConfigError> {
+    let Some((_, rest)) = text.trim().split_once("://") else { return Ok(()) };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    if !rest[..authority_end].contains('@') && rest[authority_end..].contains('@') {
+        return Err(ConfigError::UnescapedPassword { setting });
+    }
+    Ok(())
 }
 
 /// The URL's host without IPv6 brackets, `None` when empty.
@@ -689,14 +842,14 @@ fn bracket_ipv6(host: &str) -> String {
 }
 
 fn parse_port(setting: &'static str, text: &str) -> Result<u16, ConfigError> {
-    let invalid = || ConfigError::InvalidPort { setting, value: text.to_owned() };
+    let invalid = || ConfigError::InvalidPort { setting };
     let port = text.trim().parse::<u16>().map_err(|_| invalid())?;
     check_port(setting, port).map_err(|_| invalid())
 }
 
 fn check_port(setting: &'static str, port: u16) -> Result<u16, ConfigError> {
     if port == 0 {
-        return Err(ConfigError::InvalidPort { setting, value: "0".to_owned() });
+        return Err(ConfigError::InvalidPort { setting });
     }
     Ok(port)
 }

@@ -100,6 +100,9 @@ pub enum RunError {
         last_error: String,
         applied: Applied,
     },
+    /// The health check failed in a way waiting cannot fix (`Target::is_permanent`): not retried.
+    #[error("{target}: {error} (not retried: waiting would not change it); {applied}")]
+    Refused { target: TargetName, error: String, applied: Applied },
     #[error("{target} failed: {error}; {applied}")]
     Failed { target: TargetName, error: String, applied: Applied },
     #[error("cannot read the status of {target}: {error}")]
@@ -122,7 +125,7 @@ impl RunError {
     /// The process exit code for this error (see `cli::exit_code`).
     pub fn exit_code(&self) -> u8 {
         match self {
-            RunError::Unreachable { .. } => crate::cli::exit_code::UNREACHABLE,
+            RunError::Unreachable { .. } | RunError::Refused { .. } => crate::cli::exit_code::UNREACHABLE,
             RunError::Lock(PostgresError::LockTimeout { .. }) => crate::cli::exit_code::LOCKED,
             RunError::Failed { .. } | RunError::StatusFailed { .. } | RunError::Lock(_) => {
                 crate::cli::exit_code::FAILED
@@ -363,10 +366,13 @@ pub(crate) async fn wait_for<T: Target>(
     let name = target.name();
     wait_until_healthy(target, address, wait).await.map_err(|unreachable| {
         log_failure(name, started, &unreachable.last_error, 0);
+        if unreachable.permanent {
+            return RunError::Refused { target: name, error: unreachable.last_error, applied: applied.clone() };
+        }
         RunError::Unreachable {
             target: name,
             address: address.to_owned(),
-            waited: humantime::format_duration(wait),
+            waited: crate::target::human_duration(wait),
             attempts: unreachable.attempts,
             last_error: unreachable.last_error,
             applied: applied.clone(),
@@ -385,11 +391,13 @@ pub(crate) fn log_failure(name: TargetName, started: Instant, error: &str, done:
     );
 }
 
-/// A health check that never passed within `--wait`.
+/// A health check that never passed within `--wait`, or failed for good at once.
 #[derive(Debug)]
 struct Unreachable {
     attempts: u32,
     last_error: String,
+    /// `Target::is_permanent`: stopped without waiting.
+    permanent: bool,
 }
 
 /// Calls `health_check` until it passes, pausing 100 ms, 200 ms, 400 ms… (at most 2 s) between
@@ -399,17 +407,33 @@ async fn wait_until_healthy<T: Target>(target: &mut T, address: &str, wait: Dura
     let deadline = Instant::now() + wait;
     let mut delay = FIRST_RETRY_DELAY;
     let mut attempts = 0;
+    // The server's own words from an earlier attempt: a last attempt cut short by the deadline
+    // must not hide them behind a bare "no answer".
+    let mut last_cause: Option<String> = None;
     loop {
         attempts += 1;
         let attempt_time = deadline.saturating_duration_since(Instant::now()).max(MIN_ATTEMPT_TIME);
         let last_error = match tokio::time::timeout(attempt_time, target.health_check()).await {
             Ok(Ok(())) => return Ok(()),
-            Ok(Err(error)) => error_chain(&error),
-            Err(_) => format!("no answer within {}", humantime::format_duration(attempt_time)),
+            Ok(Err(error)) if T::is_permanent(&error) => {
+                return Err(Unreachable { attempts, last_error: error_chain(&error), permanent: true })
+            }
+            Ok(Err(error)) => {
+                let cause = error_chain(&error);
+                last_cause = Some(cause.clone());
+                cause
+            }
+            Err(_) => {
+                let silent = format!("no answer within {}", crate::target::human_duration(attempt_time));
+                match &last_cause {
+                    Some(cause) => format!("{silent} (the attempt before: {cause})"),
+                    None => silent,
+                }
+            }
         };
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
-            return Err(Unreachable { attempts, last_error });
+            return Err(Unreachable { attempts, last_error, permanent: false });
         }
         log_retry(name, address, attempts, &last_error);
         tokio::time::sleep(delay.min(remaining)).await;

@@ -386,3 +386,68 @@ fn passwords_never_appear_in_status_check_plan_or_dry_run_output() {
         assert!(!stderr.contains(SENTINEL), "{args:?}: password on stderr: {stderr}");
     }
 }
+
+/// librdkafka quotes property values in its configuration errors; this build has no OIDC, so
+/// every OIDC user's `sasl.oauthbearer.client.secret` meets one. The error fails the run at once
+/// (waiting cannot fix a setting), and the secret appears nowhere, at any log level.
+#[test]
+fn a_kafka_secret_quoted_by_librdkafka_never_appears_and_fails_at_once() {
+    for format in ["json", "text"] {
+        let started = Instant::now();
+        let (output, stdout, stderr) = run(migrator()
+            .env("KAFKA_BOOTSTRAP_SERVERS", format!("127.0.0.1:{}", closed_port()))
+            .env(
+                "KAFKA_CONFIG",
+                format!(
+                    "security.protocol=SASL_PLAINTEXT;sasl.mechanism=OAUTHBEARER;\
+                     sasl.oauthbearer.client.secret={SENTINEL}"
+                ),
+            )
+            .args(["--log-format", format, "--log-level", "trace", "migrate", "kafka", "--wait", "60s"]));
+        assert_eq!(output.status.code(), Some(3), "{stderr}");
+        assert!(started.elapsed() < Duration::from_secs(30), "not retried for --wait: {:?}", started.elapsed());
+        assert!(!stdout.contains(SENTINEL), "secret on stdout: {stdout}");
+        assert!(!stderr.contains(SENTINEL), "secret on stderr: {stderr}");
+        let error = error_lines(&stderr)[0];
+        assert!(error.starts_with("error: kafka: cannot create a kafka admin client"), "{stderr}");
+        assert!(error.contains("not retried"), "{error}");
+        assert!(error.contains("sasl.oauthbearer.client.secret ***"), "librdkafka's error, masked: {error}");
+    }
+}
+
+/// A password holding an unescaped `/`, `?` or `#` ends the URL's host part early; the rest of
+/// it would be read as a path or query and shown. It is refused (exit 2) without being shown.
+#[test]
+fn an_unescaped_password_is_refused_without_being_shown() {
+    for (variable, url) in [
+        ("DATABASE_URL", format!("postgresql://app:{SENTINEL}/x@127.0.0.1:{}/trading", closed_port())),
+        ("DATABASE_URL", format!("postgresql://app:{SENTINEL}?x@127.0.0.1:{}/trading", closed_port())),
+        ("CLICKHOUSE_URL", format!("http://app:x/{SENTINEL}@127.0.0.1:{}/?database=trading", closed_port())),
+    ] {
+        let (output, stdout, stderr) =
+            run(migrator().env(variable, &url).args(["--log-level", "debug", "migrate", "--wait", "1s"]));
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("percent-encode the password"), "{stderr}");
+        assert!(!stdout.contains(SENTINEL) && !stderr.contains(SENTINEL), "{url}: {stdout}{stderr}");
+    }
+}
+
+#[test]
+fn an_empty_clickhouse_database_or_an_unknown_migrate_value_exits_2_before_connecting() {
+    let (output, _, stderr) = run(point_everything_at_closed_ports(&mut migrator())
+        .env("CLICKHOUSE_URL", format!("http://writer@127.0.0.1:{}/?database=", closed_port()))
+        .args(["migrate", "clickhouse", "--wait", "30s"]));
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("empty `?database=`"), "{stderr}");
+    for value in ["enbaled", "yes"] {
+        let (output, stdout, stderr) =
+            run(point_everything_at_closed_ports(&mut migrator()).env("MIGRATE", value).args(["migrate"]));
+        assert_eq!(output.status.code(), Some(2), "{value}: {stderr}");
+        assert!(stderr.contains(&format!("`MIGRATE` is `{value}`")), "{stderr}");
+        assert!(!stdout.contains("skipped"), "never a silent skip: {stdout}");
+    }
+    let (output, stdout, stderr) =
+        run(point_everything_at_closed_ports(&mut migrator()).env("MIGRATE", "FALSE").args(["migrate"]));
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains("disabled"), "{stdout}");
+}

@@ -174,7 +174,8 @@ fn database_url_port_out_of_range_is_rejected() {
 fn bad_postgres_port_names_the_variable() {
     for value in ["abc", "70000", "0", "-1", "54 32"] {
         let message = load_err(&[("POSTGRES_PORT", value)]);
-        assert_eq!(message, format!("`POSTGRES_PORT` must be a port number from 1 to 65535, got `{value}`"));
+        // The value is not echoed: a port variable swapped with a password variable would print it.
+        assert_eq!(message, "`POSTGRES_PORT` must be a port number from 1 to 65535", "{value}");
     }
 }
 
@@ -260,7 +261,9 @@ fn clickhouse_url_path_and_unknown_parameters_are_rejected() {
 #[test]
 fn bad_clickhouse_port_names_the_variable() {
     let message = load_err(&[("CLICKHOUSE_PORT", "http")]);
-    assert_eq!(message, "`CLICKHOUSE_PORT` must be a port number from 1 to 65535, got `http`");
+    assert_eq!(message, "`CLICKHOUSE_PORT` must be a port number from 1 to 65535");
+    let message = load_err(&[("CLICKHOUSE_PORT", SENTINEL)]);
+    assert!(!message.contains(SENTINEL), "{message}");
     let message = load_err(&[("CLICKHOUSE_URL", &format!("http://u:{SENTINEL}@ch:123456"))]);
     assert!(message.starts_with("`CLICKHOUSE_URL` has a port"), "{message}");
     assert!(!message.contains(SENTINEL), "{message}");
@@ -288,7 +291,7 @@ fn kafka_bootstrap_servers_accept_the_librdkafka_forms() {
 #[test]
 fn bad_kafka_bootstrap_servers_are_rejected_naming_the_variable() {
     let message = load_err(&[("KAFKA_BOOTSTRAP_SERVERS", "kafka:90920")]);
-    assert_eq!(message, "`KAFKA_BOOTSTRAP_SERVERS` must be a port number from 1 to 65535, got `90920`");
+    assert_eq!(message, "`KAFKA_BOOTSTRAP_SERVERS` must be a port number from 1 to 65535");
     let message = load_err(&[("KAFKA_BOOTSTRAP_SERVERS", "k1:9092,,k2:9092")]);
     assert!(message.starts_with("`KAFKA_BOOTSTRAP_SERVERS`: has an empty entry"), "{message}");
     let overrides = Overrides { kafka_bootstrap_servers: Some(":9092".into()), ..Overrides::default() };
@@ -396,15 +399,112 @@ fn bad_wait_names_the_flag() {
 // --- MIGRATE --------------------------------------------------------------------------------
 
 #[test]
-fn migrate_runs_when_unset_or_enabled_only() {
+fn migrate_runs_when_unset_enabled_or_true_skips_when_disabled_or_false_and_refuses_the_rest() {
     let switch =
         |pairs: &[(&str, &str)]| MigrateSwitch::from_environment(&Environment::from_pairs(pairs.iter().copied()));
     assert_eq!(switch(&[]).expect("ok"), MigrateSwitch::Enabled);
     assert_eq!(switch(&[("MIGRATE", "")]).expect("ok"), MigrateSwitch::Enabled);
-    assert_eq!(switch(&[("MIGRATE", "enabled")]).expect("ok"), MigrateSwitch::Enabled);
-    for value in ["disabled", "false", "0", "Enabled"] {
+    for value in ["enabled", "ENABLED", "Enabled", "true", "TRUE"] {
+        assert_eq!(switch(&[("MIGRATE", value)]).expect("ok"), MigrateSwitch::Enabled, "{value}");
+    }
+    for value in ["disabled", "DISABLED", "false", "False"] {
         assert_eq!(switch(&[("MIGRATE", value)]).expect("ok"), MigrateSwitch::Disabled(value.to_owned()));
     }
+    // A typo or a guess must not silently skip a deploy's migrations.
+    for value in ["enbaled", "yes", "0", "on"] {
+        let message = switch(&[("MIGRATE", value)]).expect_err("refused").to_string();
+        assert!(message.starts_with(&format!("`MIGRATE` is `{value}`; write `enabled` or `true`")), "{message}");
+    }
+}
+
+// --- bounds ---------------------------------------------------------------------------------
+
+#[test]
+fn bounds_have_defaults_and_read_flags_over_variables() {
+    let config = load_ok(&[]);
+    assert_eq!(config.postgres.bounds.migration_lock_timeout, Some(Duration::from_secs(10)));
+    assert_eq!(config.postgres.bounds.statement_timeout, None);
+    assert_eq!(config.postgres.bounds.io_timeout, Duration::from_secs(30));
+    assert_eq!(config.clickhouse.bounds, config.postgres.bounds);
+    let config = load_ok(&[
+        ("MIGRATOR_MIGRATION_LOCK_TIMEOUT", "0s"),
+        ("MIGRATOR_STATEMENT_TIMEOUT", "1h"),
+        ("MIGRATOR_IO_TIMEOUT", "2m"),
+    ]);
+    assert_eq!(config.postgres.bounds.migration_lock_timeout, None, "0s: no limit");
+    assert_eq!(config.postgres.bounds.statement_timeout, Some(Duration::from_secs(3600)));
+    assert_eq!(config.clickhouse.bounds.io_timeout, Duration::from_secs(120));
+    let overrides = Overrides {
+        migration_lock_timeout: Some("30s".into()),
+        statement_timeout: Some("0s".into()),
+        io_timeout: Some("5s".into()),
+        ..Overrides::default()
+    };
+    let config =
+        with_flags(&[("MIGRATOR_STATEMENT_TIMEOUT", "1h"), ("MIGRATOR_IO_TIMEOUT", "2m")], overrides).expect("valid");
+    assert_eq!(config.postgres.bounds.migration_lock_timeout, Some(Duration::from_secs(30)));
+    assert_eq!(config.postgres.bounds.statement_timeout, None);
+    assert_eq!(config.postgres.bounds.io_timeout, Duration::from_secs(5));
+}
+
+#[test]
+fn bad_bounds_name_their_setting() {
+    let message = load_err(&[("MIGRATOR_MIGRATION_LOCK_TIMEOUT", "soon")]);
+    assert!(message.starts_with("`MIGRATOR_MIGRATION_LOCK_TIMEOUT` is not a duration"), "{message}");
+    let message = load_err(&[("MIGRATOR_IO_TIMEOUT", "0s")]);
+    assert!(message.starts_with("`MIGRATOR_IO_TIMEOUT` is not a duration (it must be more than 0s"), "{message}");
+    let overrides = Overrides { io_timeout: Some("0s".into()), ..Overrides::default() };
+    let message = with_flags(&[], overrides).expect_err("zero").to_string();
+    assert!(message.starts_with("`--io-timeout`"), "{message}");
+}
+
+// --- URLs that would leak or mislead ----------------------------------------------------------
+
+#[test]
+fn a_password_with_an_unescaped_slash_or_question_mark_is_refused_without_echoing_it() {
+    for variable in ["DATABASE_URL", "MIGRATOR_LOCK_DATABASE_URL", "CLICKHOUSE_URL"] {
+        let scheme = if variable == "CLICKHOUSE_URL" { "http" } else { "postgres" };
+        for password in
+            [format!("{SENTINEL}/x"), format!("x/{SENTINEL}"), format!("{SENTINEL}?x"), format!("a#{SENTINEL}")]
+        {
+            let url = format!("{scheme}://app:{password}@db:5432/trading");
+            let message = load_err(&[(variable, &url)]);
+            assert!(message.starts_with(&format!("`{variable}` has an `@` after its host part")), "{message}");
+            assert!(message.contains("percent-encode the password"), "{message}");
+            assert!(!message.contains(SENTINEL), "{url}: {message}");
+        }
+    }
+    let encoded = format!("postgres://app:{}%2Fx%3Fy@db:5432/trading", SENTINEL);
+    assert_eq!(load_ok(&[("DATABASE_URL", &encoded)]).postgres.password.expose(), format!("{SENTINEL}/x?y"));
+}
+
+#[test]
+fn an_empty_or_system_clickhouse_database_is_refused() {
+    let message = load_err(&[("CLICKHOUSE_URL", "http://ch:8123/?database=")]);
+    assert!(message.starts_with("`CLICKHOUSE_URL` has an empty `?database=`"), "{message}");
+    for system in ["system", "SYSTEM"] {
+        let message = load_err(&[("CLICKHOUSE_URL", &format!("http://ch:8123/?database={system}"))]);
+        assert!(message.starts_with("`CLICKHOUSE_URL` names the database `system`"), "{message}");
+    }
+    let message = load_err(&[("CLICKHOUSE_DB", "system")]);
+    assert!(message.starts_with("`CLICKHOUSE_DB` names the database `system`"), "{message}");
+    let message = load_err(&[("DATABASE_URL", "postgres://db/x?dbname=")]);
+    assert!(message.starts_with("`DATABASE_URL` has an empty `?dbname=`"), "{message}");
+}
+
+#[test]
+fn kafka_messages_are_masked_of_every_credential_value() {
+    let config = load_ok(&[(
+        "KAFKA_CONFIG",
+        &format!("sasl.username=app;sasl.oauthbearer.client.secret={SENTINEL};ssl.key.password=k3y-{SENTINEL}"),
+    )]);
+    let librdkafka = format!(
+        "Client config error: Unsupported value \"{SENTINEL}\" for configuration property \
+         \"sasl.oauthbearer.client.secret\"; also k3y-{SENTINEL} for app"
+    );
+    let masked = config.kafka.mask(&librdkafka);
+    assert!(!masked.contains(SENTINEL), "{masked}");
+    assert!(masked.contains("sasl.oauthbearer.client.secret") && masked.contains("for app"), "{masked}");
 }
 
 // --- env files ------------------------------------------------------------------------------

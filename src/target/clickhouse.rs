@@ -79,6 +79,7 @@ mod drift;
 #[cfg(test)]
 mod fixtures;
 mod history;
+mod read_timeout;
 mod repair;
 pub mod schema;
 mod script;
@@ -333,6 +334,11 @@ impl Target for ClickHouseTarget {
 
     async fn health_check(&mut self) -> Result<(), ClickHouseError> {
         self.connection.health_check().await
+    }
+
+    /// Refused credentials: the server answered, and will answer the same until the settings change.
+    fn is_permanent(error: &ClickHouseError) -> bool {
+        matches!(error, ClickHouseError::Authentication { .. })
     }
 
     async fn status(&mut self, plan: &Plan) -> Result<Status, ClickHouseError> {

@@ -109,6 +109,10 @@ impl Target for IndicatorsTarget {
         Ok(self.connection.health_check().await?)
     }
 
+    fn is_permanent(error: &IndicatorsError) -> bool {
+        matches!(error, IndicatorsError::Postgres(error) if error.is_permanent())
+    }
+
     async fn status(&mut self, plan: &Plan) -> Result<Status, IndicatorsError> {
         let server = self.connection.server();
         let connection = self.connection.get().await?;

@@ -96,12 +96,9 @@ impl Drop for KafkaTarget {
 /// what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum KafkaError {
-    #[error("cannot create a kafka admin client for `{bootstrap}`: {source}; check the librdkafka properties given with --kafka-config")]
-    Client {
-        bootstrap: String,
-        #[source]
-        source: RdKafkaError,
-    },
+    /// `reason` is librdkafka's message with credential values masked ([`KafkaConfig::mask`]).
+    #[error("cannot create a kafka admin client for `{bootstrap}`: {reason}; check the librdkafka properties given with --kafka-config")]
+    Client { bootstrap: String, reason: String },
     #[error("kafka at `{bootstrap}` did not answer a metadata request within {timeout}: {source}; check KAFKA_BOOTSTRAP_SERVERS, that the broker is running and reachable from here, and the security settings (--kafka-config security.protocol, sasl.*, ssl.*)")]
     Unreachable {
         bootstrap: String,
@@ -260,14 +257,22 @@ impl KafkaTarget {
         let mut client_config = ClientConfig::new();
         client_config.set("bootstrap.servers", &self.config.bootstrap_servers);
         client_config.set("client.id", "tradeforge-migrator");
+        // Bounds on a silent broker, before the given properties so that those win: a dead peer
+        // is noticed by TCP keepalive, an unanswered request fails after 30s (librdkafka: 60s)
+        // and a connection attempt after 10s (librdkafka: 30s).
+        client_config.set("socket.keepalive.enable", "true");
+        client_config.set("socket.timeout.ms", "30000");
+        client_config.set("socket.connection.setup.timeout.ms", "10000");
         for (key, value) in &self.config.properties {
             client_config.set(key, value.expose());
         }
         // A metadata request naming a missing topic would create it on brokers that allow it
         // (the producer default); only CreateTopics may create a topic here, whatever was given.
         client_config.set("allow.auto.create.topics", "false");
-        let admin: Admin =
-            client_config.create().map_err(|source| KafkaError::Client { bootstrap: self.bootstrap(), source })?;
+        let admin: Admin = client_config.create().map_err(|source| KafkaError::Client {
+            bootstrap: self.bootstrap(),
+            reason: self.config.mask(&crate::target::error_chain(&source)),
+        })?;
         let admin = Arc::new(admin);
         self.admin = Some(Arc::clone(&admin));
         Ok(admin)
@@ -704,6 +709,11 @@ impl Target for KafkaTarget {
         self.health_metadata = None;
         self.health_metadata = Some(self.fetch_metadata(HEALTH_TIMEOUT).await?);
         Ok(())
+    }
+
+    /// A property librdkafka refuses stays refused.
+    fn is_permanent(error: &KafkaError) -> bool {
+        matches!(error, KafkaError::Client { .. })
     }
 
     async fn status(&mut self, plan: &Plan) -> Result<Status, KafkaError> {

@@ -127,6 +127,12 @@ pub trait Target {
     /// backoff for up to `--wait`, so a server that is still starting is waited for.
     async fn health_check(&mut self) -> Result<(), Self::Error>;
 
+    /// Whether a failed health check will fail the same way however long `crate::run` retries
+    /// it (a refused password, a missing database, a TLS mismatch, a bad client setting): the
+    /// run then stops at once with this error instead of waiting out `--wait`. Each target
+    /// decides it where it turns the server's answer into its error.
+    fn is_permanent(error: &Self::Error) -> bool;
+
     /// Where the server stands against `plan`; changes nothing.
     async fn status(&mut self, plan: &Plan) -> Result<Status, Self::Error>;
 
@@ -209,6 +215,20 @@ pub struct PlannedStatement {
     pub sql: String,
 }
 
+/// A duration as people write it, rounded so that it reads at a glance: `6.9s`, `250ms`,
+/// `2m 30s`, never `6s 885ms 660us 643ns`.
+pub fn human_duration(duration: std::time::Duration) -> humantime::FormattedDuration {
+    use std::time::Duration;
+    let rounded = if duration < Duration::from_secs(1) {
+        Duration::from_millis(duration.as_millis() as u64)
+    } else if duration < Duration::from_secs(60) {
+        Duration::from_millis((duration.as_millis() as u64 + 50) / 100 * 100)
+    } else {
+        Duration::from_secs((duration.as_millis() as u64 + 500) / 1000)
+    };
+    humantime::format_duration(rounded)
+}
+
 /// `error: cause: cause` on one line, skipping a cause whose text the outer message already
 /// includes (hyper and sqlx repeat their own message as a source).
 pub fn error_chain(error: &dyn std::error::Error) -> String {
@@ -223,4 +243,19 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text.replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::human_duration;
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        assert_eq!(human_duration(Duration::new(6, 885_660_643)).to_string(), "6s 900ms");
+        assert_eq!(human_duration(Duration::from_nanos(250_400_000)).to_string(), "250ms");
+        assert_eq!(human_duration(Duration::from_millis(150_400)).to_string(), "2m 30s");
+        assert_eq!(human_duration(Duration::from_secs(60)).to_string(), "1m");
+    }
 }

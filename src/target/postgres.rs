@@ -41,11 +41,13 @@ mod execute;
 mod history;
 mod lock;
 pub mod schema;
+mod watch;
 
 use std::collections::HashSet;
 
 use sqlx::Connection as _;
 
+use self::connection::bounded;
 pub(crate) use self::connection::{describe_error, is_undefined_table, Connection};
 pub use self::execute::Direction;
 use self::execute::Step;
@@ -61,7 +63,14 @@ use crate::plan::{Migration, Plan};
 #[derive(Debug, thiserror::Error)]
 pub enum PostgresError {
     #[error("cannot connect to PostgreSQL at `{server}`: {reason}; {fix}")]
-    Connect { server: String, reason: String, fix: String },
+    Connect {
+        server: String,
+        reason: String,
+        fix: String,
+        /// Waiting cannot fix it (a refused password, a missing database, TLS): see
+        /// [`PostgresError::is_permanent`].
+        permanent: bool,
+    },
     #[error("`{server}`: unsupported connection parameter `{key}` in DATABASE_URL; supported: {supported}")]
     UnsupportedParameter { server: String, key: String, supported: String },
     #[error("`{server}`: invalid `sslmode={value}` in DATABASE_URL; use disable, allow, prefer, require, verify-ca or verify-full")]
@@ -148,6 +157,12 @@ pub enum PostgresError {
          `--lock-database-url`) to a direct, non-pooled URL of the same database, used for the lock alone"
     )]
     LockBehindPooler { server: String, first: i32, other: i32, second: i32 },
+    #[error(
+        "`{server}` did not answer within {waited} (--io-timeout) while {action}: {reason}; the connection or the \
+         server stalled, and the run stopped; {consequence}; check the server and the network between, or raise \
+         --io-timeout (MIGRATOR_IO_TIMEOUT) if the server is only slow"
+    )]
+    Stalled { server: String, action: String, waited: String, reason: String, consequence: String },
 }
 
 /// Applies `plan.postgres` to one database. Connects on first use (normally the health check).
@@ -164,8 +179,10 @@ impl PostgresTarget {
     /// not exist yet. Creates nothing.
     pub async fn history(&mut self) -> Result<Vec<HistoryRow>, PostgresError> {
         let server = self.connection.server();
+        let config = self.connection.config().clone();
         let connection = self.connection.get().await?;
-        Ok(history::read_if_exists(connection, &server).await?.unwrap_or_default())
+        let read = history::read_if_exists(connection, &server);
+        Ok(bounded(&config, &server, "reading `migration_history`", read).await?.unwrap_or_default())
     }
 
     /// The database's schema as sorted text lines, `migration_history` left out (see
@@ -179,8 +196,9 @@ impl PostgresTarget {
     /// Creates `migration_history` if it is missing and reads it.
     async fn prepare_history(&mut self) -> Result<Vec<HistoryRow>, PostgresError> {
         let server = self.connection.server();
+        let config = self.connection.config().clone();
         let connection = self.connection.get().await?;
-        history::read_or_create(connection, &server).await
+        bounded(&config, &server, "reading `migration_history`", history::read_or_create(connection, &server)).await
     }
 
     /// The connection the health check opened, for the run lock to take over (see
@@ -199,6 +217,10 @@ impl Target for PostgresTarget {
 
     async fn health_check(&mut self) -> Result<(), PostgresError> {
         self.connection.health_check().await
+    }
+
+    fn is_permanent(error: &PostgresError) -> bool {
+        error.is_permanent()
     }
 
     async fn status(&mut self, plan: &Plan) -> Result<Status, PostgresError> {
@@ -228,10 +250,11 @@ impl VersionedTarget for PostgresTarget {
         let history = self.prepare_history().await?;
         let server = self.connection.server();
         drift::refuse_for_upgrade(&history, plan.postgres, &server)?;
+        let config = self.connection.config().clone();
         let connection = self.connection.get().await?;
         let mut done = Changes::default();
         for migration in pending(&history, plan.postgres, to) {
-            match execute::run(connection, &server, &Step::upgrade(migration)).await {
+            match execute::run(connection, &config, &server, &Step::upgrade(migration)).await {
                 Ok(execution_ms) => {
                     done.push(format!("V{} {} ({execution_ms} ms)", migration.version, migration.description))
                 }
@@ -272,10 +295,11 @@ impl VersionedTarget for PostgresTarget {
                 None => Step::stored_downgrade(row, &server),
             })
             .collect::<Result<Vec<Step>, PostgresError>>()?;
+        let config = self.connection.config().clone();
         let connection = self.connection.get().await?;
         let mut done = Changes::default();
         for step in &steps {
-            match execute::run(connection, &server, step).await {
+            match execute::run(connection, &config, &server, step).await {
                 Ok(execution_ms) => done.push(undone(step, execution_ms)),
                 Err(error) => return Err(Failure::new(error, done)),
             }
@@ -528,6 +552,19 @@ fn check_versions_fit(plan: &'static [Migration]) -> Result<(), PostgresError> {
             Err(PostgresError::VersionOutOfRange { path: migration.upgrade.path, version: migration.version })
         }
         None => Ok(()),
+    }
+}
+
+impl PostgresError {
+    /// Whether connecting again cannot help: see `connection::connect_error`, which decides it
+    /// for the server's answers, and the settings this binary refuses before sending anything.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            PostgresError::Connect { permanent, .. } => *permanent,
+            PostgresError::UnsupportedParameter { .. } | PostgresError::InvalidSslMode { .. } => true,
+            PostgresError::LockConnection { source } => source.is_permanent(),
+            _ => false,
+        }
     }
 }
 

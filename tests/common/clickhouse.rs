@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clickhouse::sql::Identifier;
 use clickhouse::Client;
-use tradeforge_migrator::config::{ClickHouseConfig, Secret};
+use tradeforge_migrator::config::{Bounds, ClickHouseConfig, Secret};
 
 const DEFAULT_URL: &str = "http://127.0.0.1:58123";
 
@@ -29,6 +29,7 @@ impl TestDatabase {
             user: std::env::var("CLICKHOUSE_USER").unwrap_or_else(|_| "default".to_owned()),
             password: Secret::new(std::env::var("CLICKHOUSE_PASSWORD").unwrap_or_default()),
             database: unique_name(),
+            bounds: Bounds::default(),
         };
         let client = server_client(&config).with_database(config.database.as_str());
         TestDatabase { config, client }

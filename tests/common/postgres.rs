@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sqlx::{Connection, PgConnection};
-use tradeforge_migrator::config::{PostgresConfig, Secret};
+use tradeforge_migrator::config::{Bounds, PostgresConfig, Secret};
 
 const ADMIN_URL_VARIABLE: &str = "TFM_STACK_ADMIN_DATABASE_URL";
 
@@ -37,6 +37,7 @@ impl TestDatabase {
             user: self.admin_url.username().to_owned(),
             password: Secret::new(self.admin_url.password().unwrap_or_default()),
             params: vec![("application_name".to_owned(), "tfm-tests".to_owned())],
+            bounds: Bounds::default(),
         }
     }
 

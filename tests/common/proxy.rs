@@ -7,6 +7,11 @@
 //! talk. [`Proxy::cut_when`] arms a cut for the moment a request carrying a marker passes
 //! through, so the cut lands at a chosen statement rather than after a guessed delay, and
 //! [`Proxy::cut_before`] cuts instead of forwarding such a request, so the server never sees it.
+//!
+//! [`Proxy::stall`] keeps every connection open but forwards nothing either way, and holds new
+//! connections unanswered, until [`Proxy::restore`]: a network or server that hangs rather than
+//! fails. [`Proxy::stall_after`] stalls once a request carrying a marker has been forwarded, so
+//! the server runs it and its answer never arrives.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,6 +40,10 @@ struct State {
     /// Whether an armed cut went off.
     fired: AtomicBool,
     connections: Mutex<Vec<AbortHandle>>,
+    /// Nothing is forwarded while set.
+    stalled: AtomicBool,
+    /// The armed stall: the bytes after whose forwarding everything stalls.
+    stall_trigger: Mutex<Option<Vec<u8>>>,
 }
 
 impl Proxy {
@@ -53,6 +62,8 @@ impl Proxy {
             trigger: Mutex::new(None),
             fired: AtomicBool::new(false),
             connections: Mutex::new(Vec::new()),
+            stalled: AtomicBool::new(false),
+            stall_trigger: Mutex::new(None),
         });
         let accept = tokio::spawn(accept_loop(listener, Arc::clone(&state)));
         Proxy { address, state, accept }
@@ -68,10 +79,22 @@ impl Proxy {
         self.state.cut();
     }
 
-    /// Forwards new connections again and disarms any armed cut.
+    /// Forwards new connections again, ends a stall, and disarms any armed cut or stall.
     pub fn restore(&self) {
         *self.state.trigger.lock().expect("trigger lock") = None;
+        *self.state.stall_trigger.lock().expect("stall trigger lock") = None;
         self.state.cut.store(false, Ordering::SeqCst);
+        self.state.stalled.store(false, Ordering::SeqCst);
+    }
+
+    /// Stops forwarding anything, on open and new connections alike, until [`Proxy::restore`].
+    pub fn stall(&self) {
+        self.state.stalled.store(true, Ordering::SeqCst);
+    }
+
+    /// Stalls right after forwarding the first client bytes containing `marker`.
+    pub fn stall_after(&self, marker: &str) {
+        *self.state.stall_trigger.lock().expect("stall trigger lock") = Some(marker.as_bytes().to_vec());
     }
 
     /// Cuts `after` the first client bytes containing `marker` were forwarded.
@@ -119,6 +142,25 @@ impl State {
         self.fired.store(true, Ordering::SeqCst);
         Some(after)
     }
+
+    /// Whether `window` sets off the armed stall; disarms it when it does.
+    fn take_stall_trigger(&self, window: &[u8]) -> bool {
+        let mut trigger = self.stall_trigger.lock().expect("stall trigger lock");
+        let Some(marker) = trigger.as_ref() else { return false };
+        if !window.windows(marker.len()).any(|part| part == marker.as_slice()) {
+            return false;
+        }
+        *trigger = None;
+        self.fired.store(true, Ordering::SeqCst);
+        true
+    }
+
+    /// Returns once nothing is stalled.
+    async fn hold_while_stalled(&self) {
+        while self.stalled.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
 }
 
 async fn accept_loop(listener: TcpListener, state: Arc<State>) {
@@ -137,11 +179,12 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>) {
 
 /// Copies both ways until either side closes.
 async fn forward(client: TcpStream, state: Arc<State>) {
+    state.hold_while_stalled().await;
     let Ok(server) = TcpStream::connect(state.upstream).await else { return };
     let (client_read, client_write) = client.into_split();
     let (server_read, server_write) = server.into_split();
     let upstream = to_server(client_read, server_write, Arc::clone(&state));
-    let downstream = to_client(server_read, client_write);
+    let downstream = to_client(server_read, client_write, Arc::clone(&state));
     tokio::select! {
         () = upstream => {}
         () = downstream => {}
@@ -165,8 +208,12 @@ async fn to_server(mut client: OwnedReadHalf, mut server: OwnedWriteHalf, state:
             state.cut();
             return;
         }
+        state.hold_while_stalled().await;
         if server.write_all(chunk).await.is_err() {
             return;
+        }
+        if state.take_stall_trigger(&window) {
+            state.stalled.store(true, Ordering::SeqCst);
         }
         if let Some(Some(after)) = trigger {
             let state = Arc::clone(&state);
@@ -181,13 +228,14 @@ async fn to_server(mut client: OwnedReadHalf, mut server: OwnedWriteHalf, state:
     }
 }
 
-async fn to_client(mut server: OwnedReadHalf, mut client: OwnedWriteHalf) {
+async fn to_client(mut server: OwnedReadHalf, mut client: OwnedWriteHalf, state: Arc<State>) {
     let mut buffer = vec![0_u8; 16 * 1024];
     loop {
         let read = match server.read(&mut buffer).await {
             Ok(0) | Err(_) => return,
             Ok(read) => read,
         };
+        state.hold_while_stalled().await;
         if client.write_all(&buffer[..read]).await.is_err() {
             return;
         }

@@ -10,46 +10,51 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
 
+use super::read_timeout::ReadTimeoutConnector;
 use super::ClickHouseError;
-use crate::config::ClickHouseConfig;
+use crate::config::{Bounds, ClickHouseConfig};
+use crate::target::human_duration;
 
 /// The codes ClickHouse answers a bad user or password with: UNKNOWN_USER, WRONG_PASSWORD and
 /// REQUIRED_PASSWORD (18.x), AUTHENTICATION_FAILED (19.x and later).
 const AUTHENTICATION_CODES: [u32; 4] = [192, 193, 194, 516];
 
-/// Both clients share one connection pool; neither talks to the server until it is used.
+/// `server_client` and `client` share one connection pool whose reads are bounded by
+/// `--io-timeout`; migration statements have a pool of their own without that bound (see
+/// [`Connection::execute`]). None talks to the server until it is used.
 pub(super) struct Connection {
     /// `http://user@host:port/database`, for messages.
     server: String,
     user: String,
     database: String,
+    bounds: Bounds,
     /// Without a database: the health check, `CREATE DATABASE` and `system.*` queries must work
     /// before the configured database exists.
     server_client: Client,
-    /// In the configured database: migration statements and `migration_history`.
+    /// In the configured database: `migration_history` and the other short requests.
     client: Client,
+    /// In the configured database, reads unbounded: migration statements.
+    statement_client: Client,
 }
 
 impl Connection {
     pub(super) fn new(config: &ClickHouseConfig) -> Self {
-        let mut server_client = http_client()
-            .with_url(config.url.as_str())
-            .with_user(config.user.as_str())
-            .with_product_info("tradeforge-migrator", env!("CARGO_PKG_VERSION"))
-            // Validation reads and writes RowBinaryWithNamesAndTypes, which older servers (the
-            // stack's 18.16 among them) do not know; plain RowBinary works on every release.
-            // The history row types are checked against the real table by the integration tests.
-            .with_validation(false);
-        if !config.password.is_empty() {
-            server_client = server_client.with_password(config.password.expose());
-        }
+        let server_client = logged_in(http_client(Some(config.bounds.io_timeout)), config);
         let client = server_client.clone().with_database(config.database.as_str());
+        let mut statement_client = logged_in(http_client(None), config).with_database(config.database.as_str());
+        if let Some(timeout) = config.bounds.statement_timeout {
+            // Whole seconds, the setting's unit; at least one, since 0 means no limit.
+            statement_client =
+                statement_client.with_setting("max_execution_time", timeout.as_secs().max(1).to_string());
+        }
         Connection {
             server: config.describe(),
             user: config.user.clone(),
             database: config.database.clone(),
+            bounds: config.bounds,
             server_client,
             client,
+            statement_client,
         }
     }
 
@@ -86,8 +91,69 @@ impl Connection {
             .map_err(|error| self.error(&format!("create database `{}`", self.database), &error))
     }
 
+    /// Runs one migration statement. It may rightly run silent for long, so instead of a read
+    /// bound it is watched: every `--io-timeout` a short request asks `system.processes` whether
+    /// the server still runs it (by its `query_id`). The server not answering that, or no longer
+    /// running the statement twice in a row while its answer has not come, is a stalled
+    /// connection, and ends the statement with an error naming the bound.
     pub(super) async fn execute(&self, statement: &str) -> Result<(), ClientError> {
-        self.client.query_raw(statement).execute().await
+        let query_id = next_query_id();
+        let running = self.statement_client.query_raw(statement).with_setting("query_id", query_id.as_str()).execute();
+        tokio::select! {
+            result = running => result,
+            reason = self.watch(&query_id) => Err(ClientError::Other(reason.into())),
+        }
+    }
+
+    /// Returns only when the statement `query_id` is stalled, saying why.
+    async fn watch(&self, query_id: &str) -> String {
+        let io_timeout = self.bounds.io_timeout;
+        let started = std::time::Instant::now();
+        let mut missing = 0;
+        let mut said_running = false;
+        loop {
+            tokio::time::sleep(io_timeout).await;
+            let look = self
+                .server_client
+                .query("SELECT toUInt64(count()) FROM system.processes WHERE query_id = ?")
+                .bind(query_id)
+                .fetch_one::<u64>()
+                .await;
+            match look {
+                Err(error) => {
+                    return format!(
+                        "no answer within {}, and asking the server whether it still runs the statement failed \
+                         too ({})",
+                        human_duration(started.elapsed()),
+                        describe_error(&error)
+                    )
+                }
+                Ok(0) => missing += 1,
+                Ok(_) => missing = 0,
+            }
+            if missing >= 2 {
+                return format!(
+                    "the server finished the statement, but its answer did not arrive within {} (--io-timeout, \
+                     MIGRATOR_IO_TIMEOUT): the connection stalled",
+                    human_duration(io_timeout * 2)
+                );
+            }
+            if missing == 0 && !said_running {
+                said_running = true;
+                tracing::info!(
+                    event = "clickhouse_migrator.statement_running",
+                    target = "clickhouse",
+                    query_id,
+                    "a statement is still running on {} after {}; {}",
+                    self.server,
+                    human_duration(started.elapsed()),
+                    match self.bounds.statement_timeout {
+                        Some(timeout) => format!("it may run {} (--statement-timeout)", human_duration(timeout)),
+                        None => "no statement timeout is set (--statement-timeout)".to_owned(),
+                    }
+                );
+            }
+        }
     }
 
     /// The typed error for a failed `action`: an unreachable server and refused credentials
@@ -109,13 +175,40 @@ impl Connection {
 /// How long an idle connection stays in the pool: below ClickHouse's keep-alive timeout (3 s by
 /// default), as the crate's own client does.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(2);
-const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
+/// A dead peer is noticed by the kernel after this long idle plus its probes.
+const TCP_KEEPALIVE: Duration = Duration::from_secs(15);
 
-/// A ClickHouse client over the HTTP stack the crate's default builds, plus TCP_NODELAY. Without it a
-/// request whose body follows its headers in a second small write (every history insert) waits
-/// for the server's delayed ACK of the first (Nagle's algorithm): about 40 ms a time on Linux,
-/// which was most of a ClickHouse migration's time.
-fn http_client() -> Client {
+/// `client` with the config's user and password.
+fn logged_in(client: Client, config: &ClickHouseConfig) -> Client {
+    let client = client
+        .with_url(config.url.as_str())
+        .with_user(config.user.as_str())
+        .with_product_info("tradeforge-migrator", env!("CARGO_PKG_VERSION"))
+        // Validation reads and writes RowBinaryWithNamesAndTypes, which older servers (the
+        // stack's 18.16 among them) do not know; plain RowBinary works on every release.
+        // The history row types are checked against the real table by the integration tests.
+        .with_validation(false);
+    if config.password.is_empty() {
+        client
+    } else {
+        client.with_password(config.password.expose())
+    }
+}
+
+/// A `query_id` of this process, unique among the migrator's statements.
+fn next_query_id() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let number = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    format!("tradeforge-migrator-{}-{}-{number}", std::process::id(), started.as_millis())
+}
+
+/// A ClickHouse client over the HTTP stack the crate's default builds, plus TCP_NODELAY, and
+/// with `read_timeout` on every read when given (see `clickhouse/read_timeout.rs`). Without
+/// TCP_NODELAY a request whose body follows its headers in a second small write (every history
+/// insert) waits for the server's delayed ACK of the first (Nagle's algorithm): about 40 ms a
+/// time on Linux, which was most of a ClickHouse migration's time.
+fn http_client(read_timeout: Option<Duration>) -> Client {
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
     connector.set_keepalive(Some(TCP_KEEPALIVE));
@@ -127,9 +220,11 @@ fn http_client() -> Client {
         .with_provider_and_native_roots(provider())
         .unwrap_or_else(|_| hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(without_roots(provider())));
     let connector = https.https_or_http().enable_http1().wrap_connector(connector);
-    Client::with_http_client(
-        HyperClient::builder(TokioExecutor::new()).pool_idle_timeout(POOL_IDLE_TIMEOUT).build(connector),
-    )
+    let builder = HyperClient::builder(TokioExecutor::new()).pool_idle_timeout(POOL_IDLE_TIMEOUT).clone();
+    match read_timeout {
+        Some(timeout) => Client::with_http_client(builder.build(ReadTimeoutConnector::new(connector, timeout))),
+        None => Client::with_http_client(builder.build(connector)),
+    }
 }
 
 fn without_roots(provider: rustls::crypto::CryptoProvider) -> rustls::ClientConfig {
@@ -198,6 +293,7 @@ mod tests {
             user: "deploy".to_owned(),
             password: crate::config::Secret::new("hunter2"),
             database: "analytics".to_owned(),
+            bounds: crate::config::Bounds::default(),
         };
         let connection = Connection::new(&config);
         let error = connection.error("run `SELECT 1`", &ClientError::BadResponse(WRONG_PASSWORD_18.to_owned()));

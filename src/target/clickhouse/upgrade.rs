@@ -241,6 +241,7 @@ mod tests {
             user: "default".to_owned(),
             password: crate::config::Secret::new("hunter2"),
             database: "analytics".to_owned(),
+            bounds: crate::config::Bounds::default(),
         };
         let connection = Connection::new(&config);
         let reason = "Code: 60, DB::Exception: Table analytics.a doesn't exist.".to_owned();

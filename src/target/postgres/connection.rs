@@ -2,6 +2,7 @@
 //! postgres and indicators targets, and the translation of the server's errors into messages
 //! that name the server and the fix.
 
+use std::future::Future;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgDatabaseError, PgSslMode};
@@ -33,6 +34,10 @@ impl Connection {
         self.config.describe()
     }
 
+    pub(crate) fn config(&self) -> &PostgresConfig {
+        &self.config
+    }
+
     /// Connects if needed: a connection that has just completed its startup handshake is the
     /// proof, so only one kept from before is probed with `SELECT 1` (a simple query, one round
     /// trip). A connection that fails the probe is dropped, so the next attempt opens a fresh one.
@@ -42,17 +47,20 @@ impl Connection {
             return Ok(());
         }
         let server = self.server();
+        let config = self.config.clone();
         let connection = self.get().await?;
-        let probe = sqlx::raw_sql("SELECT 1").execute(&mut *connection).await;
-        if let Err(error) = probe {
-            self.connection = None;
-            return Err(PostgresError::Query {
-                server,
+        let probe = async {
+            sqlx::raw_sql("SELECT 1").execute(&mut *connection).await.map(drop).map_err(|error| PostgresError::Query {
+                server: server.clone(),
                 action: "run `SELECT 1`".to_owned(),
                 reason: describe_error(&error),
-            });
+            })
+        };
+        let probe = bounded(&config, &server, "running `SELECT 1`", probe).await;
+        if probe.is_err() {
+            self.connection = None;
         }
-        Ok(())
+        probe
     }
 
     /// The open connection, if any, handed over.
@@ -78,11 +86,33 @@ pub(super) async fn connect(config: &PostgresConfig) -> Result<PgConnection, Pos
         Ok(Err(error)) => Err(connect_error(config, &error)),
         Err(_elapsed) => Err(PostgresError::Connect {
             server: config.describe(),
-            reason: format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
+            reason: format!("no answer within {}", crate::target::human_duration(CONNECT_TIMEOUT)),
             fix: "is the server running and reachable from here? check POSTGRES_HOST / POSTGRES_PORT / DATABASE_URL"
                 .to_owned(),
+            permanent: false,
         }),
     }
+}
+
+/// `work`, one or a few round trips on a connection to `server`, bounded by `--io-timeout`: a
+/// stalled connection ends in [`PostgresError::Stalled`] naming the server, the bound and the
+/// setting, instead of holding the run lock for minutes.
+pub(crate) async fn bounded<T>(
+    config: &PostgresConfig,
+    server: &str,
+    action: &str,
+    work: impl Future<Output = Result<T, PostgresError>>,
+) -> Result<T, PostgresError> {
+    let io_timeout = config.bounds.io_timeout;
+    tokio::time::timeout(io_timeout, work).await.unwrap_or_else(|_| {
+        Err(PostgresError::Stalled {
+            server: server.to_owned(),
+            action: action.to_owned(),
+            waited: crate::target::human_duration(io_timeout).to_string(),
+            reason: "no answer arrived".to_owned(),
+            consequence: "nothing was changed by this step".to_owned(),
+        })
+    })
 }
 
 /// Builds the options field by field rather than from a URL, so the password never passes
@@ -146,35 +176,66 @@ fn libpq_options(value: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Turns a failed connection attempt into what went wrong and what to check.
+/// Turns a failed connection attempt into what went wrong and what to check, and decides once
+/// whether waiting could help: a refused password, a missing database, a missing privilege or a
+/// TLS mismatch stay so however long `--wait` is, so they are `permanent` and fail at once.
 fn connect_error(config: &PostgresConfig, error: &sqlx::Error) -> PostgresError {
     let server = config.describe();
-    let (reason, fix) = match error {
+    let check_address =
+        "is the server running and reachable from here? check POSTGRES_HOST / POSTGRES_PORT / DATABASE_URL";
+    let (reason, fix, permanent) = match error {
         sqlx::Error::Database(database_error) => match database_error.code().as_deref() {
             Some("28P01") | Some("28000") => (
                 format!("password authentication failed for user `{}`", config.user),
                 "check POSTGRES_PASSWORD / DATABASE_URL (and POSTGRES_USER)".to_owned(),
+                true,
             ),
             Some("3D000") => (
                 format!("database `{}` does not exist", config.database),
                 format!(
-                    "create it (`CREATE DATABASE \"{}\"` or `createdb -h {} -p {} -U {} {}`), or fix POSTGRES_DB / the path of DATABASE_URL",
-                    config.database, config.host, config.port, config.user, config.database
+                    "create it (`CREATE DATABASE {}` or `createdb -h {} -p {} -U {} {}`), or fix POSTGRES_DB / the path of DATABASE_URL",
+                    quote_identifier(&config.database),
+                    shell_quote(&config.host),
+                    config.port,
+                    shell_quote(&config.user),
+                    shell_quote(&config.database)
                 ),
+                true,
             ),
-            _ => (describe_error(error), "check the server's log".to_owned()),
+            Some("42501") => (
+                describe_error(error),
+                format!(
+                    "grant the user the right to connect (`GRANT CONNECT ON DATABASE {} TO {}`), or use another POSTGRES_USER",
+                    quote_identifier(&config.database),
+                    quote_identifier(&config.user)
+                ),
+                true,
+            ),
+            _ => (describe_error(error), "check the server's log".to_owned(), false),
         },
-        sqlx::Error::Io(io_error) => (
-            io_error.to_string(),
-            "is the server running and reachable from here? check POSTGRES_HOST / POSTGRES_PORT / DATABASE_URL".to_owned(),
-        ),
+        sqlx::Error::Io(io_error) => (io_error.to_string(), check_address.to_owned(), false),
         sqlx::Error::Tls(tls_error) => (
             format!("TLS: {tls_error}"),
             "check `sslmode` and `sslrootcert` in DATABASE_URL against the server's certificate".to_owned(),
+            true,
         ),
-        other => (other.to_string(), "check POSTGRES_HOST / POSTGRES_PORT / DATABASE_URL".to_owned()),
+        other => (other.to_string(), "check POSTGRES_HOST / POSTGRES_PORT / DATABASE_URL".to_owned(), false),
     };
-    PostgresError::Connect { server, reason, fix }
+    PostgresError::Connect { server, reason, fix, permanent }
+}
+
+/// `name` as a PostgreSQL identifier, safe to paste into SQL whatever it holds: in double
+/// quotes, each `"` doubled.
+pub(crate) fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// `text` as one POSIX shell word: as it is when plain, else in single quotes.
+fn shell_quote(text: &str) -> String {
+    if !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:@".contains(c)) {
+        return text.to_owned();
+    }
+    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 /// The server's message with its SQLSTATE, detail and hint; other errors as sqlx words them.
@@ -219,6 +280,7 @@ mod tests {
             user: "migrator".to_owned(),
             password: Secret::new("hunter2"),
             params: params.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect(),
+            bounds: crate::config::Bounds::default(),
         }
     }
 
@@ -260,6 +322,14 @@ mod tests {
     fn bad_sslmode_lists_the_valid_ones() {
         let error = connect_options(&config(&[("sslmode", "sometimes")])).expect_err("rejected");
         assert!(error.to_string().contains("verify-full"), "{error}");
+    }
+
+    #[test]
+    fn suggested_sql_quotes_names_safely() {
+        assert_eq!(quote_identifier("trading"), "\"trading\"");
+        assert_eq!(quote_identifier("a\"; DROP TABLE x; --"), "\"a\"\"; DROP TABLE x; --\"");
+        assert_eq!(shell_quote("trading"), "trading");
+        assert_eq!(shell_quote("it's $HOME"), "'it'\\''s $HOME'");
     }
 
     #[test]

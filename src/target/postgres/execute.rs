@@ -17,10 +17,13 @@ use tradeforge_migrator_spec::data;
 use tradeforge_migrator_spec::migrations::NO_TRANSACTION;
 use tradeforge_migrator_spec::model::Dialect;
 
-use super::connection::database_error;
+use super::connection::{bounded, database_error};
 use super::history::{self, HistoryRow};
+use super::watch::{self, Blocker, Watched};
 use super::{query_error, PostgresError};
+use crate::config::PostgresConfig;
 use crate::plan::{DataStep, Migration, Script};
+use crate::target::human_duration;
 
 /// Which way a script moves the database.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,8 +149,14 @@ fn is_transactional(sql: &str) -> bool {
     first_line.trim_end_matches([' ', '\t']) != NO_TRANSACTION
 }
 
-/// Runs `step` and its history change; returns the execution time in milliseconds.
-pub(super) async fn run(connection: &mut PgConnection, server: &str, step: &Step<'_>) -> Result<i64, PostgresError> {
+/// Runs `step` and its history change, watched and bounded by `config.bounds` (see
+/// `postgres/watch.rs`); returns the execution time in milliseconds.
+pub(super) async fn run(
+    connection: &mut PgConnection,
+    config: &PostgresConfig,
+    server: &str,
+    step: &Step<'_>,
+) -> Result<i64, PostgresError> {
     let (event, verb) = match step.direction {
         Direction::Upgrade => ("postgresql_migrator.migration_started", "applying"),
         Direction::Downgrade => ("postgresql_migrator.downgrade_started", "undoing"),
@@ -160,9 +169,16 @@ pub(super) async fn run(connection: &mut PgConnection, server: &str, step: &Step
         "{verb} {}",
         step.label()
     );
-    let execution_ms = match (&step.statements, step.data) {
-        (Some(statements), None) => run_statement_by_statement(connection, server, step, statements).await?,
-        _ => run_in_transaction(connection, server, step).await?,
+    let pid = backend_pid(connection, config, server, step).await?;
+    let work = async {
+        match (&step.statements, step.data) {
+            (Some(statements), None) => run_statement_by_statement(connection, config, server, step, statements).await,
+            _ => run_in_transaction(connection, config, server, step).await,
+        }
+    };
+    let execution_ms = match watch::watched(work, config, pid, &step.label(), step.data.is_none()).await {
+        Watched::Done(outcome, blockers) => outcome.map_err(|error| name_blockers(error, &blockers))?,
+        Watched::Stalled(reason) => return Err(stalled(config, server, step, reason)),
     };
     let (event, verb) = match step.direction {
         Direction::Upgrade => ("postgresql_migrator.migration_applied", "applied"),
@@ -184,6 +200,7 @@ pub(super) async fn run(connection: &mut PgConnection, server: &str, step: &Step
 /// change, then COMMIT.
 async fn run_in_transaction(
     connection: &mut PgConnection,
+    config: &PostgresConfig,
     server: &str,
     step: &Step<'_>,
 ) -> Result<i64, PostgresError> {
@@ -191,33 +208,229 @@ async fn run_in_transaction(
         .begin()
         .await
         .map_err(|error| query_error(server, &format!("begin the transaction of {}", step.label()), &error))?;
+    // Local to the transaction, so that nothing stays set on a pooled server session.
+    set_bounds(&mut transaction, config, true)
+        .await
+        .map_err(|error| query_error(server, &format!("set the timeouts of {}", step.label()), &error))?;
     let started = Instant::now();
     let outcome = match step.data {
         None => sqlx::raw_sql(AssertSqlSafe(step.sql)).execute(&mut *transaction).await.map(drop).map_err(|error| {
             let location = location(&step.origin, step.sql, 0, &error);
-            step_error(server, step, location, super::describe_error(&error), rolled_back(step))
+            let consequence = fault(&error, config).map_or_else(|| rolled_back(step), |what| rerun_safely(step, &what));
+            (step_error(server, step, location, super::describe_error(&error), consequence), duplicate(&error))
         }),
         Some(function) => function(&mut transaction).await.map_err(|error| {
             let reason = data_error_reason(error.as_ref());
-            step_error(server, step, step.origin.to_string(), reason, rolled_back(step))
+            let sqlx_error = error.downcast_ref::<sqlx::Error>();
+            let consequence = sqlx_error
+                .and_then(|error| fault(error, config))
+                .map_or_else(|| rolled_back(step), |what| rerun_safely(step, &what));
+            (step_error(server, step, step.origin.to_string(), reason, consequence), sqlx_error.is_some_and(duplicate))
         }),
     };
     let execution_ms = elapsed_ms(started);
-    if let Err(error) = outcome {
+    if let Err((error, duplicate)) = outcome {
         // Rolling back now, rather than when the transaction is dropped, releases the
         // migration's locks before the error is reported.
         let _ = transaction.rollback().await;
+        // A duplicate object may be another migrator's doing (one run without the run lock):
+        // then history already has the version, and nothing needs fixing.
+        if duplicate && step.direction == Direction::Upgrade && recorded(connection, config, step).await {
+            return Err(applied_concurrently(server, step, error));
+        }
         return Err(error);
     }
     if let Err(error) = record(&mut transaction, server, step, execution_ms).await {
         let _ = transaction.rollback().await;
+        if step.direction == Direction::Upgrade && recorded(connection, config, step).await {
+            return Err(applied_concurrently(server, step, error));
+        }
         return Err(error);
     }
     transaction.commit().await.map_err(|error| {
         let location = step.origin.to_string();
-        step_error(server, step, location, super::describe_error(&error), rolled_back(step))
+        let consequence = match fault(&error, config) {
+            // A COMMIT whose answer was lost may or may not have happened.
+            Some(what) => format!(
+                "{what} during COMMIT: V{} and its history row were committed together or not at all; `status` \
+                 tells which, and running {} again is safe either way",
+                step.version,
+                again(step)
+            ),
+            None => rolled_back(step),
+        };
+        step_error(server, step, location, super::describe_error(&error), consequence)
     })?;
     Ok(execution_ms)
+}
+
+/// The session's backend pid, for the watcher to find it: one short round trip, bounded.
+async fn backend_pid(
+    connection: &mut PgConnection,
+    config: &PostgresConfig,
+    server: &str,
+    step: &Step<'_>,
+) -> Result<i32, PostgresError> {
+    let action = format!("start {}", step.label());
+    let read = async {
+        sqlx::query_scalar::<_, i32>("SELECT pg_backend_pid()")
+            .fetch_one(&mut *connection)
+            .await
+            .map_err(|error| query_error(server, &action, &error))
+    };
+    bounded(config, server, &action, read).await
+}
+
+/// PostgreSQL's `lock_timeout` and `statement_timeout` from `--migration-lock-timeout` and
+/// `--statement-timeout` (`0`: no limit), for the transaction (`local`) or the session.
+async fn set_bounds(connection: &mut PgConnection, config: &PostgresConfig, local: bool) -> Result<(), sqlx::Error> {
+    let milliseconds =
+        |bound: Option<std::time::Duration>| bound.map_or(0, |bound| bound.as_millis().max(1)).to_string();
+    sqlx::query("SELECT set_config('lock_timeout', $1, $3), set_config('statement_timeout', $2, $3)")
+        .bind(milliseconds(config.bounds.migration_lock_timeout))
+        .bind(milliseconds(config.bounds.statement_timeout))
+        .bind(local)
+        .execute(connection)
+        .await
+        .map(drop)
+}
+
+/// What happened when `error` is not the SQL's fault: the session ended by a server restart or
+/// failover, a cut connection, a lock or statement timeout, a cancel, a deadlock. `None` for an
+/// error of the SQL itself, whose fix is in the file.
+fn fault(error: &sqlx::Error, config: &PostgresConfig) -> Option<String> {
+    let Some(database_error) = database_error(error) else {
+        return matches!(error, sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::Tls(_))
+            .then(|| "the connection to the server was cut".to_owned());
+    };
+    Some(match database_error.code() {
+        "57P01" | "57P02" | "57P03" => "the server ended the session (a restart, shutdown or failover)".to_owned(),
+        "55P03" => match config.bounds.migration_lock_timeout {
+            Some(timeout) => format!(
+                "it waited {} (--migration-lock-timeout) for a lock another session holds",
+                human_duration(timeout)
+            ),
+            None => "it could not take a lock another session holds".to_owned(),
+        },
+        "57014" => match config.bounds.statement_timeout {
+            Some(timeout) => format!(
+                "it ran longer than {} (--statement-timeout; raise it for this migration) or was cancelled by another session",
+                human_duration(timeout)
+            ),
+            None => "another session cancelled it (`pg_cancel_backend`)".to_owned(),
+        },
+        "40001" | "40P01" => "it lost a serialization conflict or deadlock with another session".to_owned(),
+        _ => return None,
+    })
+}
+
+/// The consequence of a transactional step stopped by `what` (see [`fault`]).
+fn rerun_safely(step: &Step<'_>, what: &str) -> String {
+    let state = match step.direction {
+        Direction::Upgrade => format!("V{} is not applied and nothing was recorded", step.version),
+        Direction::Downgrade => format!("V{} stays applied and recorded", step.version),
+    };
+    format!(
+        "{what}: its transaction was rolled back, so {state}; the file is not at fault: run {} again (re-running is safe)",
+        again(step)
+    )
+}
+
+fn again(step: &Step<'_>) -> &'static str {
+    match step.direction {
+        Direction::Upgrade => "migrate",
+        Direction::Downgrade => "down",
+    }
+}
+
+/// A unique violation or an object that already exists: possibly another migrator's work.
+fn duplicate(error: &sqlx::Error) -> bool {
+    database_error(error).is_some_and(|database_error| matches!(database_error.code(), "23505" | "42P07" | "42710"))
+}
+
+/// Whether history now records the step's version (another migrator did it meanwhile).
+async fn recorded(connection: &mut PgConnection, config: &PostgresConfig, step: &Step<'_>) -> bool {
+    let version = i64::try_from(step.version).unwrap_or(i64::MAX);
+    let read = sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM migration_history WHERE version = $1)")
+        .bind(version)
+        .fetch_one(&mut *connection);
+    matches!(tokio::time::timeout(config.bounds.io_timeout, read).await, Ok(Ok(true)))
+}
+
+fn applied_concurrently(server: &str, step: &Step<'_>, error: PostgresError) -> PostgresError {
+    let (location, reason) = match error {
+        PostgresError::Migration { location, reason, .. } => (location, reason),
+        PostgresError::Query { action, reason, .. } => (step.origin.to_string(), format!("cannot {action}: {reason}")),
+        other => (step.origin.to_string(), other.to_string()),
+    };
+    step_error(
+        server,
+        step,
+        location,
+        reason,
+        format!(
+            "another migrator applied and recorded V{} at the same time (one of them ran without the run lock): \
+             this run's transaction was rolled back, so it ran once; the file is not at fault: run migrate again \
+             (re-running is safe), and make every deploy take the run lock",
+            step.version
+        ),
+    )
+}
+
+/// A lock timeout's message, completed with the sessions the watcher saw the step wait for.
+fn name_blockers(error: PostgresError, blockers: &[Blocker]) -> PostgresError {
+    match error {
+        PostgresError::Migration { server, direction, version, description, location, reason, consequence }
+            if reason.contains("(SQLSTATE 55P03)") =>
+        {
+            let consequence = match blockers.first() {
+                Some(first) => format!(
+                    "{consequence}; it waited for {}: let that session finish, or end it with \
+                     `SELECT pg_terminate_backend({})`, or raise --migration-lock-timeout",
+                    watch::describe_blockers(blockers),
+                    first.pid
+                ),
+                None => format!(
+                    "{consequence}; the holder had gone before it could be named (see `pg_locks` while it waits), or \
+                     raise --migration-lock-timeout"
+                ),
+            };
+            PostgresError::Migration {
+                server,
+                direction,
+                version,
+                description,
+                location,
+                reason,
+                consequence: consequence.into(),
+            }
+        }
+        other => other,
+    }
+}
+
+/// The step's connection stalled (see `postgres/watch.rs`); the step is abandoned.
+fn stalled(config: &PostgresConfig, server: &str, step: &Step<'_>, reason: String) -> PostgresError {
+    let state = match (&step.statements, step.direction) {
+        (None, _) => format!(
+            "its transaction commits together with its history row or not at all, so `status` tells whether V{} \
+             ran; running {} again is safe",
+            step.version,
+            again(step)
+        ),
+        (Some(_), _) => format!(
+            "it is a `-- migrator:no-transaction` script, so some of its statements may have run; check them \
+             before running {} again",
+            again(step)
+        ),
+    };
+    PostgresError::Stalled {
+        server: server.to_owned(),
+        action: format!("running the {} of {}", step.direction, step.label()),
+        waited: human_duration(config.bounds.io_timeout).to_string(),
+        reason,
+        consequence: state,
+    }
 }
 
 /// A data migration's error as the message reports it: a database error as every SQL error is
@@ -246,16 +459,24 @@ fn rolled_back(step: &Step<'_>) -> String {
 /// Each statement commits on its own; the history change follows the last one.
 async fn run_statement_by_statement(
     connection: &mut PgConnection,
+    config: &PostgresConfig,
     server: &str,
     step: &Step<'_>,
     statements: &[Cow<'_, str>],
 ) -> Result<i64, PostgresError> {
+    // No transaction to scope them to: set on the session, which runs nothing but migrations.
+    set_bounds(connection, config, false)
+        .await
+        .map_err(|error| query_error(server, &format!("set the timeouts of {}", step.label()), &error))?;
     let started = Instant::now();
     for (index, statement) in statements.iter().enumerate() {
         if let Err(error) = sqlx::raw_sql(AssertSqlSafe(statement.as_ref())).execute(&mut *connection).await {
             let offset = step.sql.find(statement.as_ref()).unwrap_or(0);
             let location = location(&step.origin, step.sql, offset, &error);
-            let consequence = partly_done(step, index, statements.len());
+            let consequence = match fault(&error, config) {
+                Some(what) => format!("{what}; {}", partly_done(step, index, statements.len())),
+                None => partly_done(step, index, statements.len()),
+            };
             return Err(step_error(server, step, location, super::describe_error(&error), consequence));
         }
     }
