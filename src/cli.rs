@@ -26,6 +26,14 @@ pub mod exit_code {
     pub const NOT_AT_PLAN: u8 = 4;
     /// Another migrator held the run lock for all of `--lock-timeout`; nothing was changed.
     pub const LOCKED: u8 = 5;
+    /// The run lock was lost mid-run (its PostgreSQL session ended: a restart, a failover,
+    /// `pg_terminate_backend`); the run stopped before its next step, and the error line says
+    /// what was applied.
+    pub const LOCK_LOST: u8 = 6;
+    /// SIGINT: the run stopped at the next safe point (a second signal stops it at once).
+    pub const INTERRUPTED: u8 = 130;
+    /// SIGTERM (`docker stop`, Kubernetes): the run stopped at the next safe point.
+    pub const TERMINATED: u8 = 143;
 }
 
 const MAIN_AFTER_HELP: &str = "\
@@ -64,7 +72,9 @@ Exit codes:
      without --yes outside a terminal; nothing was contacted or changed
   3  a server did not answer its health check within --wait
   4  (status, check) a target has pending changes or problems
-  5  another migrator held the run lock for all of --lock-timeout; nothing was changed";
+  5  another migrator held the run lock for all of --lock-timeout; nothing was changed
+  6  the run lock was lost mid-run (its session ended); stopped before the next step
+130  SIGINT; 143  SIGTERM: stopped at the next safe point (a second signal stops at once)";
 
 /// Trade Forge Migrator: applies the migrations, Kafka topics and indicator catalogue compiled
 /// into this binary.

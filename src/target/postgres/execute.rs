@@ -21,6 +21,7 @@ use super::connection::database_error;
 use super::history::{self, HistoryRow};
 use super::{query_error, PostgresError};
 use crate::plan::{DataStep, Migration, Script};
+use crate::target::{Checkpoint, SafePoint, Stop};
 
 /// Which way a script moves the database.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,8 +147,15 @@ fn is_transactional(sql: &str) -> bool {
     first_line.trim_end_matches([' ', '\t']) != NO_TRANSACTION
 }
 
-/// Runs `step` and its history change; returns the execution time in milliseconds.
-pub(super) async fn run(connection: &mut PgConnection, server: &str, step: &Step<'_>) -> Result<i64, PostgresError> {
+/// Runs `step` and its history change, once `checkpoint` lets it start; returns the execution
+/// time in milliseconds.
+pub(super) async fn run(
+    connection: &mut PgConnection,
+    server: &str,
+    step: &Step<'_>,
+    checkpoint: &Checkpoint,
+) -> Result<i64, PostgresError> {
+    checkpoint.reached(SafePoint::Recorded).await?;
     let (event, verb) = match step.direction {
         Direction::Upgrade => ("postgresql_migrator.migration_started", "applying"),
         Direction::Downgrade => ("postgresql_migrator.downgrade_started", "undoing"),
@@ -161,7 +169,9 @@ pub(super) async fn run(connection: &mut PgConnection, server: &str, step: &Step
         step.label()
     );
     let execution_ms = match (&step.statements, step.data) {
-        (Some(statements), None) => run_statement_by_statement(connection, server, step, statements).await?,
+        (Some(statements), None) => {
+            run_statement_by_statement(connection, server, step, statements, checkpoint).await?
+        }
         _ => run_in_transaction(connection, server, step).await?,
     };
     let (event, verb) = match step.direction {
@@ -249,9 +259,17 @@ async fn run_statement_by_statement(
     server: &str,
     step: &Step<'_>,
     statements: &[Cow<'_, str>],
+    checkpoint: &Checkpoint,
 ) -> Result<i64, PostgresError> {
     let started = Instant::now();
     for (index, statement) in statements.iter().enumerate() {
+        // The first statement was covered by `run`'s check.
+        if index > 0 {
+            checkpoint
+                .reached(SafePoint::Unrecorded)
+                .await
+                .map_err(|stop| stopped_part_way(stop, step, index, statements.len()))?;
+        }
         if let Err(error) = sqlx::raw_sql(AssertSqlSafe(statement.as_ref())).execute(&mut *connection).await {
             let offset = step.sql.find(statement.as_ref()).unwrap_or(0);
             let location = location(&step.origin, step.sql, offset, &error);
@@ -262,6 +280,23 @@ async fn run_statement_by_statement(
     let execution_ms = elapsed_ms(started);
     record(connection, server, step, execution_ms).await?;
     Ok(execution_ms)
+}
+
+fn stopped_part_way(stop: Stop, step: &Step<'_>, done: usize, total: usize) -> PostgresError {
+    let (recorded, again) = match step.direction {
+        Direction::Upgrade => ("not recorded", "migrate"),
+        Direction::Downgrade => ("still recorded", "down"),
+    };
+    PostgresError::StoppedPartWay {
+        source: stop,
+        direction: step.direction,
+        version: step.version,
+        description: step.description.into(),
+        done,
+        total,
+        recorded,
+        again,
+    }
 }
 
 fn partly_done(step: &Step<'_>, index: usize, total: usize) -> String {
