@@ -446,6 +446,28 @@ mod tests {
     }
 
     #[test]
+    fn what_was_confirmed_must_still_be_what_would_be_undone() {
+        let entries = [entry(1, "a"), entry(2, "b"), entry(3, "c")];
+        let (_, undo) = UndoCommand::Down(None).undo(&entries);
+        let confirmed = Confirmed(Some(undo.iter().map(|entry| (*entry).clone()).collect()));
+        assert!(confirmed.still_holds("down", &undo).is_ok());
+        // Another migrator applied V4 while the question was open: `down` would now undo V4.
+        let moved = [entry(1, "a"), entry(2, "b"), entry(3, "c"), entry(4, "d")];
+        let (_, undo_now) = UndoCommand::Down(None).undo(&moved);
+        let error = confirmed.still_holds("down", &undo_now).expect_err("refused");
+        assert!(error.to_string().contains("would now undo V4 d, not what was confirmed"), "{error}");
+        assert!(Confirmed(None).still_holds("down", &undo_now).is_ok(), "`--yes` confirmed nothing in particular");
+    }
+
+    #[test]
+    fn redo_undoes_only_the_last_entry() {
+        let entries = [entry(1, "a"), entry(2, "b")];
+        let (stop, undo) = UndoCommand::Redo.undo(&entries);
+        assert_eq!(stop, VersionTarget::Version(1));
+        assert_eq!(undo.iter().map(|entry| entry.version).collect::<Vec<_>>(), [2]);
+    }
+
+    #[test]
     fn undoing_the_last_entry_stops_at_the_one_before_it() {
         assert_eq!(below_last(&[]), VersionTarget::Base);
         assert_eq!(below_last(&[entry(1, "a")]), VersionTarget::Base);

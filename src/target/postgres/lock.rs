@@ -25,7 +25,14 @@
 //! migrator of one database takes the same lock, whichever targets it migrates. When the lock is
 //! waited for or times out, the holder is named from `pg_locks` and `pg_stat_activity`, where the
 //! lock shows as `locktype = 'advisory'`, `classid = 1952869737`, `objid = 1735549300`,
-//! `objsubid = 1` (the key's high and low 32 bits).
+//! `objsubid = 1` (the key's high and low 32 bits). The holder's working session is named too:
+//! while a migrator holds the lock, its working sessions carry ` run-lock-pid=<lock session pid>`
+//! in their `application_name` (`working_application_name`), and that session, not the idle lock
+//! session, is the one the message says to end when the holder is stuck.
+//!
+//! Nothing can keep a session alive: a server restart, a failover or `pg_terminate_backend` ends
+//! it and the lock with it. So the lock is checked before every step (`RunLock::verify`, asked
+//! through `target::checkpoint`), and a run that lost it stops there.
 
 use std::fmt;
 use std::time::{Duration, Instant};
