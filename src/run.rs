@@ -332,7 +332,14 @@ impl TargetJob for ApplyJob<'_> {
         let started = Instant::now();
         log_started(name, &address);
         target.set_checkpoint(self.checkpoint.clone());
-        wait_for(&mut target, &address, self.wait, started, self.applied).await?;
+        // The health check changes nothing, so a signal need not wait for its backoff.
+        tokio::select! {
+            waited = wait_for(&mut target, &address, self.wait, started, self.applied) => waited?,
+            signal = self.checkpoint.signalled() => {
+                let stop = Stop::Signal(signal);
+                return Err(RunError::stopped(&stop, self.applied.clone(), self.unfinished.to_vec()));
+            }
+        }
         match target.apply(self.plan, self.options).await {
             Ok(changes) => {
                 tracing::info!(

@@ -185,6 +185,59 @@ async fn a_lost_run_lock_stops_clickhouse_before_the_next_statement_and_none_run
     assert_eq!(executions, expected, "every statement ran exactly once");
 }
 
+/// The case: a ClickHouse run whose lock is on a PostgreSQL that restarts mid-run (a
+/// server of the test's own). Before the check, the run went on unguarded and exited 0 while a
+/// second migrator could take the lock; now it stops with "run lock lost".
+#[tokio::test(flavor = "multi_thread")]
+async fn a_postgres_restart_mid_run_stops_a_clickhouse_run_with_run_lock_lost() {
+    let server = tokio::task::spawn_blocking(common::private_postgres::PrivatePostgres::start).await.expect("start");
+    let server = std::sync::Arc::new(server);
+    let clickhouse = common::clickhouse::TestDatabase::new();
+    let url = server.url("postgres");
+    let config = config(
+        &[
+            ("DATABASE_URL", &url),
+            ("CLICKHOUSE_URL", &clickhouse.config.url),
+            ("CLICKHOUSE_USER", &clickhouse.config.user),
+            ("CLICKHOUSE_PASSWORD", clickhouse.config.password.expose()),
+            ("CLICKHOUSE_DB", clickhouse.name()),
+        ],
+        "30s",
+    );
+    let restart = async {
+        let started = Instant::now();
+        while clickhouse_query_count(
+            &clickhouse,
+            "SELECT count() FROM system.processes WHERE query LIKE 'SELECT sleep%'",
+        )
+        .await
+            == 0
+        {
+            assert!(started.elapsed() < Duration::from_secs(60), "the ClickHouse run never slept");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // pg_ctl blocks: off the task that also drives the run.
+        let server = std::sync::Arc::clone(&server);
+        tokio::task::spawn_blocking(move || server.restart()).await.expect("restart");
+    };
+    let (result, ()) = tokio::join!(migrate(&slow::PLAN, &config, TargetName::Clickhouse), restart);
+    let error = result.expect_err("the run stops");
+    let message = run::error_chain(&error);
+    assert_eq!(error.exit_code(), exit_code::LOCK_LOST, "{message}");
+    assert!(message.starts_with("run lock lost: "), "{message}");
+
+    migrate(&slow::PLAN, &config, TargetName::Clickhouse).await.expect("the next run converges");
+    let executions: Vec<(u32, u32)> = clickhouse
+        .client
+        .query("SELECT version, statement FROM executions ORDER BY version, statement")
+        .fetch_all()
+        .await
+        .expect("read executions");
+    let expected: Vec<(u32, u32)> =
+        [2, 3, 4].into_iter().flat_map(|version| [1, 3, 5].map(|statement| (version, statement))).collect();
+    assert_eq!(executions, expected, "every statement ran exactly once");
+}
+
 async fn clickhouse_query_count(database: &common::clickhouse::TestDatabase, sql: &str) -> u64 {
     database.client.query(sql).fetch_one().await.unwrap_or(0)
 }

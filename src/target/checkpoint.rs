@@ -122,9 +122,13 @@ impl Checkpoint {
         }
     }
 
-    /// The first signal received, if any.
-    pub fn signal(&self) -> Option<Signal> {
-        self.signals.as_ref().and_then(Signals::received)
+    /// Waits for the first signal (forever when none is listened to): a wait that runs nothing,
+    /// such as a health check's backoff, races this so a signal need not wait for it.
+    pub async fn signalled(&self) -> Signal {
+        match &self.signals {
+            Some(signals) => signals.wait().await,
+            None => std::future::pending().await,
+        }
     }
 
     /// Takes the lock out for release; `None` when there was none or it was lost (already
