@@ -408,22 +408,46 @@ async fn a_second_signal_stops_at_once_and_the_next_run_converges() {
     let database = TestDatabase::new().await;
     let mut connection = database.connect().await;
     slow_down_ddl(&mut connection).await;
-    let child = migrator(&database, &["migrate", "postgres"]).spawn().expect("start migrator");
-    let mut admin = admin().await;
-    working_session(&mut admin, &database.name, "").await;
-    tokio::time::sleep(random_delay(2000)).await;
+    let mut child = migrator(&database, &["migrate", "postgres"]).spawn().expect("start migrator");
+    // The log, line by line: the signals are sent when a slow migration has just started (so it
+    // is still running when the second arrives), the second once the first was seen.
+    let (lines, log) = std::sync::mpsc::channel();
+    let stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let reader = std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let version = 2 + random_delay(5).as_millis(); // V2..V6, each several slow DDL statements.
+    let started_version = format!("\"version\":{version},");
+    let mut stderr = String::new();
+    let mut wait_for = |markers: &[&str]| {
+        for line in log.iter() {
+            stderr.push_str(&line);
+            stderr.push('\n');
+            if markers.iter().all(|marker| line.contains(marker)) {
+                return;
+            }
+        }
+        panic!("the log never showed {markers:?}:\n{stderr}");
+    };
+    wait_for(&["\"postgresql_migrator.migration_started\"", &started_version]);
     send(&child, "-TERM");
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    wait_for(&["\"migrator.stopping\""]);
     send(&child, "-TERM");
-    let finished = finish(child);
-    assert_eq!(finished.code, Some(i32::from(exit_code::TERMINATED)));
-    assert!(finished.stderr.contains("migrator.stopped_at_once"), "stopped by the second signal");
+    let status = child.wait().expect("wait for migrator");
+    reader.join().expect("the log reader");
+    stderr.extend(log.try_iter().map(|line| line + "\n"));
+    eprintln!("migrator exited with {status}\n--- stderr\n{stderr}");
+    assert_eq!(status.code(), Some(i32::from(exit_code::TERMINATED)));
+    assert!(stderr.contains("migrator.stopped_at_once"), "stopped by the second signal");
+    let recorded = history_versions(&mut connection).await;
+    assert!(!recorded.contains(&(version as i64)), "V{version}, stopped in flight, rolled back: {recorded:?}");
 
     let again = finish(migrator(&database, &["migrate", "postgres"]).spawn().expect("start migrator"));
     assert_eq!(again.code, Some(0), "the next run converges");
     assert_eq!(history_versions(&mut connection).await.len(), tradeforge_migrator::PLAN.postgres.len());
     assert_eq!(repeated_creates(&mut connection).await, Vec::<String>::new(), "no statement ran twice");
-    let _ = admin.close().await;
     let _ = connection.close().await;
 }
 

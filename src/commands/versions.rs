@@ -226,7 +226,7 @@ struct Confirmed(Option<Vec<HistoryEntry>>);
 impl Confirmed {
     /// Refuses when what the command would undo now differs from what was confirmed: another
     /// migrator changed the history while the question was open.
-    fn still_holds(&self, command: &'static str, undo: &[&HistoryEntry]) -> Result<(), CommandError> {
+    fn still_holds(&self, command: &'static str, undo: &[&HistoryEntry]) -> Result<(), ConfirmError> {
         let Some(confirmed) = &self.0 else { return Ok(()) };
         if confirmed.len() == undo.len() && confirmed.iter().zip(undo).all(|(then, now)| then == *now) {
             return Ok(());
@@ -236,7 +236,7 @@ impl Confirmed {
         } else {
             undo.iter().map(|entry| label(entry)).collect::<Vec<_>>().join(", ")
         };
-        Err(CommandError::Confirm(ConfirmError::Changed { command, now }))
+        Err(ConfirmError::Changed { command, now })
     }
 }
 

@@ -13,6 +13,7 @@
 //!   recorded. A second signal stops the process at once (the session ends, which releases the
 //!   lock; history stays honest as after a crash).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -182,6 +183,17 @@ impl HeldLock {
     }
 }
 
+/// Whether this process stops at safe points on SIGINT/SIGTERM (see [`handle_signals`]).
+static HANDLE_SIGNALS: AtomicBool = AtomicBool::new(false);
+
+/// Makes commands that change servers handle SIGINT and SIGTERM themselves (see the module
+/// doc). The `migrator` binary calls it first thing; a program that uses this library (the
+/// tests included) keeps its own signal handling unless it opts in, since a handler, once
+/// installed, cannot give the signals their default action back.
+pub fn handle_signals() {
+    HANDLE_SIGNALS.store(true, Ordering::Relaxed);
+}
+
 /// SIGINT and SIGTERM, listened to while a command changes servers (see the module doc).
 #[derive(Clone, Debug)]
 pub struct Signals {
@@ -190,10 +202,14 @@ pub struct Signals {
 
 impl Signals {
     /// Starts listening; from now on the two signals no longer end the process by themselves,
-    /// except a second one. Must run inside the tokio runtime. When the handlers cannot be
-    /// installed (no signal support), the signals keep their default action.
+    /// except a second one. Must run inside the tokio runtime. Listens to nothing unless
+    /// [`handle_signals`] was called, or when the handlers cannot be installed; the signals
+    /// then keep their default action.
     pub fn listen() -> Signals {
         let (sender, received) = watch::channel(None);
+        if !HANDLE_SIGNALS.load(Ordering::Relaxed) {
+            return Signals { received };
+        }
         let interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt());
         let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
         let (Ok(mut interrupt), Ok(mut terminate)) = (interrupt, terminate) else {
