@@ -172,6 +172,7 @@ async fn a_lost_run_lock_stops_clickhouse_before_the_next_statement_and_none_run
     let message = run::error_chain(&error);
     assert_eq!(error.exit_code(), exit_code::LOCK_LOST, "{message}");
     assert!(message.starts_with("run lock lost: "), "{message}");
+    assert_clickhouse_history_matches_executions(&clickhouse).await;
 
     migrate(&slow::PLAN, &config, TargetName::Clickhouse).await.expect("the next run converges");
     let executions: Vec<(u32, u32)> = clickhouse
@@ -225,6 +226,7 @@ async fn a_postgres_restart_mid_run_stops_a_clickhouse_run_with_run_lock_lost() 
     let message = run::error_chain(&error);
     assert_eq!(error.exit_code(), exit_code::LOCK_LOST, "{message}");
     assert!(message.starts_with("run lock lost: "), "{message}");
+    assert_clickhouse_history_matches_executions(&clickhouse).await;
 
     migrate(&slow::PLAN, &config, TargetName::Clickhouse).await.expect("the next run converges");
     let executions: Vec<(u32, u32)> = clickhouse
@@ -236,6 +238,34 @@ async fn a_postgres_restart_mid_run_stops_a_clickhouse_run_with_run_lock_lost() 
     let expected: Vec<(u32, u32)> =
         [2, 3, 4].into_iter().flat_map(|version| [1, 3, 5].map(|statement| (version, statement))).collect();
     assert_eq!(executions, expected, "every statement ran exactly once");
+}
+
+/// History is honest on ClickHouse: each version's recorded progress (`statements_done`)
+/// accounts for exactly the `executions` rows its statements wrote (statements 1, 3 and 5 write
+/// one each; 2 and 4 sleep), and no unrecorded version wrote any.
+async fn assert_clickhouse_history_matches_executions(clickhouse: &common::clickhouse::TestDatabase) {
+    let progress: Vec<(u64, u32)> = clickhouse
+        .client
+        .query("SELECT version, statements_done FROM migration_history FINAL WHERE version > 1 ORDER BY version")
+        .fetch_all()
+        .await
+        .expect("read migration_history");
+    let executions: Vec<(u32, u32)> = clickhouse
+        .client
+        .query("SELECT version, statement FROM executions ORDER BY version, statement")
+        .fetch_all()
+        .await
+        .expect("read executions");
+    let expected: Vec<(u32, u32)> = progress
+        .iter()
+        .flat_map(|&(version, done)| {
+            [1, 3, 5]
+                .into_iter()
+                .filter(move |statement| *statement <= done)
+                .map(move |statement| (version as u32, statement))
+        })
+        .collect();
+    assert_eq!(executions, expected, "history {progress:?} accounts for exactly what ran");
 }
 
 async fn clickhouse_query_count(database: &common::clickhouse::TestDatabase, sql: &str) -> u64 {

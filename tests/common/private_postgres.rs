@@ -68,8 +68,12 @@ impl PrivatePostgres {
 
 impl Drop for PrivatePostgres {
     fn drop(&mut self) {
-        let _ =
-            as_postgres(&self.bin.join("pg_ctl")).arg("-D").arg(&self.data).args(["stop", "-m", "immediate"]).status();
+        let _ = as_postgres(&self.bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(&self.data)
+            .args(["stop", "-m", "immediate"])
+            .stdout(Stdio::null())
+            .status();
     }
 }
 
