@@ -255,7 +255,9 @@ whole run, so two deploys never migrate at once (the second waits up to --lock-t
 --database-url) or a postgres/indicators target runs, even when only ClickHouse or Kafka is
 migrated. A session lock does not survive PgBouncer's transaction pooling: when DATABASE_URL goes
 through PgBouncer, give a direct URL with --lock-database-url; parts it leaves out (the password)
-come from DATABASE_URL.
+come from DATABASE_URL. The lock is checked before every migration and statement: if its session
+ends mid-run (a restart, a failover, pg_terminate_backend), the run stops with `run lock lost`
+(exit 6). SIGINT/SIGTERM stop the run at the next safe point (exit 130/143).
 
 Passwords are never logged or printed; prefer variables or --env-file to flags for them,
 since command lines are visible to other users of the machine.";
@@ -284,7 +286,9 @@ Examples:
   migrator down --target postgres --to base --yes   undo everything, without asking (scripts, CI)
 
 A migration this binary does not know (applied by a newer release) is undone with the downgrade
-stored in the history when it was applied. Holds the run lock (see `migrator migrate --help`).";
+stored in the history when it was applied. Holds the run lock (see `migrator migrate --help`), but
+not while it asks: under the lock it reads the history again and refuses if what it would undo
+changed meanwhile.";
 
 const REDO_AFTER_HELP: &str = "\
 Examples:
