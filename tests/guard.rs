@@ -517,3 +517,32 @@ async fn verify_downgrades_drops_its_scratch_database_on_sigterm() {
     assert!(!exists, "the scratch database `{scratch}` is gone");
     let _ = admin.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_while_waiting_for_the_lock_stops_at_once_with_nothing_applied() {
+    let database = TestDatabase::new().await;
+    let mut holder = database.connect().await;
+    sqlx::raw_sql("SELECT pg_advisory_lock(8387511655498670452)").execute(&mut holder).await.expect("take the lock");
+    let mut child = migrator(&database, &["migrate", "postgres", "--lock-timeout", "5m"]).spawn().expect("start");
+    let stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut seen = String::new();
+    for line in stderr.lines().map_while(Result::ok) {
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains("\"postgresql_migrator.lock_waiting\"") {
+            send(&child, "-TERM");
+        }
+    }
+    let status = child.wait().expect("wait for migrator");
+    eprintln!("migrator exited with {status}\n--- stderr\n{seen}");
+    assert_eq!(status.code(), Some(i32::from(exit_code::TERMINATED)));
+    assert!(seen.contains("error: stopped by SIGTERM at a safe point; nothing was applied"), "{seen}");
+    let mut connection = database.connect().await;
+    let tables: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+        .fetch_one(&mut connection)
+        .await
+        .expect("read pg_tables");
+    assert_eq!(tables, 0, "nothing ran");
+    let _ = holder.close().await;
+    let _ = connection.close().await;
+}
