@@ -27,6 +27,14 @@ pub mod exit_code {
     pub const NOT_AT_PLAN: u8 = 4;
     /// Another migrator held the run lock for all of `--lock-timeout`; nothing was changed.
     pub const LOCKED: u8 = 5;
+    /// The run lock was lost mid-run (its PostgreSQL session ended: a restart, a failover,
+    /// `pg_terminate_backend`); the run stopped before its next step, and the error line says
+    /// what was applied.
+    pub const LOCK_LOST: u8 = 6;
+    /// SIGINT: the run stopped at the next safe point (a second signal stops it at once).
+    pub const INTERRUPTED: u8 = 130;
+    /// SIGTERM (`docker stop`, Kubernetes): the run stopped at the next safe point.
+    pub const TERMINATED: u8 = 143;
 }
 
 const MAIN_AFTER_HELP: &str = "\
@@ -66,7 +74,9 @@ Exit codes:
   3  a server did not answer its health check within --wait, or refused it for good (wrong
      password, missing database, no privilege, TLS mismatch, refused librdkafka setting)
   4  (status, check) a target has pending changes or problems
-  5  another migrator held the run lock for all of --lock-timeout; nothing was changed";
+  5  another migrator held the run lock for all of --lock-timeout; nothing was changed
+  6  the run lock was lost mid-run (its session ended); stopped before the next step
+130  SIGINT; 143  SIGTERM: stopped at the next safe point (a second signal stops at once)";
 
 /// Trade Forge Migrator: applies the migrations, Kafka topics and indicator catalogue compiled
 /// into this binary.
@@ -252,7 +262,9 @@ whole run, so two deploys never migrate at once (the second waits up to --lock-t
 --database-url) or a postgres/indicators target runs, even when only ClickHouse or Kafka is
 migrated. A session lock does not survive PgBouncer's transaction pooling: when DATABASE_URL goes
 through PgBouncer, give a direct URL with --lock-database-url; parts it leaves out (the password)
-come from DATABASE_URL.
+come from DATABASE_URL. The lock is checked before every migration and statement: if its session
+ends mid-run (a restart, a failover, pg_terminate_backend), the run stops with `run lock lost`
+(exit 6). SIGINT/SIGTERM stop the run at the next safe point (exit 130/143).
 
 Passwords are never logged or printed; prefer variables or --env-file to flags for them,
 since command lines are visible to other users of the machine.";
@@ -281,7 +293,9 @@ Examples:
   migrator down --target postgres --to base --yes   undo everything, without asking (scripts, CI)
 
 A migration this binary does not know (applied by a newer release) is undone with the downgrade
-stored in the history when it was applied. Holds the run lock (see `migrator migrate --help`).";
+stored in the history when it was applied. Holds the run lock (see `migrator migrate --help`), but
+not while it asks: under the lock it reads the history again and refuses if what it would undo
+changed meanwhile.";
 
 const REDO_AFTER_HELP: &str = "\
 Examples:

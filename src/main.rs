@@ -24,6 +24,8 @@ use tradeforge_migrator::PLAN;
 fn main() -> ExitCode {
     // clap prints its own usage errors and exits with 2, as `exit_code::USAGE` documents.
     let cli = Cli::parse();
+    // SIGINT and SIGTERM stop a command that changes servers at a safe point (exit 130/143).
+    tradeforge_migrator::target::checkpoint::handle_signals();
     match execute(cli) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {

@@ -17,11 +17,12 @@ use std::time::{Duration, Instant};
 use crate::commands::lock;
 use crate::config::Config;
 use crate::plan::Plan;
+use crate::target::checkpoint::find_stop;
 use crate::target::clickhouse::ClickHouseTarget;
 use crate::target::indicators::IndicatorsTarget;
 use crate::target::kafka::KafkaTarget;
 use crate::target::postgres::{PostgresError, PostgresTarget};
-use crate::target::{ApplyOptions, Changes, Failure, Status, Target, TargetName};
+use crate::target::{ApplyOptions, Changes, Checkpoint, Failure, SafePoint, Status, Stop, Target, TargetName};
 
 /// The first pause between two health checks; it doubles up to [`MAX_RETRY_DELAY`].
 pub const FIRST_RETRY_DELAY: Duration = Duration::from_millis(100);
@@ -111,6 +112,29 @@ pub enum RunError {
     /// connection is unusable); nothing ran.
     #[error("{0}; nothing was changed")]
     Lock(#[source] PostgresError),
+    /// The run lock was lost or a signal asked to stop; the run stopped at a safe point.
+    #[error("{error}; {applied}{}", not_applied(.unfinished))]
+    Stopped {
+        /// The stop, with what the target left part-way when it stopped inside a migration.
+        error: String,
+        /// `Stop::exit_code`.
+        code: u8,
+        applied: Applied,
+        /// The targets with work left, the stopped one first.
+        unfinished: Vec<TargetName>,
+    },
+}
+
+/// `; not applied yet: postgres (the rest), clickhouse; run migrate again to continue`.
+fn not_applied(unfinished: &[TargetName]) -> String {
+    match unfinished {
+        [] => String::new(),
+        [first, rest @ ..] => {
+            let mut names = vec![format!("{first} (the rest)")];
+            names.extend(rest.iter().map(|name| name.to_string()));
+            format!("; not applied yet: {}; run migrate again to continue", names.join(", "))
+        }
+    }
 }
 
 fn count_attempts(attempts: &u32) -> String {
@@ -122,9 +146,15 @@ fn count_attempts(attempts: &u32) -> String {
 }
 
 impl RunError {
+    /// A stop at a safe point (`target::checkpoint`).
+    pub fn stopped(stop: &Stop, applied: Applied, unfinished: Vec<TargetName>) -> RunError {
+        RunError::Stopped { error: stop.to_string(), code: stop.exit_code(), applied, unfinished }
+    }
+
     /// The process exit code for this error (see `cli::exit_code`).
     pub fn exit_code(&self) -> u8 {
         match self {
+            RunError::Stopped { code, .. } => *code,
             RunError::Unreachable { .. } | RunError::Refused { .. } => crate::cli::exit_code::UNREACHABLE,
             RunError::Lock(PostgresError::LockTimeout { .. }) => crate::cli::exit_code::LOCKED,
             RunError::Failed { .. } | RunError::StatusFailed { .. } | RunError::Lock(_) => {
@@ -154,7 +184,8 @@ pub async fn migrate(request: &Request<'_>, out: &mut dyn Write) -> Result<Appli
     let guard = lock::acquire(request.config, postgres_runs)
         .await
         .inspect_err(|error| log_stopped(request, TargetName::Postgres, started, error))?;
-    let result = apply_targets(request, out).await;
+    let config = guard.working_config(request.config);
+    let result = apply_targets(request, &config, &guard.checkpoint(), out).await;
     // Released before the last log line, which says how the run ended.
     guard.release().await;
     let applied =
@@ -175,13 +206,29 @@ pub async fn migrate(request: &Request<'_>, out: &mut dyn Write) -> Result<Appli
     Ok(applied)
 }
 
-/// Each target in order, a line each; the first failure stops the run and names its target.
-async fn apply_targets(request: &Request<'_>, out: &mut dyn Write) -> Result<Applied, (TargetName, RunError)> {
+/// Each target in order, a line each; the first failure, or a `checkpoint` that says stop,
+/// stops the run and names its target.
+async fn apply_targets(
+    request: &Request<'_>,
+    config: &Config,
+    checkpoint: &Checkpoint,
+    out: &mut dyn Write,
+) -> Result<Applied, (TargetName, RunError)> {
     let mut applied = Applied::default();
-    for &name in &request.targets {
-        let job =
-            ApplyJob { plan: request.plan, options: &request.options, wait: request.config.wait, applied: &applied };
-        let changes = dispatch(&job, name, request.config).await.map_err(|error| (name, error))?;
+    for (index, &name) in request.targets.iter().enumerate() {
+        let unfinished = &request.targets[index..];
+        if let Err(stop) = checkpoint.reached(SafePoint::Recorded).await {
+            return Err((name, RunError::stopped(&stop, applied, unfinished.to_vec())));
+        }
+        let job = ApplyJob {
+            plan: request.plan,
+            options: &request.options,
+            wait: request.config.wait,
+            applied: &applied,
+            checkpoint,
+            unfinished,
+        };
+        let changes = dispatch(&job, name, config).await.map_err(|error| (name, error))?;
         print_target_line(out, request.plan, name, &changes);
         applied.0.push((name, changes));
     }
@@ -273,6 +320,9 @@ struct ApplyJob<'a> {
     wait: Duration,
     /// What earlier targets applied, for the error line.
     applied: &'a Applied,
+    checkpoint: &'a Checkpoint,
+    /// This target and the ones after it, for the error line of a stop.
+    unfinished: &'a [TargetName],
 }
 
 impl TargetJob for ApplyJob<'_> {
@@ -284,7 +334,15 @@ impl TargetJob for ApplyJob<'_> {
         let name = target.name();
         let started = Instant::now();
         log_started(name, &address);
-        wait_for(&mut target, &address, self.wait, started, self.applied).await?;
+        target.set_checkpoint(self.checkpoint.clone());
+        // The health check changes nothing, so a signal need not wait for its backoff.
+        tokio::select! {
+            waited = wait_for(&mut target, &address, self.wait, started, self.applied) => waited?,
+            signal = self.checkpoint.signalled() => {
+                let stop = Stop::Signal(signal);
+                return Err(RunError::stopped(&stop, self.applied.clone(), self.unfinished.to_vec()));
+            }
+        }
         match target.apply(self.plan, self.options).await {
             Ok(changes) => {
                 tracing::info!(
@@ -302,11 +360,15 @@ impl TargetJob for ApplyJob<'_> {
                 Ok(changes)
             }
             Err(Failure { error, done }) => {
+                let stop_code = find_stop(&error).map(Stop::exit_code);
                 let error = error_chain(&error);
                 log_failure(name, started, &error, done.0.len());
                 let mut applied = self.applied.clone();
                 applied.0.push((name, done));
-                Err(RunError::Failed { target: name, error, applied })
+                Err(match stop_code {
+                    Some(code) => RunError::Stopped { error, code, applied, unfinished: self.unfinished.to_vec() },
+                    None => RunError::Failed { target: name, error, applied },
+                })
             }
         }
     }

@@ -100,7 +100,7 @@ async fn terminate_when_sleeping(database: &str, settle: Duration) {
     let pid: i32 = loop {
         let pid: Option<i32> = sqlx::query_scalar(
             "SELECT pid FROM pg_stat_activity
-             WHERE datname = $1 AND application_name = 'tradeforge-migrator' AND state = 'active'
+             WHERE datname = $1 AND application_name LIKE 'tradeforge-migrator run-lock-pid=%' AND state = 'active'
                  AND query LIKE '%pg_sleep%' AND pid <> pg_backend_pid()",
         )
         .bind(database)

@@ -22,6 +22,13 @@ pub enum ConfirmError {
     Declined,
     #[error("cannot read the answer from the terminal: {0}; nothing was changed")]
     Unreadable(#[source] std::io::Error),
+    /// The question is asked before the run lock is taken; under the lock the history said
+    /// something else than what was confirmed.
+    #[error(
+        "the history changed while the question was open (another migrator ran meanwhile): `migrator {command}` \
+         would now undo {now}, not what was confirmed; nothing was changed; run it again to see the new question"
+    )]
+    Changed { command: &'static str, now: String },
 }
 
 impl Confirmation {

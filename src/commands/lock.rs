@@ -14,17 +14,28 @@
 //! for and one that never answers fails the run as the postgres target would (exit 3); the lock
 //! then takes over the connection the health check opened. A lock
 //! held by another migrator is then waited for up to `--lock-timeout` (exit 5 after it).
+//!
+//! From the start of `acquire` until the process ends, SIGINT and SIGTERM stop the command at
+//! the next safe point instead of killing it (`target::checkpoint`); one received while the
+//! lock is still awaited stops the command at once, since nothing ran yet. The [`Guard`]'s
+//! [`Checkpoint`] is what the targets ask before each step: it says no once the lock is lost or
+//! a signal arrived.
 
 use std::time::Instant;
 
 use crate::config::{Config, PostgresConfig};
 use crate::run::{self, Applied, RunError};
-use crate::target::postgres::{PostgresTarget, RunLock};
-use crate::target::TargetName;
+use crate::target::checkpoint::Signals;
+use crate::target::postgres::{working_application_name, PostgresTarget, RunLock};
+use crate::target::{Checkpoint, Stop, TargetName};
 
-/// The run lock while a command runs, or nothing when no PostgreSQL is in use.
+/// The run lock while a command runs (or nothing when no PostgreSQL is in use), and the
+/// checkpoint its targets ask before each step.
 #[derive(Debug)]
-pub struct Guard(Option<RunLock>);
+pub struct Guard {
+    checkpoint: Checkpoint,
+    lock_pid: Option<i32>,
+}
 
 /// The database to hold the lock on: the direct lock URL if one was given, else the migrated
 /// PostgreSQL when it is in use (`postgres_runs`: a postgres or indicators target runs).
@@ -36,15 +47,28 @@ pub fn lock_database(config: &Config, postgres_runs: bool) -> Option<&PostgresCo
     }
 }
 
-/// Takes the run lock when PostgreSQL is in use (see the module doc).
+/// Takes the run lock when PostgreSQL is in use, and starts listening for SIGINT and SIGTERM
+/// (see the module doc).
 pub async fn acquire(config: &Config, postgres_runs: bool) -> Result<Guard, RunError> {
+    let signals = Signals::listen();
+    let lock = tokio::select! {
+        lock = take(config, postgres_runs) => lock?,
+        signal = signals.wait() => {
+            return Err(RunError::stopped(&Stop::Signal(signal), Applied::default(), Vec::new()));
+        }
+    };
+    let lock_pid = lock.as_ref().map(RunLock::pid);
+    Ok(Guard { checkpoint: Checkpoint::new(lock, signals), lock_pid })
+}
+
+async fn take(config: &Config, postgres_runs: bool) -> Result<Option<RunLock>, RunError> {
     let Some(database) = lock_database(config, postgres_runs) else {
         tracing::warn!(
             event = "migrator.lock_skipped",
             "no PostgreSQL is configured, so this run holds no run lock; set DATABASE_URL (or \
              MIGRATOR_LOCK_DATABASE_URL) so that two migrators can never run at once"
         );
-        return Ok(Guard(None));
+        return Ok(None);
     };
     let address = database.describe();
     let mut server = PostgresTarget::new(database);
@@ -55,15 +79,34 @@ pub async fn acquire(config: &Config, postgres_runs: bool) -> Result<Guard, RunE
         Some(connection) => RunLock::acquire_on(connection, database, config.lock.timeout).await,
         None => RunLock::acquire(database, config.lock.timeout).await,
     };
-    let lock = lock.map_err(RunError::Lock)?;
-    Ok(Guard(Some(lock)))
+    lock.map(Some).map_err(RunError::Lock)
 }
 
 impl Guard {
-    /// Releases the lock. A failure is only logged: the session is gone then, and the lock with
-    /// it, and the command's own outcome is what the exit code must tell.
+    /// What the targets ask before each step.
+    pub fn checkpoint(&self) -> Checkpoint {
+        self.checkpoint.clone()
+    }
+
+    /// `config` with the PostgreSQL sessions of the work named after the lock session
+    /// (`working_application_name`), so a migrator refused the lock can name them.
+    pub fn working_config(&self, config: &Config) -> Config {
+        let mut config = config.clone();
+        if let Some(lock_pid) = self.lock_pid {
+            let params = &mut config.postgres.params;
+            let configured = params.iter().position(|(key, _)| key == "application_name");
+            let configured_name = configured.map(|index| params.remove(index).1);
+            let name = working_application_name(configured_name.as_deref(), lock_pid);
+            params.push(("application_name".to_owned(), name));
+        }
+        config
+    }
+
+    /// Releases the lock, unless it was lost (already reported). A failure is only logged: the
+    /// session is gone then, and the lock with it, and the command's own outcome is what the
+    /// exit code must tell.
     pub async fn release(self) {
-        if let Some(lock) = self.0 {
+        if let Some(lock) = self.checkpoint.take_lock().await {
             if let Err(error) = lock.release().await {
                 tracing::warn!(
                     event = "postgresql_migrator.lock_release_failed",

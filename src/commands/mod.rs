@@ -35,6 +35,9 @@ pub enum CommandError {
     Read { target: TargetName, action: &'static str, error: String },
     #[error("{target}: {action} failed: {error}; {done}")]
     Failed { target: TargetName, action: &'static str, error: String, done: Done },
+    /// The run lock was lost or a signal asked to stop (`target::checkpoint`).
+    #[error("{target}: {action}: {error}; {done}; run it again to continue")]
+    Stopped { target: TargetName, action: &'static str, error: String, code: u8, done: Done },
     #[error("{target}: cannot redo V{version} {description}: this binary's plan does not have it, so it could not be applied again; undo it with `migrator down --target {target}`")]
     RedoUnknown { target: TargetName, version: u64, description: String },
     #[error(transparent)]
@@ -50,23 +53,24 @@ impl CommandError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CommandError::Run(error) => error.exit_code(),
+            CommandError::Stopped { code, .. } => *code,
             CommandError::Confirm(confirm::ConfirmError::NotATerminal { .. }) => exit_code::USAGE,
             CommandError::New(error) if error.is_usage() => exit_code::USAGE,
             _ => exit_code::FAILED,
         }
     }
 
-    /// A target's failure part-way, keeping what it did before it.
-    pub fn failed<E: std::error::Error>(
+    /// A target's failure part-way, or its stop at a safe point, keeping what it did before it.
+    pub fn failed<E: std::error::Error + 'static>(
         target: TargetName,
         action: &'static str,
         failure: crate::target::Failure<E>,
     ) -> CommandError {
-        CommandError::Failed {
-            target,
-            action,
-            error: crate::run::error_chain(&failure.error),
-            done: Done(failure.done),
+        let error = crate::run::error_chain(&failure.error);
+        let done = Done(failure.done);
+        match crate::target::checkpoint::find_stop(&failure.error) {
+            Some(stop) => CommandError::Stopped { target, action, error, code: stop.exit_code(), done },
+            None => CommandError::Failed { target, action, error, done },
         }
     }
 
@@ -113,17 +117,32 @@ macro_rules! with_sql_target {
 pub(crate) use with_sql_target;
 
 /// [`with_sql_target`] for a command that changes the database: the run lock is held from before
-/// the target is reached until after the body, and released whatever the body's outcome.
+/// the target is reached until after the body, and released whatever the body's outcome; the
+/// target asks the lock's checkpoint before each step.
 macro_rules! with_locked_sql_target {
     ($session:expr, $name:expr, |$target:ident, $address:ident| $body:expr) => {{
         let guard =
             $crate::commands::lock::acquire($session.config, $name == $crate::plan::SqlTarget::Postgres).await?;
-        let result = $crate::commands::with_sql_target!($name, $session.config, |$target, $address| $body);
+        let result = $crate::commands::with_guarded_sql_target!(&guard, $session, $name, |$target, $address| $body);
         guard.release().await;
         result
     }};
 }
 pub(crate) use with_locked_sql_target;
+
+/// [`with_sql_target`] under a [`lock::Guard`] already held: the target's PostgreSQL sessions
+/// are named after the lock's, and it asks the guard's checkpoint before each step.
+macro_rules! with_guarded_sql_target {
+    ($guard:expr, $session:expr, $name:expr, |$target:ident, $address:ident| $body:expr) => {{
+        let config = $guard.working_config($session.config);
+        $crate::commands::with_sql_target!($name, config, |target, $address| {
+            let mut $target = target;
+            $crate::target::Target::set_checkpoint(&mut $target, $guard.checkpoint());
+            $body
+        })
+    }};
+}
+pub(crate) use with_guarded_sql_target;
 
 #[cfg(test)]
 mod tests {

@@ -11,8 +11,10 @@
 //!
 //! It refuses a database that has history: it applies and reverts every migration, so it only
 //! runs where nothing matters. `--create-scratch` makes a `tfm_verify_<random>` database on the
-//! configured server for the run and drops it afterwards, whatever the outcome. No run lock is
-//! taken: nobody else migrates a scratch database.
+//! configured server for the run and drops it afterwards, whatever the outcome, SIGINT and
+//! SIGTERM included: a signal stops the proof at the next safe point (`target::checkpoint`),
+//! then the scratch database is dropped and the command exits 130/143. No run lock is taken:
+//! nobody else migrates a scratch database.
 
 use std::fmt;
 use std::io::Write;
@@ -23,9 +25,10 @@ use super::CommandError;
 use crate::config::Config;
 use crate::plan::{Migration, SqlTarget};
 use crate::run::{self, Applied};
+use crate::target::checkpoint::Signals;
 use crate::target::clickhouse::{self, ClickHouseError, ClickHouseTarget};
 use crate::target::postgres::{self, PostgresError, PostgresTarget};
-use crate::target::{Target, TargetName, VersionTarget, VersionedTarget};
+use crate::target::{Checkpoint, Target, TargetName, VersionTarget, VersionedTarget};
 
 /// How many differing lines a failure lists.
 const MAX_DIFFERENCES: usize = 20;
@@ -144,20 +147,32 @@ pub async fn verify_downgrades(
     create_scratch: bool,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
+    let checkpoint = Checkpoint::new(None, Signals::listen());
     for &target in targets {
         match target {
-            SqlTarget::Postgres => verify_postgres(session, create_scratch, out).await?,
-            SqlTarget::ClickHouse => verify_clickhouse(session, create_scratch, out).await?,
+            SqlTarget::Postgres => verify_postgres(session, create_scratch, &checkpoint, out).await?,
+            SqlTarget::ClickHouse => verify_clickhouse(session, create_scratch, &checkpoint, out).await?,
         }
     }
     Ok(())
 }
 
-async fn verify_postgres(session: Session<'_>, create_scratch: bool, out: &mut dyn Write) -> Result<(), CommandError> {
+/// `target`, asking `checkpoint` before each step.
+fn guarded<T: Target>(mut target: T, checkpoint: &Checkpoint) -> T {
+    target.set_checkpoint(checkpoint.clone());
+    target
+}
+
+async fn verify_postgres(
+    session: Session<'_>,
+    create_scratch: bool,
+    checkpoint: &Checkpoint,
+    out: &mut dyn Write,
+) -> Result<(), CommandError> {
     let name = TargetName::Postgres;
     let configured = &session.config.postgres;
     if !create_scratch {
-        let target = PostgresTarget::new(configured);
+        let target = guarded(PostgresTarget::new(configured), checkpoint);
         return verify_on(target, configured.describe(), session, SqlTarget::Postgres, out).await;
     }
     // The health check first, so a server that is still starting is waited for as by `migrate`.
@@ -167,7 +182,8 @@ async fn verify_postgres(session: Session<'_>, create_scratch: bool, out: &mut d
         .map_err(|error| CommandError::read(name, "create a scratch database", &error))?;
     let address = scratch.describe();
     let _ = writeln!(out, "{name}: created scratch database `{}`", scratch.database);
-    let result = verify_on(PostgresTarget::new(&scratch), address, session, SqlTarget::Postgres, out).await;
+    let target = guarded(PostgresTarget::new(&scratch), checkpoint);
+    let result = verify_on(target, address, session, SqlTarget::Postgres, out).await;
     finish_scratch(out, name, &scratch.database, postgres::schema::drop_scratch_database(configured, &scratch).await);
     result
 }
@@ -175,12 +191,13 @@ async fn verify_postgres(session: Session<'_>, create_scratch: bool, out: &mut d
 async fn verify_clickhouse(
     session: Session<'_>,
     create_scratch: bool,
+    checkpoint: &Checkpoint,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
     let name = TargetName::Clickhouse;
     let configured = &session.config.clickhouse;
     if !create_scratch {
-        let target = ClickHouseTarget::new(configured);
+        let target = guarded(ClickHouseTarget::new(configured), checkpoint);
         return verify_on(target, configured.describe(), session, SqlTarget::ClickHouse, out).await;
     }
     connect(&mut ClickHouseTarget::new(configured), &configured.describe(), session.config).await?;
@@ -189,7 +206,8 @@ async fn verify_clickhouse(
         .map_err(|error| CommandError::read(name, "create a scratch database", &error))?;
     let address = scratch.describe();
     let _ = writeln!(out, "{name}: created scratch database `{}`", scratch.database);
-    let result = verify_on(ClickHouseTarget::new(&scratch), address, session, SqlTarget::ClickHouse, out).await;
+    let target = guarded(ClickHouseTarget::new(&scratch), checkpoint);
+    let result = verify_on(target, address, session, SqlTarget::ClickHouse, out).await;
     finish_scratch(out, name, &scratch.database, clickhouse::schema::drop_scratch_database(&scratch).await);
     result
 }

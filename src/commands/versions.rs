@@ -8,14 +8,14 @@
 use std::io::Write;
 use std::time::Instant;
 
-use super::confirm::Confirmation;
+use super::confirm::{ConfirmError, Confirmation};
 use super::history::{self, HistoryView};
-use super::{lock, with_locked_sql_target, with_sql_target, CommandError, Done};
+use super::{lock, with_guarded_sql_target, with_locked_sql_target, with_sql_target, CommandError, Done};
 use crate::cli::UpgradeTarget;
 use crate::config::Config;
 use crate::plan::{Plan, SqlTarget};
 use crate::run::{self, Applied};
-use crate::target::{Changes, EntryState, HistoryEntry, Target, TargetName, VersionTarget, VersionedTarget};
+use crate::target::{Changes, EntryState, Failure, HistoryEntry, Target, TargetName, VersionTarget, VersionedTarget};
 
 /// The plan and the servers every command works with.
 #[derive(Clone, Copy, Debug)]
@@ -91,7 +91,10 @@ async fn up_on<T: VersionedTarget>(
     print_position(&mut target, session, sql_target, out).await
 }
 
-/// `migrator down`: undoes the last migration (`to` is `None`), or every one above `to`.
+/// `migrator down`: undoes the last migration (`to` is `None`), or every one above `to`. The
+/// question is asked before the run lock is taken (a person thinking it over must not hold up
+/// every other deploy); under the lock the history is read again and the command refuses if
+/// what it would undo is no longer what was confirmed.
 pub async fn down(
     session: Session<'_>,
     target: SqlTarget,
@@ -99,8 +102,10 @@ pub async fn down(
     confirmation: Confirmation,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
+    let command = UndoCommand::Down(to);
+    let confirmed = confirm_unlocked(session, target, command, confirmation).await?;
     with_locked_sql_target!(session, target, |database, address| {
-        down_on(database, address, session, target, to, confirmation, out).await
+        down_on(database, address, session, target, to, confirmed, out).await
     })
 }
 
@@ -110,35 +115,30 @@ async fn down_on<T: VersionedTarget>(
     session: Session<'_>,
     sql_target: SqlTarget,
     to: Option<VersionTarget>,
-    confirmation: Confirmation,
+    confirmed: Confirmed,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
     let name = target.name();
     connect(&mut target, &address, session).await?;
     let entries = read_history(&mut target).await?;
-    let stop = to.unwrap_or_else(|| below_last(&entries));
-    let undo: Vec<&HistoryEntry> =
-        entries.iter().rev().filter(|entry| VersionTarget::Version(entry.version) > stop).collect();
-    // Nothing to undo needs no go-ahead; the target still judges `to` (one above the current
-    // version is an error that points to `up`).
-    if !undo.is_empty() {
-        confirmation.obtain(&undo_question("down", name, &address, &undo, &entries, stop))?;
-    }
+    let (stop, undo) = UndoCommand::Down(to).undo(&entries);
+    confirmed.still_holds("down", &undo)?;
     let changes =
         target.downgrade_to(session.plan, stop).await.map_err(|failure| CommandError::failed(name, "down", failure))?;
     print_changes(out, name, &migrations("undid", &changes), "nothing to undo", &changes);
     print_position(&mut target, session, sql_target, out).await
 }
 
-/// `migrator redo`: the last migration's downgrade, then its upgrade.
+/// `migrator redo`: the last migration's downgrade, then its upgrade; confirmed as `down` is.
 pub async fn redo(
     session: Session<'_>,
     target: SqlTarget,
     confirmation: Confirmation,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
+    let confirmed = confirm_unlocked(session, target, UndoCommand::Redo, confirmation).await?;
     with_locked_sql_target!(session, target, |database, address| {
-        redo_on(database, address, session, target, confirmation, out).await
+        redo_on(database, address, session, target, confirmed, out).await
     })
 }
 
@@ -147,12 +147,14 @@ async fn redo_on<T: VersionedTarget>(
     address: String,
     session: Session<'_>,
     sql_target: SqlTarget,
-    confirmation: Confirmation,
+    confirmed: Confirmed,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
     let name = target.name();
     connect(&mut target, &address, session).await?;
     let entries = read_history(&mut target).await?;
+    let (stop, undo) = UndoCommand::Redo.undo(&entries);
+    confirmed.still_holds("redo", &undo)?;
     let Some(last) = entries.last() else {
         let _ = writeln!(out, "{name}: nothing applied yet; nothing to redo");
         return Ok(());
@@ -164,8 +166,6 @@ async fn redo_on<T: VersionedTarget>(
             description: last.description.clone(),
         });
     }
-    let stop = below_last(&entries);
-    confirmation.obtain(&undo_question("redo", name, &address, &[last], &entries, stop))?;
     let mut done = target
         .downgrade_to(session.plan, stop)
         .await
@@ -174,13 +174,95 @@ async fn redo_on<T: VersionedTarget>(
         Ok(applied) => done.0.extend(applied.0),
         Err(failure) => {
             done.0.extend(failure.done.0);
-            let error = run::error_chain(&failure.error);
-            return Err(CommandError::Failed { target: name, action: "redo (upgrade)", error, done: Done(done) });
+            let stopped = CommandError::failed(name, "redo (upgrade)", Failure::new(failure.error, Changes::default()));
+            return Err(match stopped {
+                CommandError::Failed { target, action, error, .. } => {
+                    CommandError::Failed { target, action, error, done: Done(done) }
+                }
+                CommandError::Stopped { target, action, error, code, .. } => {
+                    CommandError::Stopped { target, action, error, code, done: Done(done) }
+                }
+                other => other,
+            });
         }
     }
     let headline = format!("redid V{} {}", last.version, last.description);
     print_changes(out, name, &headline, "nothing to redo", &done);
     print_position(&mut target, session, sql_target, out).await
+}
+
+/// The two commands that undo migrations.
+#[derive(Clone, Copy, Debug)]
+enum UndoCommand {
+    /// `down`, to a version (`None`: undo the last one).
+    Down(Option<VersionTarget>),
+    /// `redo`: undo the last one, then apply it again.
+    Redo,
+}
+
+impl UndoCommand {
+    fn name(self) -> &'static str {
+        match self {
+            UndoCommand::Down(_) => "down",
+            UndoCommand::Redo => "redo",
+        }
+    }
+
+    /// Where the command leaves the history, and what it undoes on the way, newest first.
+    fn undo(self, entries: &[HistoryEntry]) -> (VersionTarget, Vec<&HistoryEntry>) {
+        match self {
+            UndoCommand::Down(to) => {
+                let stop = to.unwrap_or_else(|| below_last(entries));
+                (stop, entries.iter().rev().filter(|entry| VersionTarget::Version(entry.version) > stop).collect())
+            }
+            UndoCommand::Redo => (below_last(entries), entries.last().into_iter().collect()),
+        }
+    }
+}
+
+/// What the person confirmed, to compare under the lock; `None` after `--yes`.
+struct Confirmed(Option<Vec<HistoryEntry>>);
+
+impl Confirmed {
+    /// Refuses when what the command would undo now differs from what was confirmed: another
+    /// migrator changed the history while the question was open.
+    fn still_holds(&self, command: &'static str, undo: &[&HistoryEntry]) -> Result<(), ConfirmError> {
+        let Some(confirmed) = &self.0 else { return Ok(()) };
+        if confirmed.len() == undo.len() && confirmed.iter().zip(undo).all(|(then, now)| then == *now) {
+            return Ok(());
+        }
+        let now = if undo.is_empty() {
+            "nothing".to_owned()
+        } else {
+            undo.iter().map(|entry| label(entry)).collect::<Vec<_>>().join(", ")
+        };
+        Err(ConfirmError::Changed { command, now })
+    }
+}
+
+/// Asks, without holding the run lock, whether to undo what the command would undo now.
+/// Nothing to undo needs no go-ahead (the target still judges `to` under the lock: one above
+/// the current version is an error that points to `up`).
+async fn confirm_unlocked(
+    session: Session<'_>,
+    sql_target: SqlTarget,
+    command: UndoCommand,
+    confirmation: Confirmation,
+) -> Result<Confirmed, CommandError> {
+    if confirmation == Confirmation::Given {
+        return Ok(Confirmed(None));
+    }
+    with_sql_target!(sql_target, session.config, |database, address| {
+        let mut target = database;
+        let name = target.name();
+        connect(&mut target, &address, session).await?;
+        let entries = read_history(&mut target).await?;
+        let (stop, undo) = command.undo(&entries);
+        if !undo.is_empty() {
+            confirmation.obtain(&undo_question(command.name(), name, &address, &undo, &entries, stop))?;
+        }
+        Ok(Confirmed(Some(undo.into_iter().cloned().collect())))
+    })
 }
 
 /// `migrator baseline`: records the plan's migrations up to `version` as applied.
@@ -219,7 +301,7 @@ pub async fn repair(session: Session<'_>, targets: &[SqlTarget], out: &mut dyn W
     let guard = lock::acquire(session.config, targets.contains(&SqlTarget::Postgres)).await?;
     let mut result = Ok(());
     for &target in targets {
-        result = with_sql_target!(target, session.config, |database, address| {
+        result = with_guarded_sql_target!(&guard, session, target, |database, address| {
             repair_on(database, address, session, out).await
         });
         if result.is_err() {
@@ -361,6 +443,28 @@ mod tests {
             state: EntryState::Applied,
             downgrade_sql: String::new(),
         }
+    }
+
+    #[test]
+    fn what_was_confirmed_must_still_be_what_would_be_undone() {
+        let entries = [entry(1, "a"), entry(2, "b"), entry(3, "c")];
+        let (_, undo) = UndoCommand::Down(None).undo(&entries);
+        let confirmed = Confirmed(Some(undo.iter().map(|entry| (*entry).clone()).collect()));
+        assert!(confirmed.still_holds("down", &undo).is_ok());
+        // Another migrator applied V4 while the question was open: `down` would now undo V4.
+        let moved = [entry(1, "a"), entry(2, "b"), entry(3, "c"), entry(4, "d")];
+        let (_, undo_now) = UndoCommand::Down(None).undo(&moved);
+        let error = confirmed.still_holds("down", &undo_now).expect_err("refused");
+        assert!(error.to_string().contains("would now undo V4 d, not what was confirmed"), "{error}");
+        assert!(Confirmed(None).still_holds("down", &undo_now).is_ok(), "`--yes` confirmed nothing in particular");
+    }
+
+    #[test]
+    fn redo_undoes_only_the_last_entry() {
+        let entries = [entry(1, "a"), entry(2, "b")];
+        let (stop, undo) = UndoCommand::Redo.undo(&entries);
+        assert_eq!(stop, VersionTarget::Version(1));
+        assert_eq!(undo.iter().map(|entry| entry.version).collect::<Vec<_>>(), [2]);
     }
 
     #[test]

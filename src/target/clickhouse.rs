@@ -91,8 +91,8 @@ use self::connection::Connection;
 pub use self::history::{HistoryRow, MigrationState};
 use self::script::{first_line, statement_location};
 use super::{
-    ApplyOptions, Changes, EntryState, Failure, HistoryEntry, PlannedStatement, Status, Target, TargetName,
-    VersionTarget, VersionedTarget,
+    ApplyOptions, Changes, Checkpoint, EntryState, Failure, HistoryEntry, PlannedStatement, Status, Stop, Target,
+    TargetName, VersionTarget, VersionedTarget,
 };
 use crate::config::ClickHouseConfig;
 use crate::plan::{Migration, Plan};
@@ -246,6 +246,18 @@ pub enum ClickHouseError {
          of a database whose schema another tool created; see status, and use repair to accept changes made by hand"
     )]
     BaselineNotEmpty { server: String, recorded: String },
+    /// The run lock was lost or a signal asked to stop (see `target::checkpoint`).
+    #[error("{0}")]
+    Stopped(#[from] Stop),
+    /// A stop between two statements of one migration: the progress row says how far it got.
+    #[error(
+        "{source}, after statement {done}/{total} of {}: `migration_history` records it as {state} at \
+         {done}/{total}, and the next {} resumes at statement {next}/{total}",
+        .direction.script(*.version), .direction.command(),
+        state = match .direction { Direction::Upgrade => "partial", Direction::Downgrade => "reverting" },
+        next = .done + 1
+    )]
+    StoppedPartWay { source: Stop, direction: Direction, version: u64, done: usize, total: usize },
 }
 
 /// Which way a migration was going when something failed.
@@ -253,6 +265,11 @@ pub enum ClickHouseError {
 pub enum Direction {
     Upgrade,
     Downgrade,
+}
+
+/// The error of a stop at a safe point between statement `done` and the next of a migration.
+fn stopped_part_way(stop: Stop, direction: Direction, version: u64, done: usize, total: usize) -> ClickHouseError {
+    ClickHouseError::StoppedPartWay { source: stop, direction, version, done, total }
 }
 
 impl Direction {
@@ -304,11 +321,12 @@ pub struct DowngradeStatementError {
 /// health check).
 pub struct ClickHouseTarget {
     connection: Connection,
+    checkpoint: Checkpoint,
 }
 
 impl ClickHouseTarget {
     pub fn new(config: &ClickHouseConfig) -> Self {
-        ClickHouseTarget { connection: Connection::new(config) }
+        ClickHouseTarget { connection: Connection::new(config), checkpoint: Checkpoint::default() }
     }
 
     /// The current row of every recorded version (reverted versions left out), in ascending
@@ -330,6 +348,10 @@ impl Target for ClickHouseTarget {
 
     fn name(&self) -> TargetName {
         TargetName::Clickhouse
+    }
+
+    fn set_checkpoint(&mut self, checkpoint: Checkpoint) {
+        self.checkpoint = checkpoint;
     }
 
     async fn health_check(&mut self) -> Result<(), ClickHouseError> {
@@ -367,7 +389,7 @@ impl VersionedTarget for ClickHouseTarget {
         let steps = drift::schedule(&history, plan.clickhouse, to, connection.server())?;
         let mut done = Changes::default();
         for step in steps {
-            match upgrade::apply_migration(connection, step).await {
+            match upgrade::apply_migration(connection, step, &self.checkpoint).await {
                 Ok(change) => done.push(change),
                 Err(error) => return Err(Failure::new(error, done)),
             }
@@ -397,7 +419,7 @@ impl VersionedTarget for ClickHouseTarget {
         history::extend_status(connection).await?;
         let mut done = Changes::default();
         for revert in reverts {
-            match downgrade::revert(connection, revert).await {
+            match downgrade::revert(connection, revert, &self.checkpoint).await {
                 Ok(change) => done.push(change),
                 Err(error) => return Err(Failure::new(error, done)),
             }

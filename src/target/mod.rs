@@ -2,6 +2,7 @@
 //! apply. `crate::run` drives them in the fixed order PostgreSQL → ClickHouse → Kafka →
 //! indicators; each module here owns everything about its server and nothing else.
 
+pub mod checkpoint;
 pub mod clickhouse;
 pub mod indicators;
 pub mod kafka;
@@ -9,6 +10,7 @@ pub mod postgres;
 
 use std::fmt;
 
+pub use self::checkpoint::{Checkpoint, SafePoint, Stop};
 use crate::plan::Plan;
 
 /// Which target, in the order `migrate` runs them.
@@ -122,6 +124,12 @@ pub trait Target {
     type Error: std::error::Error + Send + Sync + 'static;
 
     fn name(&self) -> TargetName;
+
+    /// The checkpoint to ask before each step (see `target::checkpoint`); until it is set, every
+    /// step may run. The SQL targets ask it before each migration and statement; Kafka and the
+    /// indicators, whose changes go out as one batch, keep this default, since `crate::run` asks
+    /// before each target.
+    fn set_checkpoint(&mut self, _checkpoint: Checkpoint) {}
 
     /// One attempt to reach the server and check it can be used. `crate::run` retries it with
     /// backoff for up to `--wait`, so a server that is still starting is waited for.

@@ -52,10 +52,10 @@ pub(crate) use self::connection::{describe_error, is_undefined_table, Connection
 pub use self::execute::Direction;
 use self::execute::Step;
 pub use self::history::HistoryRow;
-pub use self::lock::{RunLock, RUN_LOCK_KEY};
+pub use self::lock::{working_application_name, RunLock, RUN_LOCK_KEY};
 use super::{
-    ApplyOptions, Changes, Failure, HistoryEntry, PlannedStatement, Status, Target, TargetName, VersionTarget,
-    VersionedTarget,
+    ApplyOptions, Changes, Checkpoint, Failure, HistoryEntry, PlannedStatement, Status, Stop, Target, TargetName,
+    VersionTarget, VersionedTarget,
 };
 use crate::config::PostgresConfig;
 use crate::plan::{Migration, Plan};
@@ -146,9 +146,19 @@ pub enum PostgresError {
          migrator is running against this database; let it finish and run again, or wait longer with \
          `--lock-timeout`{terminate}",
         key = RUN_LOCK_KEY,
-        terminate = pid.map(|pid| format!("; if that session is stuck, end it with `SELECT pg_terminate_backend({pid})`")).unwrap_or_default()
+        terminate = pid.map(|pid| format!(
+            "; if that migrator is stuck, end {} with `SELECT pg_terminate_backend({pid})`",
+            if *working { "its working session (it then stops and releases the lock)" } else { "that session" }
+        )).unwrap_or_default()
     )]
-    LockTimeout { server: String, waited: String, holder: String, pid: Option<i32> },
+    LockTimeout {
+        server: String,
+        waited: String,
+        holder: String,
+        /// The session to end: the holder's working session when it names one, else the lock's.
+        pid: Option<i32>,
+        working: bool,
+    },
     #[error(
         "`{server}`: cannot hold the run lock through this connection: it does not keep one server session \
          (two statements on it ran in backends {first} and {second}, and another connection was given backend \
@@ -163,16 +173,37 @@ pub enum PostgresError {
          --io-timeout (MIGRATOR_IO_TIMEOUT) if the server is only slow"
     )]
     Stalled { server: String, action: String, waited: String, reason: String, consequence: String },
+    /// The run lock was lost or a signal asked to stop (see `target::checkpoint`).
+    #[error("{0}")]
+    Stopped(#[from] Stop),
+    /// A stop between the statements of a `-- migrator:no-transaction` script (only a lost lock
+    /// stops there).
+    #[error(
+        "{source}, after statement {done} of {total} of V{version} {description}'s `-- migrator:no-transaction` \
+         {direction}: those statements stay applied and V{version} is {recorded}; make the script idempotent \
+         (`IF NOT EXISTS` / `IF EXISTS`) or undo them before running {again} again"
+    )]
+    StoppedPartWay {
+        source: Stop,
+        direction: Direction,
+        version: u64,
+        description: Box<str>,
+        done: usize,
+        total: usize,
+        recorded: &'static str,
+        again: &'static str,
+    },
 }
 
 /// Applies `plan.postgres` to one database. Connects on first use (normally the health check).
 pub struct PostgresTarget {
     connection: Connection,
+    checkpoint: Checkpoint,
 }
 
 impl PostgresTarget {
     pub fn new(config: &PostgresConfig) -> Self {
-        PostgresTarget { connection: Connection::new(config) }
+        PostgresTarget { connection: Connection::new(config), checkpoint: Checkpoint::default() }
     }
 
     /// The applied migrations in ascending version order; empty when `migration_history` does
@@ -215,6 +246,10 @@ impl Target for PostgresTarget {
         TargetName::Postgres
     }
 
+    fn set_checkpoint(&mut self, checkpoint: Checkpoint) {
+        self.checkpoint = checkpoint;
+    }
+
     async fn health_check(&mut self) -> Result<(), PostgresError> {
         self.connection.health_check().await
     }
@@ -254,7 +289,7 @@ impl VersionedTarget for PostgresTarget {
         let connection = self.connection.get().await?;
         let mut done = Changes::default();
         for migration in pending(&history, plan.postgres, to) {
-            match execute::run(connection, &config, &server, &Step::upgrade(migration)).await {
+            match execute::run(connection, &config, &server, &Step::upgrade(migration), &self.checkpoint).await {
                 Ok(execution_ms) => {
                     done.push(format!("V{} {} ({execution_ms} ms)", migration.version, migration.description))
                 }
@@ -299,7 +334,7 @@ impl VersionedTarget for PostgresTarget {
         let connection = self.connection.get().await?;
         let mut done = Changes::default();
         for step in &steps {
-            match execute::run(connection, &config, &server, step).await {
+            match execute::run(connection, &config, &server, step, &self.checkpoint).await {
                 Ok(execution_ms) => done.push(undone(step, execution_ms)),
                 Err(error) => return Err(Failure::new(error, done)),
             }
@@ -649,6 +684,7 @@ mod tests {
             waited: "5s".to_owned(),
             holder: "held by pid 42 (application `x`)".to_owned(),
             pid: Some(42),
+            working: false,
         };
         let message = error.to_string();
         assert!(message.contains("advisory lock 8387511655498670452"), "{message}");

@@ -5,4 +5,5 @@
 pub mod clickhouse;
 pub mod kafka;
 pub mod postgres;
+pub mod private_postgres;
 pub mod proxy;

@@ -12,9 +12,9 @@ use super::connection::{describe_error, Connection};
 use super::drift::{edited_error, find, reverting_error};
 use super::history::{self, HistoryRow, MigrationState};
 use super::script::{first_line, statement_line, statement_location};
-use super::{elapsed_ms, saturating_u32, ClickHouseError, Direction, DowngradeStatementError};
+use super::{elapsed_ms, saturating_u32, stopped_part_way, ClickHouseError, Direction, DowngradeStatementError};
 use crate::plan::{Migration, Script};
-use crate::target::VersionTarget;
+use crate::target::{Checkpoint, SafePoint, VersionTarget};
 
 /// The statements that undo one version.
 #[derive(Debug)]
@@ -174,7 +174,13 @@ impl Progress {
 
 /// Runs the downgrade of one version from where it stands, recording each statement, then
 /// records the version as reverted; returns the change line.
-pub(super) async fn revert(connection: &Connection, revert: Revert<'_>) -> Result<String, ClickHouseError> {
+pub(super) async fn revert(
+    connection: &Connection,
+    revert: Revert<'_>,
+    checkpoint: &Checkpoint,
+) -> Result<String, ClickHouseError> {
+    // Before anything of this downgrade is written, even its start row.
+    checkpoint.reached(SafePoint::Recorded).await?;
     let version = revert.row.version;
     let statements = revert.downgrade.statements();
     let total = statements.len();
@@ -189,6 +195,10 @@ pub(super) async fn revert(connection: &Connection, revert: Revert<'_>) -> Resul
     }
     let mut run_ms = 0;
     for (index, statement) in statements.iter().enumerate().skip(revert.first) {
+        if index > revert.first {
+            let stopped = |stop| stopped_part_way(stop, Direction::Downgrade, version, index, total);
+            checkpoint.reached(SafePoint::Recorded).await.map_err(stopped)?;
+        }
         let statement_started = Instant::now();
         if let Err(error) = connection.execute(statement).await {
             let reason = describe_error(&error);

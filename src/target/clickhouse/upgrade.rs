@@ -8,8 +8,9 @@ use chrono::Utc;
 use super::connection::{describe_error, Connection};
 use super::drift::Step;
 use super::history::{self, HistoryRow, MigrationState};
-use super::{elapsed_ms, saturating_u32, ClickHouseError, Direction};
+use super::{elapsed_ms, saturating_u32, stopped_part_way, ClickHouseError, Direction};
 use crate::plan::Migration;
+use crate::target::{Checkpoint, SafePoint};
 
 /// Where a migration stands while it runs: the next history row is built from this.
 struct Progress {
@@ -50,7 +51,13 @@ impl Progress {
 /// Runs the statements of one migration from where it stands, recording each; returns the
 /// change line. Durations count the statements only, not the history writes, as
 /// `execution_ms` does.
-pub(super) async fn apply_migration(connection: &Connection, step: Step<'_>) -> Result<String, ClickHouseError> {
+pub(super) async fn apply_migration(
+    connection: &Connection,
+    step: Step<'_>,
+    checkpoint: &Checkpoint,
+) -> Result<String, ClickHouseError> {
+    // Before anything of this migration is written, even its start row.
+    checkpoint.reached(SafePoint::Recorded).await?;
     let migration = step.migration;
     let total = migration.upgrade.statements.len();
     let mut progress = Progress::new(&step);
@@ -62,6 +69,10 @@ pub(super) async fn apply_migration(connection: &Connection, step: Step<'_>) -> 
     }
     let mut run_ms = 0;
     for (index, statement) in migration.upgrade.statements.iter().enumerate().skip(first) {
+        if index > first {
+            let stopped = |stop| stopped_part_way(stop, Direction::Upgrade, migration.version, index, total);
+            checkpoint.reached(SafePoint::Recorded).await.map_err(stopped)?;
+        }
         let statement_started = Instant::now();
         if let Err(error) = connection.execute(statement).await {
             let reason = describe_error(&error);

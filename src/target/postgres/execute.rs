@@ -23,7 +23,7 @@ use super::watch::{self, Blocker, Watched};
 use super::{query_error, PostgresError};
 use crate::config::PostgresConfig;
 use crate::plan::{DataStep, Migration, Script};
-use crate::target::human_duration;
+use crate::target::{human_duration, Checkpoint, SafePoint, Stop};
 
 /// Which way a script moves the database.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,14 +149,16 @@ fn is_transactional(sql: &str) -> bool {
     first_line.trim_end_matches([' ', '\t']) != NO_TRANSACTION
 }
 
-/// Runs `step` and its history change, watched and bounded by `config.bounds` (see
-/// `postgres/watch.rs`); returns the execution time in milliseconds.
+/// Runs `step` and its history change once `checkpoint` lets it start, watched and bounded by
+/// `config.bounds` (see `postgres/watch.rs`); returns the execution time in milliseconds.
 pub(super) async fn run(
     connection: &mut PgConnection,
     config: &PostgresConfig,
     server: &str,
     step: &Step<'_>,
+    checkpoint: &Checkpoint,
 ) -> Result<i64, PostgresError> {
+    checkpoint.reached(SafePoint::Recorded).await?;
     let (event, verb) = match step.direction {
         Direction::Upgrade => ("postgresql_migrator.migration_started", "applying"),
         Direction::Downgrade => ("postgresql_migrator.downgrade_started", "undoing"),
@@ -172,7 +174,9 @@ pub(super) async fn run(
     let pid = backend_pid(connection, config, server, step).await?;
     let work = async {
         match (&step.statements, step.data) {
-            (Some(statements), None) => run_statement_by_statement(connection, config, server, step, statements).await,
+            (Some(statements), None) => {
+                run_statement_by_statement(connection, config, server, step, statements, checkpoint).await
+            }
             _ => run_in_transaction(connection, config, server, step).await,
         }
     };
@@ -463,6 +467,7 @@ async fn run_statement_by_statement(
     server: &str,
     step: &Step<'_>,
     statements: &[Cow<'_, str>],
+    checkpoint: &Checkpoint,
 ) -> Result<i64, PostgresError> {
     // No transaction to scope them to: set on the session, which runs nothing but migrations.
     set_bounds(connection, config, false)
@@ -470,6 +475,13 @@ async fn run_statement_by_statement(
         .map_err(|error| query_error(server, &format!("set the timeouts of {}", step.label()), &error))?;
     let started = Instant::now();
     for (index, statement) in statements.iter().enumerate() {
+        // The first statement was covered by `run`'s check.
+        if index > 0 {
+            checkpoint
+                .reached(SafePoint::Unrecorded)
+                .await
+                .map_err(|stop| stopped_part_way(stop, step, index, statements.len()))?;
+        }
         if let Err(error) = sqlx::raw_sql(AssertSqlSafe(statement.as_ref())).execute(&mut *connection).await {
             let offset = step.sql.find(statement.as_ref()).unwrap_or(0);
             let location = location(&step.origin, step.sql, offset, &error);
@@ -483,6 +495,23 @@ async fn run_statement_by_statement(
     let execution_ms = elapsed_ms(started);
     record(connection, server, step, execution_ms).await?;
     Ok(execution_ms)
+}
+
+fn stopped_part_way(stop: Stop, step: &Step<'_>, done: usize, total: usize) -> PostgresError {
+    let (recorded, again) = match step.direction {
+        Direction::Upgrade => ("not recorded", "migrate"),
+        Direction::Downgrade => ("still recorded", "down"),
+    };
+    PostgresError::StoppedPartWay {
+        source: stop,
+        direction: step.direction,
+        version: step.version,
+        description: step.description.into(),
+        done,
+        total,
+        recorded,
+        again,
+    }
 }
 
 fn partly_done(step: &Step<'_>, index: usize, total: usize) -> String {

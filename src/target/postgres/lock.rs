@@ -25,7 +25,14 @@
 //! migrator of one database takes the same lock, whichever targets it migrates. When the lock is
 //! waited for or times out, the holder is named from `pg_locks` and `pg_stat_activity`, where the
 //! lock shows as `locktype = 'advisory'`, `classid = 1952869737`, `objid = 1735549300`,
-//! `objsubid = 1` (the key's high and low 32 bits).
+//! `objsubid = 1` (the key's high and low 32 bits). The holder's working session is named too:
+//! while a migrator holds the lock, its working sessions carry ` run-lock-pid=<lock session pid>`
+//! in their `application_name` (`working_application_name`), and that session, not the idle lock
+//! session, is the one the message says to end when the holder is stuck.
+//!
+//! Nothing can keep a session alive: a server restart, a failover or `pg_terminate_backend` ends
+//! it and the lock with it. So the lock is checked before every step (`RunLock::verify`, asked
+//! through `target::checkpoint`), and a run that lost it stops there.
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -35,7 +42,7 @@ use sqlx::postgres::PgConnection;
 use sqlx::{Connection as _, Row as _};
 
 use super::connection::connect;
-use super::{query_error, PostgresError};
+use super::{describe_error, query_error, PostgresError};
 use crate::config::PostgresConfig;
 
 /// The advisory lock key every migrator takes: the ASCII bytes of `tfmigrat` as a big-endian
@@ -58,6 +65,9 @@ const UNLOCK: &str = "SELECT pg_advisory_unlock(8387511655498670452)";
 
 const BACKEND_PID: &str = "SELECT pg_backend_pid()";
 
+/// The cheapest statement there is: its answer proves the lock session lives (see `verify`).
+const VERIFY: &str = "SELECT 1";
+
 /// The lock session's first statement: its backend pid (the pooler check's first look) and,
 /// in the same round trip, `idle_session_timeout` off for this session: a server-wide timeout
 /// (PostgreSQL 14+) would end the idle lock session mid-run and silently release the lock.
@@ -65,22 +75,41 @@ const BACKEND_PID: &str = "SELECT pg_backend_pid()";
 const FIRST_STATEMENT: &str = "SELECT pg_backend_pid(), (SELECT set_config('idle_session_timeout', '0', false)
     WHERE current_setting('idle_session_timeout', true) IS NOT NULL)";
 
-/// Who holds the lock: the granted advisory lock with our key in the current database.
+/// Who holds the lock: the granted advisory lock with our key in the current database, and the
+/// newest working session of that migrator, found by the `application_name` suffix it carries
+/// (`working_application_name`).
 const HOLDER: &str = "SELECT activity.pid, activity.application_name, activity.usename::text,
-    host(activity.client_addr), activity.backend_start
+    host(activity.client_addr), activity.backend_start,
+    working.pid, working.state, working.state_change
 FROM pg_locks lock
 JOIN pg_stat_activity activity ON activity.pid = lock.pid
+LEFT JOIN LATERAL (
+    SELECT candidate.pid, candidate.state, candidate.state_change FROM pg_stat_activity candidate
+    WHERE candidate.application_name LIKE '% run-lock-pid=' || activity.pid
+    ORDER BY candidate.backend_start DESC LIMIT 1
+) working ON true
 WHERE lock.locktype = 'advisory' AND lock.granted AND lock.objsubid = 1
     AND lock.database = (SELECT oid FROM pg_database WHERE datname = current_database())
     AND lock.classid::bigint = ($1::bigint >> 32) AND lock.objid::bigint = ($1::bigint & 4294967295)
     AND activity.pid <> pg_backend_pid()
 LIMIT 1";
 
+/// The `application_name` of a migrator's working sessions while it holds the lock on the
+/// session with backend pid `lock_pid`: the configured name (or the default) with
+/// ` run-lock-pid=<pid>` appended, so that a migrator refused the lock can name the session
+/// that does the holder's work, the one worth ending when it is stuck (its idle lock session is
+/// not: ending it only loses the lock).
+pub fn working_application_name(configured: Option<&str>, lock_pid: i32) -> String {
+    let base = configured.unwrap_or(super::connection::DEFAULT_APPLICATION_NAME);
+    format!("{base} run-lock-pid={lock_pid}")
+}
+
 /// The held run lock. Release it with [`RunLock::release`]; dropping it also releases it, by
 /// closing its connection.
 pub struct RunLock {
     connection: PgConnection,
     server: String,
+    pid: i32,
     acquired: Instant,
 }
 
@@ -110,7 +139,7 @@ impl RunLock {
         timeout: Duration,
     ) -> Result<RunLock, PostgresError> {
         let server = config.describe();
-        refuse_pooled_session(&mut connection, config, &server).await?;
+        let pid = refuse_pooled_session(&mut connection, config, &server).await?;
         let waited = wait_for_lock(&mut connection, &server, timeout).await?;
         tracing::info!(
             event = "postgresql_migrator.lock_acquired",
@@ -119,7 +148,21 @@ impl RunLock {
             waited_ms = u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
             "took the run lock on {server}"
         );
-        Ok(RunLock { connection, server, acquired: Instant::now() })
+        Ok(RunLock { connection, server, pid, acquired: Instant::now() })
+    }
+
+    /// Whether the lock is still held: one round trip on the lock session. A session cannot
+    /// lose its advisory lock while it lives (only this code runs statements on it, and none
+    /// unlocks before `release`), so an answer proves the lock; an error means the session
+    /// ended (server restart, failover, `pg_terminate_backend`) and the lock with it. Returns
+    /// the server's reason on loss.
+    pub async fn verify(&mut self) -> Result<(), String> {
+        sqlx::raw_sql(VERIFY).execute(&mut self.connection).await.map(drop).map_err(|error| describe_error(&error))
+    }
+
+    /// The backend pid of the lock session.
+    pub fn pid(&self) -> i32 {
+        self.pid
     }
 
     /// `postgres://user@host:port/database` of the locked database.
@@ -172,12 +215,12 @@ fn lock_connection_error(error: PostgresError) -> PostgresError {
 }
 
 /// Refuses a connection that does not keep one server session: its statements might not run
-/// where the lock is, and the lock's session would serve other clients.
+/// where the lock is, and the lock's session would serve other clients. Returns its backend pid.
 async fn refuse_pooled_session(
     connection: &mut PgConnection,
     config: &PostgresConfig,
     server: &str,
-) -> Result<(), PostgresError> {
+) -> Result<i32, PostgresError> {
     let first =
         sqlx::raw_sql(FIRST_STATEMENT).fetch_one(&mut *connection).await.and_then(|row| row.try_get(0)).map_err(
             |error| query_error(server, "prepare the run-lock session (`pg_backend_pid()`, `set_config`)", &error),
@@ -188,7 +231,7 @@ async fn refuse_pooled_session(
     let other = other?;
     let second = backend_pid(connection, server).await?;
     if session_is_pinned(first, other, second) {
-        return Ok(());
+        return Ok(first);
     }
     Err(PostgresError::LockBehindPooler { server: server.to_owned(), first, other, second })
 }
@@ -233,7 +276,8 @@ async fn wait_for_lock(
                     u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
                 ))
                 .to_string(),
-                pid: holder.as_ref().ok().map(|holder| holder.pid),
+                pid: holder.as_ref().ok().map(Holder::pid_to_end),
+                working: holder.as_ref().is_ok_and(|holder| holder.working.is_some()),
                 holder: describe_holder(&holder),
             });
         }
@@ -272,6 +316,22 @@ struct Holder {
     user: Option<String>,
     client: Option<String>,
     since: Option<DateTime<Utc>>,
+    /// The holder's working session, when it is a migrator that names it.
+    working: Option<WorkingSession>,
+}
+
+#[derive(Debug)]
+struct WorkingSession {
+    pid: i32,
+    state: Option<String>,
+    since: Option<DateTime<Utc>>,
+}
+
+impl Holder {
+    /// The session to end when the holder is stuck: its working session if known.
+    fn pid_to_end(&self) -> i32 {
+        self.working.as_ref().map_or(self.pid, |working| working.pid)
+    }
 }
 
 impl fmt::Display for Holder {
@@ -289,22 +349,42 @@ impl fmt::Display for Holder {
         if let Some(since) = self.since {
             details.push(format!("connected since {}", since.format("%Y-%m-%d %H:%M:%S UTC")));
         }
-        write!(f, " ({})", details.join(", "))
+        write!(f, " ({})", details.join(", "))?;
+        if let Some(working) = &self.working {
+            write!(f, "; its working session is pid {}", working.pid)?;
+            if let Some(state) = &working.state {
+                write!(f, ", {state}")?;
+            }
+            if let Some(since) = working.since {
+                write!(f, " since {}", since.format("%Y-%m-%d %H:%M:%S UTC"))?;
+            }
+        }
+        Ok(())
     }
 }
 
 /// The holder, or why it cannot be named: the lock was released meanwhile, or it is held by
 /// another user's session that this role may not see.
 async fn holder(connection: &mut PgConnection) -> Result<Holder, String> {
-    type Row = (i32, Option<String>, Option<String>, Option<String>, Option<DateTime<Utc>>);
+    type Row = (
+        i32,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<DateTime<Utc>>,
+        Option<i32>,
+        Option<String>,
+        Option<DateTime<Utc>>,
+    );
     let row: Option<Row> = sqlx::query_as(HOLDER)
         .bind(RUN_LOCK_KEY)
         .fetch_optional(connection)
         .await
         .map_err(|error| format!("cannot look it up: {}", super::describe_error(&error)))?;
-    let (pid, application_name, user, client, since) =
+    let (pid, application_name, user, client, since, working_pid, working_state, working_since) =
         row.ok_or_else(|| "its holder is not visible to this user".to_owned())?;
-    Ok(Holder { pid, application_name, user, client, since })
+    let working = working_pid.map(|pid| WorkingSession { pid, state: working_state, since: working_since });
+    Ok(Holder { pid, application_name, user, client, since, working })
 }
 
 fn describe_holder(holder: &Result<Holder, String>) -> String {
@@ -348,6 +428,26 @@ mod tests {
     }
 
     #[test]
+    fn working_sessions_carry_the_lock_sessions_pid() {
+        assert_eq!(working_application_name(None, 42), "tradeforge-migrator run-lock-pid=42");
+        assert_eq!(working_application_name(Some("deploy"), 42), "deploy run-lock-pid=42");
+    }
+
+    #[test]
+    fn holder_names_its_working_session_to_end() {
+        let holder = Holder {
+            pid: 7,
+            application_name: None,
+            user: None,
+            client: Some("10.0.0.1".to_owned()),
+            since: None,
+            working: Some(WorkingSession { pid: 8, state: Some("active".to_owned()), since: None }),
+        };
+        assert_eq!(holder.pid_to_end(), 8);
+        assert_eq!(holder.to_string(), "held by pid 7 (client 10.0.0.1); its working session is pid 8, active");
+    }
+
+    #[test]
     fn holder_is_described_with_what_is_visible() {
         let holder = Holder {
             pid: 4242,
@@ -355,6 +455,7 @@ mod tests {
             user: Some("migrator".to_owned()),
             client: None,
             since: Some(DateTime::<Utc>::UNIX_EPOCH),
+            working: None,
         };
         assert_eq!(
             holder.to_string(),
