@@ -494,7 +494,7 @@ async fn a_history_table_from_before_down_gets_the_revert_states_and_keeps_its_r
         .fetch_one()
         .await
         .expect("read the column type");
-    assert_eq!(status_type, "Enum8('partial' = 1, 'applied' = 2, 'reverting' = 3, 'reverted' = 4)");
+    assert_eq!(status_type, "Enum8('partial' = 1, 'applied' = 2, 'reverting' = 3, 'reverted' = 4, 'running' = 5)");
     assert_eq!(versions(&mut target).await, applied(&[1]));
     assert_eq!(database.table_names().await, ["events", "migration_history"]);
 }

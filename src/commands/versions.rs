@@ -214,13 +214,19 @@ async fn baseline_on<T: VersionedTarget>(
     print_position(&mut target, session, sql_target, out).await
 }
 
-/// `migrator repair`: each target's `repair`, under one run lock.
-pub async fn repair(session: Session<'_>, targets: &[SqlTarget], out: &mut dyn Write) -> Result<(), CommandError> {
+/// `migrator repair`: each target's `repair`, under one run lock, each after printing what it
+/// will record and getting the go-ahead (`yes`, or a `y` on the terminal).
+pub async fn repair(
+    session: Session<'_>,
+    targets: &[SqlTarget],
+    yes: bool,
+    out: &mut dyn Write,
+) -> Result<(), CommandError> {
     let guard = lock::acquire(session.config, targets.contains(&SqlTarget::Postgres)).await?;
     let mut result = Ok(());
     for &target in targets {
         result = with_sql_target!(target, session.config, |database, address| {
-            repair_on(database, address, session, out).await
+            repair_on(database, address, session, yes, out).await
         });
         if result.is_err() {
             break;
@@ -230,14 +236,32 @@ pub async fn repair(session: Session<'_>, targets: &[SqlTarget], out: &mut dyn W
     result
 }
 
+/// Prints the preview on `out` (stdout) before asking, so that a script refused for want of
+/// `--yes` still shows what `repair` would have recorded.
 async fn repair_on<T: VersionedTarget>(
     mut target: T,
     address: String,
     session: Session<'_>,
+    yes: bool,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
     let name = target.name();
     connect(&mut target, &address, session).await?;
+    let preview = target
+        .repair_preview(session.plan)
+        .await
+        .map_err(|error| CommandError::read(name, "read the history", &error))?;
+    if preview.is_empty() {
+        let _ = writeln!(out, "{name}: nothing to repair; the history matches the plan");
+        return Ok(());
+    }
+    let _ = writeln!(out, "{name}: repair will write to `migration_history` on `{address}`, running nothing:");
+    for line in &preview.0 {
+        let _ = writeln!(out, "  {line}");
+    }
+    let _ = out.flush();
+    Confirmation::for_command("repair", "records history that no run wrote", yes)?
+        .obtain("Record these lines in the history?")?;
     let changes =
         target.repair(session.plan).await.map_err(|error| CommandError::read(name, "repair the history", &error))?;
     if changes.is_empty() {
