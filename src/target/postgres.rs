@@ -609,7 +609,7 @@ fn repair_fixes<'a>(
         })
         .collect();
     let entries = entries_with_intents(history, intents);
-    let applied_head = versioned::applied_head(&entries);
+    let applied_head = versioned::applied_head(plan, &entries);
     fixes.extend(versioned::unrecorded_gaps(plan, &entries).into_iter().map(|migration| {
         let line = versioned::gap_repair_line(migration, applied_head);
         (migration.version, RepairFix { line, write: RepairWrite::Record(migration) })

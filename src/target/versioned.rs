@@ -109,15 +109,22 @@ fn object_list(names: &[String]) -> String {
     format!("{} {text}", pronoun(names.len(), "the table", "the tables"))
 }
 
-/// The newest version the history records as applied; 0 when none is.
-pub fn applied_head(history: &[HistoryEntry]) -> u64 {
-    history.iter().filter(|entry| entry.state == EntryState::Applied).map(|entry| entry.version).max().unwrap_or(0)
+/// The newest plan version the history records as applied; 0 when none is. Versions the plan
+/// does not have (a newer release's, a deleted file's) are drift of their own and left out.
+pub fn applied_head(plan: &[Migration], history: &[HistoryEntry]) -> u64 {
+    history
+        .iter()
+        .filter(|entry| entry.state == EntryState::Applied)
+        .filter(|entry| plan.iter().any(|migration| migration.version == entry.version))
+        .map(|entry| entry.version)
+        .max()
+        .unwrap_or(0)
 }
 
 /// Every plan version below [`applied_head`] that the history does not record as applied, in
 /// version order. A version being undone (`Reverting`) is `down`'s business, not a gap.
 pub fn gaps(plan: &'static [Migration], history: &[HistoryEntry]) -> Vec<Gap> {
-    let head = applied_head(history);
+    let head = applied_head(plan, history);
     plan.iter()
         .take_while(|migration| migration.version < head)
         .filter_map(|migration| {
@@ -143,12 +150,12 @@ pub fn refuse_gaps(
     if gaps.is_empty() {
         return Ok(());
     }
-    Err(VersionedError::Gaps { server: server.to_owned(), target, head: applied_head(history), gaps })
+    Err(VersionedError::Gaps { server: server.to_owned(), target, head: applied_head(plan, history), gaps })
 }
 
 /// `status`'s line for each gap.
 pub fn gap_problems(plan: &'static [Migration], history: &[HistoryEntry]) -> Vec<String> {
-    let head = applied_head(history);
+    let head = applied_head(plan, history);
     gaps(plan, history)
         .iter()
         .map(|gap| {

@@ -43,7 +43,7 @@ pub(super) fn fixes(history: &History, plan: &'static [Migration]) -> Vec<Fix> {
     let mut fixes: Vec<(u64, Fix)> =
         history.rows.iter().filter_map(|row| fix(row, plan).map(|fix| (row.version, fix))).collect();
     let entries = history_entries(&history.rows);
-    let head = versioned::applied_head(&entries);
+    let head = versioned::applied_head(plan, &entries);
     fixes.extend(versioned::unrecorded_gaps(plan, &entries).into_iter().map(|migration| {
         let total = saturating_u32(migration.upgrade.statements.len());
         let row = HistoryRow {
