@@ -91,7 +91,10 @@ async fn postgres_a_deleted_history_row_below_the_head_is_refused_until_repair_r
     assert!(message.contains("`migrator repair --target postgres`"), "{message}");
     assert_eq!(pg_runs(&mut connection).await, [2, 3], "nothing ran again");
     let status = target.status(&plan).await.expect("status");
-    assert!(status.problems.iter().any(|problem| problem.starts_with("V2 m2 (no history row) is below V3")), "{status:?}");
+    assert!(
+        status.problems.iter().any(|problem| problem.starts_with("V2 m2 (no history row) is below V3")),
+        "{status:?}"
+    );
 
     let preview = target.repair_preview(&plan).await.expect("preview");
     assert_eq!(preview.0.len(), 1, "{preview:?}");
@@ -260,7 +263,12 @@ fn ch_plan() -> Plan {
     plan(
         Vec::new(),
         vec![
-            migration(1, &["CREATE TABLE runs (version UInt64) ENGINE = Memory"], &["DROP TABLE runs"], true),
+            migration(
+                1,
+                &["CREATE TABLE runs (version UInt64) ENGINE = MergeTree() ORDER BY version"],
+                &["DROP TABLE runs"],
+                true,
+            ),
             migration(
                 2,
                 &["INSERT INTO runs VALUES (2)", "CREATE TABLE b (x UInt8) ENGINE = Memory"],
@@ -350,14 +358,14 @@ async fn clickhouse_a_dropped_history_table_over_an_existing_schema_is_refused_n
     assert_eq!(database.table_names().await, ["b", "c", "runs"], "no history table was created");
 }
 
-/// V1: creates `runs`, adds a column (18.16 has no `ADD COLUMN IF NOT EXISTS`), counts one run.
+/// V1: creates `runs` (a MergeTree: 18.16 alters no Memory table), adds a column (18.16 has no `ADD COLUMN IF NOT EXISTS`), counts one run.
 fn ch_intent_plan() -> Plan {
     plan(
         Vec::new(),
         vec![migration(
             1,
             &[
-                "CREATE TABLE runs (version UInt64) ENGINE = Memory",
+                "CREATE TABLE runs (version UInt64) ENGINE = MergeTree() ORDER BY version",
                 "ALTER TABLE runs ADD COLUMN extra UInt8",
                 "INSERT INTO runs (version) VALUES (1)",
             ],
@@ -383,7 +391,10 @@ async fn clickhouse_a_statement_that_ran_without_its_outcome_recorded_is_settled
     let database = ChDatabase::new();
     let plan = ch_intent_plan();
     let mut target = ClickHouseTarget::new(&database.config);
-    let ran = ["CREATE TABLE runs (version UInt64) ENGINE = Memory", "ALTER TABLE runs ADD COLUMN extra UInt8"];
+    let ran = [
+        "CREATE TABLE runs (version UInt64) ENGINE = MergeTree() ORDER BY version",
+        "ALTER TABLE runs ADD COLUMN extra UInt8",
+    ];
     ch_interrupted(&database, &mut target, &ran, 1).await;
     let status = target.status(&plan).await.expect("status");
     assert!(status.problems.iter().any(|problem| problem.contains("interrupted during statement 2/3")), "{status:?}");
@@ -403,7 +414,13 @@ async fn clickhouse_a_statement_started_but_not_run_is_run_once() {
     let plan = ch_intent_plan();
     let mut target = ClickHouseTarget::new(&database.config);
     // Killed after recording the intent of statement 2, before ClickHouse ran it.
-    ch_interrupted(&database, &mut target, &["CREATE TABLE runs (version UInt64) ENGINE = Memory"], 1).await;
+    ch_interrupted(
+        &database,
+        &mut target,
+        &["CREATE TABLE runs (version UInt64) ENGINE = MergeTree() ORDER BY version"],
+        1,
+    )
+    .await;
 
     target.apply(&plan, &ApplyOptions::default()).await.expect("settles and resumes");
 
@@ -424,7 +441,7 @@ async fn clickhouse_an_insert_without_its_outcome_recorded_is_not_run_again_but_
     let plan = ch_intent_plan();
     let mut target = ClickHouseTarget::new(&database.config);
     let ran = [
-        "CREATE TABLE runs (version UInt64) ENGINE = Memory",
+        "CREATE TABLE runs (version UInt64) ENGINE = MergeTree() ORDER BY version",
         "ALTER TABLE runs ADD COLUMN extra UInt8",
         "INSERT INTO runs (version) VALUES (1)",
     ];
@@ -437,7 +454,10 @@ async fn clickhouse_an_insert_without_its_outcome_recorded_is_not_run_again_but_
     assert_eq!(ch_runs(&database).await, [1], "the INSERT was not run again");
 
     let preview = target.repair_preview(&plan).await.expect("preview");
-    assert!(preview.0[0].contains("statement 3/3 (`INSERT INTO runs (version) VALUES (1)`) was started"), "{preview:?}");
+    assert!(
+        preview.0[0].contains("statement 3/3 (`INSERT INTO runs (version) VALUES (1)`) was started"),
+        "{preview:?}"
+    );
     target.repair(&plan).await.expect("repair");
     assert_eq!(ch_states(&mut target).await, [(1, EntryState::Applied)]);
     assert!(target.apply(&plan, &ApplyOptions::default()).await.expect("at the plan").is_empty());

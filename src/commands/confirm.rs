@@ -16,7 +16,9 @@ pub enum Confirmation {
 /// Why the go-ahead was not given.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfirmError {
-    #[error("`migrator {command}` {does} and stdin is not a terminal to confirm on; pass `--yes` to run it without asking")]
+    #[error(
+        "`migrator {command}` {does} and stdin is not a terminal to confirm on; pass `--yes` to run it without asking"
+    )]
     NotATerminal { command: &'static str, does: &'static str },
     #[error("not confirmed; nothing was changed")]
     Declined,

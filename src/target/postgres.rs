@@ -249,7 +249,9 @@ impl VersionedTarget for PostgresTarget {
         let server = self.connection.server();
         let connection = self.connection.get().await?;
         let read = history::read_if_exists(connection, &server).await?;
-        refuse_schema_without_history(connection, &server, plan, read.as_deref()).await?.map_err(PostgresError::from)?;
+        refuse_schema_without_history(connection, &server, plan, read.as_deref())
+            .await?
+            .map_err(PostgresError::from)?;
         let history = match read {
             Some(history) => history,
             None => history::read_or_create(connection, &server).await?,
@@ -490,8 +492,8 @@ fn intent_problem(intent: &intent::Intent) -> String {
     }
 }
 
-/// The shared refusal of a history-less database that already holds tables, asked only when the
-/// history is empty (`history` is `None` when its table does not exist): the outer error is the
+/// The shared refusal of a history-less database that already holds tables (no history row and
+/// no interrupted script in `migration_intent`), asked only when the history is empty (`history` is `None` when its table does not exist): the outer error is the
 /// catalog read failing, the inner one the refusal.
 async fn refuse_schema_without_history(
     connection: &mut sqlx::PgConnection,
@@ -500,6 +502,10 @@ async fn refuse_schema_without_history(
     history: Option<&[HistoryRow]>,
 ) -> Result<Result<(), VersionedError>, PostgresError> {
     if history.is_some_and(|rows| !rows.is_empty()) || plan.postgres.is_empty() {
+        return Ok(Ok(()));
+    }
+    // An interrupted `no-transaction` V1 leaves tables and an intent, but no history row yet.
+    if history.is_some() && !intent::read(connection, server).await?.is_empty() {
         return Ok(Ok(()));
     }
     let tables = catalog::tables_besides_history(connection, server).await?;
@@ -653,8 +659,7 @@ fn accepted(row: &HistoryRow, migration: &'static Migration) -> Option<String> {
     if row.downgrade_sql != migration.downgrade.sql {
         accepted.push(format!("stored the downgrade of `{}`", migration.downgrade.path));
     }
-    (!accepted.is_empty())
-        .then(|| format!("V{} {}: {}", migration.version, migration.description, accepted.join(", ")))
+    (!accepted.is_empty()).then(|| format!("V{} {}: {}", migration.version, migration.description, accepted.join(", ")))
 }
 
 /// Brings the row of a migration the plan knows to the plan's description, checksum and

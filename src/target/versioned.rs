@@ -242,9 +242,8 @@ mod tests {
     fn a_deleted_row_below_the_head_is_a_gap_named_with_the_fixes() {
         let history = [applied(1), applied(3)];
         assert_eq!(gaps(&PLAN, &history), [Gap { version: 2, description: "b", partial: None }]);
-        let message = refuse_gaps(&PLAN, &history, "postgres://u@h/d", TargetName::Postgres)
-            .expect_err("refused")
-            .to_string();
+        let message =
+            refuse_gaps(&PLAN, &history, "postgres://u@h/d", TargetName::Postgres).expect_err("refused").to_string();
         assert!(message.starts_with("`postgres://u@h/d`: the history has a gap below V3"), "{message}");
         assert!(message.contains("V2 b (no history row)"), "{message}");
         assert!(message.contains("`migrator repair --target postgres`"), "{message}");
@@ -287,7 +286,8 @@ mod tests {
                 }
                 digits /= 3;
             }
-            let is_applied = |version: u64| history.iter().any(|e| e.version == version && e.state == EntryState::Applied);
+            let is_applied =
+                |version: u64| history.iter().any(|e| e.version == version && e.state == EntryState::Applied);
             let expected: Vec<u64> =
                 (1..=4).filter(|&v| !is_applied(v) && (v + 1..=4).any(|above| is_applied(above))).collect();
             let found: Vec<u64> = gaps(&PLAN, &history).iter().map(|gap| gap.version).collect();

@@ -52,8 +52,7 @@ pub(super) fn find(plan: &'static [Migration], version: u64) -> Option<&'static 
 /// the downgrade's statements, which the downgrade checks itself.)
 fn matches_file(row: &HistoryRow, migration: &Migration) -> bool {
     row.checksum == migration.checksum
-        && (!row.state.is_upgrade_in_progress()
-            || row.statements_total as usize == migration.upgrade.statements.len())
+        && (!row.state.is_upgrade_in_progress() || row.statements_total as usize == migration.upgrade.statements.len())
 }
 
 pub(super) fn plan_head(plan: &[Migration]) -> u64 {

@@ -111,7 +111,9 @@ impl Code {
     }
 
     fn from_i8(code: i8) -> Option<Code> {
-        [Code::Partial, Code::Applied, Code::Reverting, Code::Reverted, Code::Running].into_iter().find(|known| *known as i8 == code)
+        [Code::Partial, Code::Applied, Code::Reverting, Code::Reverted, Code::Running]
+            .into_iter()
+            .find(|known| *known as i8 == code)
     }
 
     fn state(self) -> Option<MigrationState> {

@@ -17,8 +17,8 @@ use chrono::Utc;
 use super::downgrade::Downgrade;
 use super::drift::find;
 use super::history::{History, HistoryRow, MigrationState};
-use super::{history_entries, saturating_u32};
 use super::script::{first_line, numbered};
+use super::{history_entries, saturating_u32};
 use crate::plan::Migration;
 use crate::target::versioned;
 
@@ -109,7 +109,11 @@ fn finish_upgrade(row: &HistoryRow, migration: &'static Migration) -> Fix {
     } else if same_file && row.state == MigrationState::Running {
         let started = format!("statement {}/{} (`{}`)", done + 1, statements.len(), first_line(statements[done]));
         let rest = if done + 1 < statements.len() {
-            format!("; {} {} not run by the migrator", numbered(statements, done + 1), were(statements.len() - done - 1))
+            format!(
+                "; {} {} not run by the migrator",
+                numbered(statements, done + 1),
+                were(statements.len() - done - 1)
+            )
         } else {
             String::new()
         };

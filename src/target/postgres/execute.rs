@@ -273,7 +273,11 @@ async fn run_statement_by_statement(
             intent::set(connection, migration.version, migration.checksum, index, true, statements.len())
                 .await
                 .map_err(|error| {
-                    query_error(server, &format!("record the start of statement {} of {}", index + 1, step.label()), &error)
+                    query_error(
+                        server,
+                        &format!("record the start of statement {} of {}", index + 1, step.label()),
+                        &error,
+                    )
                 })?;
         }
         if let Err(error) = sqlx::raw_sql(AssertSqlSafe(statement.as_ref())).execute(&mut *connection).await {
@@ -303,10 +307,9 @@ async fn run_statement_by_statement(
             intent::delete(&mut transaction, migration.version).await.map_err(|error| {
                 query_error(server, &format!("clear the intent of {} in `migration_intent`", step.label()), &error)
             })?;
-            transaction
-                .commit()
-                .await
-                .map_err(|error| query_error(server, &format!("record {} in `migration_history`", step.label()), &error))?;
+            transaction.commit().await.map_err(|error| {
+                query_error(server, &format!("record {} in `migration_history`", step.label()), &error)
+            })?;
         }
         None => record(connection, server, step, execution_ms).await?,
     }
@@ -355,9 +358,7 @@ async fn resume_point(
         return Ok(statements.len());
     };
     let settled = match statement_effect::effect_of(statement, statement_effect::Server::Postgres) {
-        Ok(Some(effect)) => {
-            statement_effect::settle(&effect, catalog::seen(connection, server, &effect.object).await?)
-        }
+        Ok(Some(effect)) => statement_effect::settle(&effect, catalog::seen(connection, server, &effect.object).await?),
         Ok(None) => Ok(Settled::NotRun),
         Err(unreadable) => Err(unreadable),
     };

@@ -17,7 +17,6 @@ use sqlx::{PgConnection, Row as _};
 use super::connection::is_undefined_table;
 use super::{query_error, PostgresError};
 
-
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS migration_intent (
     version    BIGINT      PRIMARY KEY,
     checksum   TEXT        NOT NULL,
@@ -27,8 +26,7 @@ const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS migration_intent (
     started_at TIMESTAMPTZ NOT NULL DEFAULT now()
 )";
 
-const READ: &str =
-    "SELECT version, checksum, statements_done, running, total FROM migration_intent ORDER BY version";
+const READ: &str = "SELECT version, checksum, statements_done, running, total FROM migration_intent ORDER BY version";
 
 const SET: &str = "INSERT INTO migration_intent (version, checksum, statements_done, running, total)
 VALUES ($1, $2, $3, $4, $5)

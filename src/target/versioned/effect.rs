@@ -12,12 +12,24 @@
 pub enum Object {
     /// A table, view or materialized view; `schema` is the database (ClickHouse) or schema
     /// (PostgreSQL) when the statement names one.
-    Relation { schema: Option<String>, name: String },
-    Column { schema: Option<String>, table: String, column: String },
-    Database { name: String },
+    Relation {
+        schema: Option<String>,
+        name: String,
+    },
+    Column {
+        schema: Option<String>,
+        table: String,
+        column: String,
+    },
+    Database {
+        name: String,
+    },
     /// A PostgreSQL index; it counts as present only when valid (`pg_index.indisvalid`): an
     /// interrupted `CREATE INDEX CONCURRENTLY` leaves an invalid one behind.
-    Index { schema: Option<String>, name: String },
+    Index {
+        schema: Option<String>,
+        name: String,
+    },
 }
 
 /// The statement's effect: `object` is present after it ran (`present`), or absent.
@@ -344,7 +356,10 @@ mod tests {
 
     #[test]
     fn table_view_and_database_statements_are_read() {
-        assert_eq!(read("-- a table\nCREATE TABLE IF NOT EXISTS trades (x UInt8) ENGINE = Memory"), relation("trades", true));
+        assert_eq!(
+            read("-- a table\nCREATE TABLE IF NOT EXISTS trades (x UInt8) ENGINE = Memory"),
+            relation("trades", true)
+        );
         assert_eq!(read("create materialized view `daily` to totals as select 1"), relation("daily", true));
         assert_eq!(read("CREATE VIEW v AS SELECT * FROM t"), relation("v", true));
         assert_eq!(read("DROP TABLE IF EXISTS trades"), relation("trades", false));
@@ -365,7 +380,10 @@ mod tests {
 
     #[test]
     fn one_column_change_is_read_but_several_are_not() {
-        assert_eq!(read("ALTER TABLE trades ADD COLUMN fee Decimal(10, 2) DEFAULT toDecimal32(0, 2)"), column("fee", true));
+        assert_eq!(
+            read("ALTER TABLE trades ADD COLUMN fee Decimal(10, 2) DEFAULT toDecimal32(0, 2)"),
+            column("fee", true)
+        );
         assert_eq!(read("ALTER TABLE trades ON CLUSTER c DROP COLUMN IF EXISTS fee"), column("fee", false));
         assert_eq!(read("ALTER TABLE trades ADD COLUMN a UInt8, ADD COLUMN b UInt8"), Err(Unreadable::NotDdl));
         assert_eq!(read("ALTER TABLE trades ADD CONSTRAINT c CHECK (x > 0)"), Err(Unreadable::NotDdl));
@@ -373,13 +391,16 @@ mod tests {
 
     #[test]
     fn indexes_are_read_and_an_invalid_one_is_not_settled() {
-        let effect = effect_of("CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_by_day ON orders (day)", Server::Postgres)
-            .expect("read")
-            .expect("an effect");
+        let effect =
+            effect_of("CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_by_day ON orders (day)", Server::Postgres)
+                .expect("read")
+                .expect("an effect");
         assert_eq!(effect.object, Object::Index { schema: None, name: "orders_by_day".to_owned() });
         assert_eq!(settle(&effect, Seen::Present), Ok(Settled::Ran));
         assert_eq!(settle(&effect, Seen::Absent), Ok(Settled::NotRun));
-        assert!(matches!(settle(&effect, Seen::Invalid), Err(Unreadable::InvalidIndex(name)) if name == "orders_by_day"));
+        assert!(
+            matches!(settle(&effect, Seen::Invalid), Err(Unreadable::InvalidIndex(name)) if name == "orders_by_day")
+        );
     }
 
     #[test]
@@ -387,7 +408,10 @@ mod tests {
         assert_eq!(read("INSERT INTO trades VALUES (1)"), Err(Unreadable::NotDdl));
         assert_eq!(read("ALTER TABLE t UPDATE x = 1 WHERE 1"), Err(Unreadable::NotDdl));
         assert_eq!(read("CREATE TABLE b ENGINE = Memory AS SELECT * FROM a"), Err(Unreadable::CopiesData));
-        assert_eq!(read("CREATE MATERIALIZED VIEW m ENGINE = Memory POPULATE AS SELECT 1"), Err(Unreadable::CopiesData));
+        assert_eq!(
+            read("CREATE MATERIALIZED VIEW m ENGINE = Memory POPULATE AS SELECT 1"),
+            Err(Unreadable::CopiesData)
+        );
         assert_eq!(read("INSERT INTO t SELECT 'CREATE TABLE x'"), Err(Unreadable::NotDdl));
     }
 
