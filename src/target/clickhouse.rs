@@ -507,25 +507,18 @@ fn history_entries(rows: &[HistoryRow]) -> Vec<HistoryEntry> {
     rows.iter().cloned().map(history_entry).collect()
 }
 
-/// The shared refusal of a history-less database that already holds tables; asks the catalog
-/// only when nothing was ever recorded.
+/// The shared refusal of a database whose history table is missing while it already holds
+/// tables; asks the catalog only then.
 async fn refuse_schema_without_history(
     connection: &Connection,
     history: &history::History,
     plan: &Plan,
 ) -> Result<(), ClickHouseError> {
-    if !history.never_written() || plan.clickhouse.is_empty() {
+    if !history.missing || plan.clickhouse.is_empty() {
         return Ok(());
     }
     let tables = catalog::tables_besides_history(connection).await?;
-    versioned::refuse_schema_without_history(
-        plan.clickhouse,
-        true,
-        history.missing,
-        tables,
-        connection.server(),
-        TargetName::Clickhouse,
-    )?;
+    versioned::refuse_schema_without_history(plan.clickhouse, tables, connection.server(), TargetName::Clickhouse)?;
     Ok(())
 }
 

@@ -492,31 +492,20 @@ fn intent_problem(intent: &intent::Intent) -> String {
     }
 }
 
-/// The shared refusal of a history-less database that already holds tables (no history row and
-/// no interrupted script in `migration_intent`), asked only when the history is empty (`history` is `None` when its table does not exist): the outer error is the
-/// catalog read failing, the inner one the refusal.
+/// The shared refusal of a database whose history table is missing (`history` is `None`) while
+/// it already holds tables: the outer error is the catalog read failing, the inner one the
+/// refusal.
 async fn refuse_schema_without_history(
     connection: &mut sqlx::PgConnection,
     server: &str,
     plan: &Plan,
     history: Option<&[HistoryRow]>,
 ) -> Result<Result<(), VersionedError>, PostgresError> {
-    if history.is_some_and(|rows| !rows.is_empty()) || plan.postgres.is_empty() {
-        return Ok(Ok(()));
-    }
-    // An interrupted `no-transaction` V1 leaves tables and an intent, but no history row yet.
-    if history.is_some() && !intent::read(connection, server).await?.is_empty() {
+    if history.is_some() || plan.postgres.is_empty() {
         return Ok(Ok(()));
     }
     let tables = catalog::tables_besides_history(connection, server).await?;
-    Ok(versioned::refuse_schema_without_history(
-        plan.postgres,
-        true,
-        history.is_none(),
-        tables,
-        server,
-        TargetName::Postgres,
-    ))
+    Ok(versioned::refuse_schema_without_history(plan.postgres, tables, server, TargetName::Postgres))
 }
 
 /// The plan's migrations that are not applied, up to and including `to`, ascending.

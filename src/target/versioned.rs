@@ -6,9 +6,9 @@
 //!   record as applied (its row was deleted, or a `partial` row was forged or left below applied
 //!   versions). Running it now could repeat what it did; `migrate`/`up` refuse, `status` reports
 //!   it, `repair` records it as applied once a person has checked (after a confirmation).
-//! - *A schema without history* ([`refuse_schema_without_history`]): no history at all, but the
-//!   database already holds tables. Running V1 over them would fail or duplicate; `baseline` is the
-//!   way in.
+//! - *A schema without history* ([`refuse_schema_without_history`]): no history table, but the
+//!   database already holds tables (the history table was dropped, or another tool made the
+//!   schema). Running V1 over them would fail or duplicate; `baseline` is the way in.
 //! - *An intent without an outcome* (the [`effect`] submodule): a statement that was started but
 //!   whose outcome was never recorded (the migrator died in between) is settled from what the
 //!   server's catalog shows, or, where the catalog cannot tell, the run stops and asks for `repair`.
@@ -36,15 +36,15 @@ pub enum VersionedError {
     )]
     Gaps { server: String, target: TargetName, head: u64, gaps: Vec<Gap> },
     #[error(
-        "`{server}` has no migration history{absent}, but the database already holds {objects}; migrating would run \
+        "`{server}` has no migration history (`migration_history` does not exist), but the database already holds \
+         {objects}; migrating would run \
          V{first} over a schema it did not create; if another tool (or a lost history table) built this schema, \
          find the plan version it matches and run `migrator baseline --target {target} <version>`, which records \
          the migrations up to it as applied without running them; if these objects do not belong here, point the \
          migrator at an empty database",
-        absent = if *.table_missing { " (`migration_history` does not exist)" } else { "" },
         objects = object_list(.objects),
     )]
-    SchemaWithoutHistory { server: String, target: TargetName, table_missing: bool, objects: Vec<String>, first: u64 },
+    SchemaWithoutHistory { server: String, target: TargetName, objects: Vec<String>, first: u64 },
     #[error(
         "{path}: statement {number}/{total} of V{version} {description} (`{first_line}`) was started on `{server}` \
          but its outcome was never recorded (the migrator stopped in between), and {why}, so nothing was run; \
@@ -186,22 +186,20 @@ pub fn gap_repair_line(migration: &Migration, head: u64) -> String {
     )
 }
 
-/// Refuses to start a history over a schema that already holds tables: `objects` are the tables
-/// the backend found besides its history table. Nothing to refuse when the history has entries
-/// (or once had them), when the plan is empty, or when the database holds nothing.
+/// Refuses to start a history over a schema that already holds tables. The backend asks only when
+/// its history table does not exist; `objects` are the tables it found. Nothing to refuse when the
+/// plan is empty or the database holds nothing. (A history table that exists, even empty, was made
+/// by the migrator: the tables beside it are not taken for an unrecorded schema.)
 pub fn refuse_schema_without_history(
     plan: &'static [Migration],
-    history_is_empty: bool,
-    table_missing: bool,
     objects: Vec<String>,
     server: &str,
     target: TargetName,
 ) -> Result<(), VersionedError> {
     match plan.first() {
-        Some(first) if history_is_empty && !objects.is_empty() => Err(VersionedError::SchemaWithoutHistory {
+        Some(first) if !objects.is_empty() => Err(VersionedError::SchemaWithoutHistory {
             server: server.to_owned(),
             target,
-            table_missing,
             objects,
             first: first.version,
         }),
@@ -302,13 +300,14 @@ mod tests {
     #[test]
     fn a_schema_without_history_is_refused_naming_baseline() {
         let tables = vec!["orders".to_owned(), "trades".to_owned()];
-        let message = refuse_schema_without_history(&PLAN, true, true, tables.clone(), "s", TargetName::Clickhouse)
-            .expect_err("refused")
-            .to_string();
+        let message =
+            refuse_schema_without_history(&PLAN, tables, "s", TargetName::Clickhouse).expect_err("refused").to_string();
         assert!(message.starts_with("`s` has no migration history (`migration_history` does not exist)"), "{message}");
         assert!(message.contains("the tables `orders`, `trades`"), "{message}");
         assert!(message.contains("`migrator baseline --target clickhouse <version>`"), "{message}");
-        assert!(refuse_schema_without_history(&PLAN, false, false, tables, "s", TargetName::Postgres).is_ok());
-        assert!(refuse_schema_without_history(&PLAN, true, true, Vec::new(), "s", TargetName::Postgres).is_ok());
+        assert!(refuse_schema_without_history(&PLAN, Vec::new(), "s", TargetName::Postgres).is_ok());
+        static EMPTY: [Migration; 0] = [];
+        let tables = vec!["orders".to_owned()];
+        assert!(refuse_schema_without_history(&EMPTY, tables, "s", TargetName::Postgres).is_ok());
     }
 }

@@ -172,11 +172,6 @@ impl History {
     pub fn last_sequence(&self, version: u64) -> u64 {
         self.sequences.get(&version).copied().unwrap_or(0)
     }
-
-    /// No row was ever written, not even one since reverted.
-    pub fn never_written(&self) -> bool {
-        self.sequences.is_empty()
-    }
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use sqlx::{PgConnection, Row as _};
 use super::connection::is_undefined_table;
 use super::{query_error, PostgresError};
 
-const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS migration_intent (
+pub(super) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS migration_intent (
     version    BIGINT      PRIMARY KEY,
     checksum   TEXT        NOT NULL,
     statements_done  INTEGER NOT NULL,
