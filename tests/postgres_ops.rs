@@ -149,9 +149,7 @@ async fn down_one_then_down_to_a_version() {
             "accounts_id_seq (S)",
             "accounts_pkey (i)",
             "migration_history (r)",
-            "migration_history_pkey (i)",
-            "migration_intent (r)",
-            "migration_intent_pkey (i)"
+            "migration_history_pkey (i)"
         ]
     );
 }

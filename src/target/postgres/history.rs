@@ -9,15 +9,11 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::Row as _;
 
-use sqlx::AssertSqlSafe;
-
 use super::connection::is_undefined_table;
-use super::intent;
 use super::{query_error, PostgresError};
 use crate::plan::Migration;
 use crate::target::{EntryState, HistoryEntry};
 
-/// With `migration_intent` (see `postgres/intent.rs`), so both bookkeeping tables come together.
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS migration_history (
     version       BIGINT      PRIMARY KEY,
     description   TEXT        NOT NULL,
@@ -25,8 +21,7 @@ const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS migration_history (
     applied_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
     execution_ms  BIGINT      NOT NULL,
     downgrade_sql TEXT        NOT NULL
-);
-";
+)";
 
 const READ: &str = "SELECT version, description, checksum, applied_at, execution_ms, downgrade_sql
 FROM migration_history ORDER BY version";
@@ -112,7 +107,7 @@ pub(super) async fn read_or_create(
     if let Some(rows) = read_if_exists(connection, server).await? {
         return Ok(rows);
     }
-    sqlx::raw_sql(AssertSqlSafe(format!("{CREATE_TABLE}{}", intent::CREATE_TABLE)))
+    sqlx::raw_sql(CREATE_TABLE)
         .execute(connection)
         .await
         .map_err(|error| query_error(server, "create `migration_history`", &error))?;

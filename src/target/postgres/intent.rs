@@ -4,8 +4,9 @@
 //! history row would leave no trace of what ran. Before each statement the script's row here is
 //! set (committing on its own) to "`statements_done` ran, the next one started" (`running`); after
 //! a statement PostgreSQL refused, to "`statements_done` ran, the next one failed"; the history row is inserted and this row deleted in one transaction after the last
-//! statement. A row here therefore always belongs to a version without a history row, and means
-//! an interrupted script: `migrate` settles that statement from the catalog (see
+//! statement, and the table is dropped once it is empty: it exists only while such a script is
+//! in flight or was interrupted. A row here therefore always belongs to a version without a
+//! history row, and means an interrupted script: `migrate` settles that statement from the catalog (see
 //! `target::versioned::effect`) or stops and asks for `repair`.
 //!
 //! A table of its own, not a column of `migration_history`: an older release reads
@@ -17,7 +18,7 @@ use sqlx::{PgConnection, Row as _};
 use super::connection::is_undefined_table;
 use super::{query_error, PostgresError};
 
-pub(super) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS migration_intent (
+const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS migration_intent (
     version    BIGINT      PRIMARY KEY,
     checksum   TEXT        NOT NULL,
     statements_done  INTEGER NOT NULL,
@@ -34,6 +35,10 @@ ON CONFLICT (version) DO UPDATE SET checksum = $2, statements_done = $3, running
     started_at = now()";
 
 const DELETE: &str = "DELETE FROM migration_intent WHERE version = $1";
+
+const COUNT: &str = "SELECT count(*) FROM migration_intent";
+
+const DROP: &str = "DROP TABLE migration_intent";
 
 /// `statements_done` of the `total` statements of `version` ran; the next one was started
 /// without a recorded outcome (`running`), or failed.
@@ -98,7 +103,14 @@ pub(super) async fn set(
         .map(drop)
 }
 
-/// Removes the intent of `version`, if any (the table exists whenever this is called).
+/// Removes the intent of `version` (the table exists whenever this is called), and the table
+/// with it when no other intent is left, so that a database with nothing in flight holds no
+/// trace of it. Runs inside the transaction that records the migration.
 pub(super) async fn delete(connection: &mut PgConnection, version: u64) -> Result<(), sqlx::Error> {
-    sqlx::query(DELETE).bind(i64::try_from(version).unwrap_or(i64::MAX)).execute(connection).await.map(drop)
+    sqlx::query(DELETE).bind(i64::try_from(version).unwrap_or(i64::MAX)).execute(&mut *connection).await?;
+    let left: i64 = sqlx::query_scalar(COUNT).fetch_one(&mut *connection).await?;
+    if left == 0 {
+        sqlx::raw_sql(DROP).execute(connection).await?;
+    }
+    Ok(())
 }
