@@ -251,17 +251,16 @@ async fn repair_on<T: VersionedTarget>(
         .repair_preview(session.plan)
         .await
         .map_err(|error| CommandError::read(name, "read the history", &error))?;
-    if preview.is_empty() {
-        let _ = writeln!(out, "{name}: nothing to repair; the history matches the plan");
-        return Ok(());
+    // Nothing to write needs no go-ahead (`repair` may still say what it leaves as it is).
+    if !preview.is_empty() {
+        let _ = writeln!(out, "{name}: repair will write to `migration_history` on `{address}`, running nothing:");
+        for line in &preview.0 {
+            let _ = writeln!(out, "  {line}");
+        }
+        let _ = out.flush();
+        Confirmation::for_command("repair", "records history that no run wrote", yes)?
+            .obtain("Record these lines in the history?")?;
     }
-    let _ = writeln!(out, "{name}: repair will write to `migration_history` on `{address}`, running nothing:");
-    for line in &preview.0 {
-        let _ = writeln!(out, "  {line}");
-    }
-    let _ = out.flush();
-    Confirmation::for_command("repair", "records history that no run wrote", yes)?
-        .obtain("Record these lines in the history?")?;
     let changes =
         target.repair(session.plan).await.map_err(|error| CommandError::read(name, "repair the history", &error))?;
     if changes.is_empty() {

@@ -479,7 +479,8 @@ impl VersionedTarget for ClickHouseTarget {
 
     async fn repair_preview(&mut self, plan: &Plan) -> Result<Changes, ClickHouseError> {
         let history = history::read_if_exists(&self.connection).await?;
-        Ok(Changes(repair::fixes(&history, plan.clickhouse).into_iter().map(|fix| fix.line).collect()))
+        let fixes = repair::fixes(&history, plan.clickhouse);
+        Ok(Changes(fixes.into_iter().filter(|fix| fix.write.is_some()).map(|fix| fix.line).collect()))
     }
 
     /// Reads the history without creating anything; refuses what `upgrade_to` refuses.

@@ -196,8 +196,9 @@ pub trait VersionedTarget: Target {
     /// checksums and stored downgrades of edited migrations to the plan's. Says what it changed.
     async fn repair(&mut self, plan: &Plan) -> Result<Changes, Self::Error>;
 
-    /// What [`VersionedTarget::repair`] would write now, the same lines, writing nothing: what
-    /// the operator confirms before `repair` runs.
+    /// The lines of [`VersionedTarget::repair`] that write something, as it would write them
+    /// now, writing nothing: what the operator confirms before `repair` runs. (Lines that only
+    /// say a version is left as it is need no confirmation.)
     async fn repair_preview(&mut self, plan: &Plan) -> Result<Changes, Self::Error>;
 
     /// The statements `upgrade_to(plan, to)` would run against the server as it is now, in order,

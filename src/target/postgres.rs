@@ -402,7 +402,10 @@ impl VersionedTarget for PostgresTarget {
         let history = self.history().await?;
         let server = self.connection.server();
         let intents = intent::read(self.connection.get().await?, &server).await?;
-        Ok(Changes(repair_fixes(&history, &intents, plan.postgres).into_iter().map(|fix| fix.line).collect()))
+        let fixes = repair_fixes(&history, &intents, plan.postgres);
+        Ok(Changes(
+            fixes.into_iter().filter(|fix| !matches!(fix.write, RepairWrite::Nothing)).map(|fix| fix.line).collect(),
+        ))
     }
 
     /// The SQL `upgrade_to(plan, to)` would send, in order, after the same refusals: a
