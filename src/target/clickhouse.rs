@@ -103,8 +103,10 @@ use crate::plan::{Migration, Plan};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClickHouseError {
+    /// A refusal shared with the other SQL target (`target::versioned`), boxed to keep the
+    /// error small.
     #[error(transparent)]
-    Versioned(#[from] VersionedError),
+    Versioned(Box<VersionedError>),
     #[error(
         "cannot reach ClickHouse at `{server}`: {reason}; check that the server is running and that CLICKHOUSE_URL \
          (or CLICKHOUSE_HOST and CLICKHOUSE_PORT) points at its HTTP interface (port 8123 by default, 8443 with https)"
@@ -264,6 +266,12 @@ pub enum ClickHouseError {
          of a database whose schema another tool created; see status, and use repair to accept changes made by hand"
     )]
     BaselineNotEmpty { server: String, recorded: String },
+}
+
+impl From<VersionedError> for ClickHouseError {
+    fn from(error: VersionedError) -> Self {
+        ClickHouseError::Versioned(Box::new(error))
+    }
 }
 
 /// Which way a migration was going when something failed.

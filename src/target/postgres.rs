@@ -63,8 +63,10 @@ use crate::plan::{Migration, Plan};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PostgresError {
+    /// A refusal shared with the other SQL target (`target::versioned`), boxed to keep the
+    /// error small.
     #[error(transparent)]
-    Versioned(#[from] VersionedError),
+    Versioned(Box<VersionedError>),
     #[error("cannot connect to PostgreSQL at `{server}`: {reason}; {fix}")]
     Connect { server: String, reason: String, fix: String },
     #[error("`{server}`: unsupported connection parameter `{key}` in DATABASE_URL; supported: {supported}")]
@@ -153,6 +155,12 @@ pub enum PostgresError {
          `--lock-database-url`) to a direct, non-pooled URL of the same database, used for the lock alone"
     )]
     LockBehindPooler { server: String, first: i32, other: i32, second: i32 },
+}
+
+impl From<VersionedError> for PostgresError {
+    fn from(error: VersionedError) -> Self {
+        PostgresError::Versioned(Box::new(error))
+    }
 }
 
 /// Applies `plan.postgres` to one database. Connects on first use (normally the health check).

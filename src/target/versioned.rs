@@ -45,26 +45,32 @@ pub enum VersionedError {
         objects = object_list(.objects),
     )]
     SchemaWithoutHistory { server: String, target: TargetName, objects: Vec<String>, first: u64 },
-    #[error(
-        "{path}: statement {number}/{total} of V{version} {description} (`{first_line}`) was started on `{server}` \
-         but its outcome was never recorded (the migrator stopped in between), and {why}, so nothing was run; \
-         check whether it ran: if it did, finish V{version} by hand and run `migrator repair --target {target}`, \
-         which records V{version} as applied after you confirm; if it did not, run it (and the rest of V{version}) \
-         by hand and run repair the same way"
-    )]
-    Unsettled {
-        server: String,
-        target: TargetName,
-        path: &'static str,
-        version: u64,
-        description: &'static str,
-        /// 1-based.
-        number: usize,
-        total: usize,
-        first_line: String,
-        /// Why the catalog cannot tell ([`effect::Unreadable`]), or what it showed.
-        why: String,
-    },
+    #[error(transparent)]
+    Unsettled(Box<Unsettled>),
+}
+
+/// A statement started but without a recorded outcome, which the catalog cannot settle:
+/// [`VersionedError::Unsettled`].
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{path}: statement {number}/{total} of V{version} {description} (`{first_line}`) was started on `{server}` \
+     but its outcome was never recorded (the migrator stopped in between), and {why}, so nothing was run; \
+     check whether it ran: if it did, finish V{version} by hand and run `migrator repair --target {target}`, \
+     which records V{version} as applied after you confirm; if it did not, run it (and the rest of V{version}) \
+     by hand and run repair the same way"
+)]
+pub struct Unsettled {
+    pub server: String,
+    pub target: TargetName,
+    pub path: &'static str,
+    pub version: u64,
+    pub description: &'static str,
+    /// 1-based.
+    pub number: usize,
+    pub total: usize,
+    pub first_line: String,
+    /// Why the catalog cannot tell ([`effect::Unreadable`]), or what it showed.
+    pub why: String,
 }
 
 /// One plan version the history does not record as applied, below applied versions.
@@ -286,8 +292,7 @@ mod tests {
             }
             let is_applied =
                 |version: u64| history.iter().any(|e| e.version == version && e.state == EntryState::Applied);
-            let expected: Vec<u64> =
-                (1..=4).filter(|&v| !is_applied(v) && (v + 1..=4).any(|above| is_applied(above))).collect();
+            let expected: Vec<u64> = (1..=4).filter(|&v| !is_applied(v) && (v + 1..=4).any(&is_applied)).collect();
             let found: Vec<u64> = gaps(&PLAN, &history).iter().map(|gap| gap.version).collect();
             assert_eq!(found, expected, "{history:?}");
             assert_eq!(refuse_gaps(&PLAN, &history, "s", TargetName::Postgres).is_err(), !expected.is_empty());

@@ -13,7 +13,7 @@ use super::script::first_line;
 use super::{elapsed_ms, saturating_u32, ClickHouseError};
 use crate::plan::Migration;
 use crate::target::versioned::effect::{self, Settled};
-use crate::target::versioned::VersionedError;
+use crate::target::versioned::{Unsettled, VersionedError};
 use crate::target::TargetName;
 
 /// Where a migration stands while it runs: the next history row is built from this.
@@ -136,16 +136,18 @@ async fn settle(connection: &Connection, row: &HistoryRow, progress: &mut Progre
         Ok(None) => Ok(Settled::NotRun),
         Err(unreadable) => Err(unreadable),
     };
-    let settled = outcome.map_err(|why| VersionedError::Unsettled {
-        server: connection.server().to_owned(),
-        target: TargetName::Clickhouse,
-        path: migration.upgrade.path,
-        version: migration.version,
-        description: migration.description,
-        number: index + 1,
-        total: migration.upgrade.statements.len(),
-        first_line: first_line(statement).to_owned(),
-        why: why.to_string(),
+    let settled = outcome.map_err(|why| {
+        VersionedError::Unsettled(Box::new(Unsettled {
+            server: connection.server().to_owned(),
+            target: TargetName::Clickhouse,
+            path: migration.upgrade.path,
+            version: migration.version,
+            description: migration.description,
+            number: index + 1,
+            total: migration.upgrade.statements.len(),
+            first_line: first_line(statement).to_owned(),
+            why: why.to_string(),
+        }))
     })?;
     tracing::info!(
         event = "clickhouse_migrator.statement_settled",

@@ -25,7 +25,7 @@ use super::intent::{self, Intent};
 use super::{catalog, query_error, PostgresError};
 use crate::plan::{DataStep, Migration, Script};
 use crate::target::versioned::effect::{self as statement_effect, Settled};
-use crate::target::versioned::VersionedError;
+use crate::target::versioned::{Unsettled, VersionedError};
 use crate::target::TargetName;
 
 /// Which way a script moves the database.
@@ -332,16 +332,18 @@ async fn resume_point(
     };
     let done = intent.statements_done as usize;
     let number = done + 1;
-    let unsettled = |why: String| VersionedError::Unsettled {
-        server: server.to_owned(),
-        target: TargetName::Postgres,
-        path: migration.upgrade.path,
-        version: migration.version,
-        description: migration.description,
-        number,
-        total: statements.len(),
-        first_line: statements.get(done).map_or("", |statement| code_line(statement)).to_owned(),
-        why,
+    let unsettled = |why: String| {
+        VersionedError::Unsettled(Box::new(Unsettled {
+            server: server.to_owned(),
+            target: TargetName::Postgres,
+            path: migration.upgrade.path,
+            version: migration.version,
+            description: migration.description,
+            number,
+            total: statements.len(),
+            first_line: statements.get(done).map_or("", |statement| code_line(statement)).to_owned(),
+            why,
+        }))
     };
     if intent.checksum != migration.checksum || intent.total as usize != statements.len() {
         return Err(unsettled(format!(
