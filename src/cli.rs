@@ -17,8 +17,8 @@ pub mod exit_code {
     /// A target failed part-way (the error line says what was applied before it), or a
     /// confirmation prompt was answered with anything but `y`.
     pub const FAILED: u8 = 1;
-    /// A bad flag, variable, env file, version or description, or `down`/`redo` outside a
-    /// terminal without `--yes`; nothing was contacted or changed.
+    /// A bad flag, variable, env file, version or description, or `down`/`redo`/`repair`
+    /// outside a terminal without `--yes`; nothing was contacted or changed.
     pub const USAGE: u8 = 2;
     /// A server did not pass its health check within `--wait`, or refused it in a way waiting
     /// cannot fix (`Target::is_permanent`); nothing of it was changed.
@@ -70,7 +70,7 @@ Exit codes:
   0  success (or migrations disabled by MIGRATE=disabled|false)
   1  a target failed (the error line says what was already applied), or a prompt was declined
   2  bad command line, environment variable, env file, version or description; or `down`/`redo`
-     without --yes outside a terminal; nothing was contacted or changed
+     (or `repair`) without --yes outside a terminal; nothing was changed
   3  a server did not answer its health check within --wait, or refused it for good (wrong
      password, missing database, no privilege, TLS mismatch, refused librdkafka setting)
   4  (status, check) a target has pending changes or problems
@@ -178,8 +178,9 @@ pub enum Command {
     #[command(after_help = BASELINE_AFTER_HELP)]
     Baseline(BaselineArgs),
 
-    /// Accept the database as it is after a fix by hand: clear a half-applied mark, record the
-    /// plan's checksums and downgrades for edited migrations. Prints what it changed.
+    /// Accept the database as it is after a fix by hand: clear a half-applied mark, record a
+    /// migration whose history row was lost, record the plan's checksums and downgrades for
+    /// edited migrations. Prints what it will record and asks first (`--yes` in scripts).
     #[command(after_help = REPAIR_AFTER_HELP)]
     Repair(RepairArgs),
 
@@ -341,6 +342,10 @@ const REPAIR_AFTER_HELP: &str = "\
 Examples:
   migrator repair                            both databases
   migrator repair --target clickhouse        after finishing a half-applied migration by hand
+  migrator repair --target postgres --yes    in a script, after checking what it prints
+
+It runs no migration: it only writes history, so it first prints every line it would record and
+asks on a terminal; elsewhere it prints them and stops unless given --yes (exit 2).
 
 Holds the run lock (see `migrator migrate --help`).";
 
@@ -544,6 +549,10 @@ pub struct RepairArgs {
     /// Only this database [default: postgres and clickhouse]
     #[arg(long, value_enum, value_name = "TARGET")]
     pub target: Option<SqlTarget>,
+
+    /// Do not ask for confirmation (required when stdin is not a terminal)
+    #[arg(short, long)]
+    pub yes: bool,
 
     #[command(flatten)]
     pub connection: ConnectionArgs,

@@ -139,9 +139,12 @@ fn up(environment: &Environment, args: &UpArgs) -> anyhow::Result<u8> {
     Ok(exit_code::SUCCESS)
 }
 
+/// What `down` and `redo` do, in their confirmation error.
+const UNDOES: &str = "undoes migrations";
+
 fn down(environment: &Environment, args: &DownArgs) -> anyhow::Result<u8> {
     // Before anything connects: a script without `--yes` fails at once rather than after `--wait`.
-    let confirmation = Confirmation::for_command("down", args.yes).map_err(CommandError::from)?;
+    let confirmation = Confirmation::for_command("down", UNDOES, args.yes).map_err(CommandError::from)?;
     let config = Config::load(environment, &args.connection.overrides_with_lock(&args.lock))?;
     let session = Session { plan: &PLAN, config: &config };
     runtime()?.block_on(versions::down(session, args.target, args.to, confirmation, &mut std::io::stdout()))?;
@@ -149,7 +152,7 @@ fn down(environment: &Environment, args: &DownArgs) -> anyhow::Result<u8> {
 }
 
 fn redo(environment: &Environment, args: &RedoArgs) -> anyhow::Result<u8> {
-    let confirmation = Confirmation::for_command("redo", args.yes).map_err(CommandError::from)?;
+    let confirmation = Confirmation::for_command("redo", UNDOES, args.yes).map_err(CommandError::from)?;
     let config = Config::load(environment, &args.connection.overrides_with_lock(&args.lock))?;
     let session = Session { plan: &PLAN, config: &config };
     runtime()?.block_on(versions::redo(session, args.target, confirmation, &mut std::io::stdout()))?;
@@ -166,7 +169,7 @@ fn baseline(environment: &Environment, args: &BaselineArgs) -> anyhow::Result<u8
 fn repair(environment: &Environment, args: &RepairArgs) -> anyhow::Result<u8> {
     let config = Config::load(environment, &args.connection.overrides_with_lock(&args.lock))?;
     let session = Session { plan: &PLAN, config: &config };
-    runtime()?.block_on(versions::repair(session, &sql_targets(args.target), &mut std::io::stdout()))?;
+    runtime()?.block_on(versions::repair(session, &sql_targets(args.target), args.yes, &mut std::io::stdout()))?;
     Ok(exit_code::SUCCESS)
 }
 

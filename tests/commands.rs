@@ -374,8 +374,10 @@ async fn check_fails_on_pending_changes_and_drift_and_passes_at_the_head() {
     assert_eq!(document["targets"][0]["problems"].as_array().map(Vec::len), Some(1), "{document}");
 
     // `repair` accepts the file as it is now; the check passes again.
-    let outcome = servers.run(&["repair", "--target", "postgres"]).expect_success("repair");
-    assert!(outcome.stdout.starts_with("postgres: repair\n"), "{}", outcome.stdout);
+    // Off a terminal it needs `--yes`; it prints what it will record, then what it recorded.
+    let outcome = servers.run(&["repair", "--target", "postgres", "--yes"]).expect_success("repair");
+    assert!(outcome.stdout.starts_with("postgres: repair will write to `migration_history`"), "{}", outcome.stdout);
+    assert!(outcome.stdout.contains("\npostgres: repair\n"), "{}", outcome.stdout);
     assert!(outcome.stdout.contains("sha256:edited"), "repair says what it changed: {}", outcome.stdout);
     servers.run(&check).expect_success("check after repair");
 

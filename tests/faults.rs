@@ -142,10 +142,11 @@ async fn pg_converges(
     plan: &'static Plan,
     faulted: &common::postgres::TestDatabase,
     undisturbed: &common::postgres::TestDatabase,
+    pending: usize,
 ) {
     let config = config(&[("DATABASE_URL", &database_url(&faulted.config()))]);
     let applied = migrate(plan, &config, TargetName::Postgres).await.expect("the run after the fault succeeds");
-    assert_eq!(applied.change_count(), 2, "V2 and V3 are applied now: {applied}");
+    assert_eq!(applied.change_count(), pending, "the rest is applied now: {applied}");
     let (mut faulted, mut undisturbed) = (faulted.connect().await, undisturbed.connect().await);
     let history = pg_history(&mut undisturbed).await;
     assert_eq!(history.iter().map(|row| row.0).collect::<Vec<_>>(), [1, 2, 3]);
@@ -170,7 +171,7 @@ async fn postgres_session_killed_inside_a_transactional_migration() {
     assert_eq!(pg_tables(&mut connection).await, ["accounts", "migration_history"], "no part of V2 survived");
     drop(connection);
 
-    pg_converges(plan, &faulted, &undisturbed).await;
+    pg_converges(plan, &faulted, &undisturbed, 2).await;
 }
 
 #[tokio::test]
@@ -186,12 +187,27 @@ async fn postgres_session_killed_inside_a_no_transaction_migration() {
     let mut connection = faulted.connect().await;
     let history: Vec<i64> = pg_history(&mut connection).await.into_iter().map(|row| row.0).collect();
     assert_eq!(history, [1], "no row claims V2, whose statements did not all run");
-    // The statement before the pause committed on its own: the history is honest about V2 not
-    // being applied, and the next run runs the (idempotent) file again.
-    assert_eq!(pg_tables(&mut connection).await, ["accounts", "migration_history", "orders"]);
+    // The statement before the pause committed on its own; `migration_intent` records that the
+    // pause (statement 2) was in flight.
+    assert_eq!(pg_tables(&mut connection).await, ["accounts", "migration_history", "migration_intent", "orders"]);
+    // Whether a PostgreSQL `SELECT` changed something cannot be read from the catalog (it may call
+    // a function that writes): the next run runs nothing and asks for a check and `repair`.
+    let config = config(&[("DATABASE_URL", &database_url(&faulted.config()))]);
+    let message = expect_failure(migrate(plan, &config, TargetName::Postgres).await);
+    assert!(message.contains("statement 2/3 of V2 orders (`SELECT pg_sleep(2)`)"), "{message}");
+    assert!(message.contains("`migrator repair --target postgres`"), "{message}");
+    assert_eq!(pg_tables(&mut connection).await, ["accounts", "migration_history", "migration_intent", "orders"]);
+    // The operator finishes V2 by hand and records it.
+    sqlx::raw_sql("CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_account_id_idx ON orders (account_id)")
+        .execute(&mut connection)
+        .await
+        .expect("finish V2 by hand");
     drop(connection);
+    let mut target = tradeforge_migrator::target::postgres::PostgresTarget::new(&faulted.config());
+    let repaired = tradeforge_migrator::target::VersionedTarget::repair(&mut target, plan).await.expect("repair");
+    assert!(repaired.0[0].starts_with("V2 orders: recorded as applied"), "{repaired:?}");
 
-    pg_converges(plan, &faulted, &undisturbed).await;
+    pg_converges(plan, &faulted, &undisturbed, 1).await;
 }
 
 // ClickHouse ---------------------------------------------------------------------------------
@@ -266,7 +282,9 @@ async fn clickhouse_connection_cut_inside_a_multi_statement_migration() {
     let history = ch_history(&faulted).await;
     let progress: Vec<(u64, &str, u32, u32)> =
         history.iter().map(|row| (row.0, row.3.as_str(), row.4, row.5)).collect();
-    assert_eq!(progress, [(1, "applied", 1, 1), (2, "partial", 1, 3)], "partial at the last statement that ran");
+    // No answer came, so statement 2 may have run: its intent row stays for the next run to settle
+    // (a `SELECT` changes nothing, so the next run simply runs it again).
+    assert_eq!(progress, [(1, "applied", 1, 1), (2, "running", 1, 3)], "the intent of the statement in flight");
     assert_eq!(faulted.table_names().await, ["base", "first_copy", "migration_history"]);
 
     proxy.restore();

@@ -1,5 +1,5 @@
-//! Confirmation before undoing migrations (`down`, `redo`): a question on a terminal, `--yes`
-//! everywhere else. Outside a terminal nobody can answer, and a script that waits forever on a
+//! Confirmation before undoing migrations (`down`, `redo`) and before recording history that no
+//! run wrote (`repair`): a question on a terminal, `--yes` everywhere else. Outside a terminal nobody can answer, and a script that waits forever on a
 //! prompt is worse than one that fails at once saying which flag it needs.
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -16,8 +16,10 @@ pub enum Confirmation {
 /// Why the go-ahead was not given.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfirmError {
-    #[error("`migrator {command}` undoes migrations and stdin is not a terminal to confirm on; pass `--yes` to run it without asking")]
-    NotATerminal { command: &'static str },
+    #[error(
+        "`migrator {command}` {does} and stdin is not a terminal to confirm on; pass `--yes` to run it without asking"
+    )]
+    NotATerminal { command: &'static str, does: &'static str },
     #[error("not confirmed; nothing was changed")]
     Declined,
     #[error("cannot read the answer from the terminal: {0}; nothing was changed")]
@@ -32,14 +34,16 @@ pub enum ConfirmError {
 }
 
 impl Confirmation {
-    /// Decides before anything connects: `--yes`, or a terminal to ask on, or a usage error.
-    pub fn for_command(command: &'static str, yes: bool) -> Result<Confirmation, ConfirmError> {
+    /// `--yes`, or a terminal to ask on, or a usage error naming what `command` `does`
+    /// (`undoes migrations`). `down` and `redo` decide before anything connects; `repair` once
+    /// it has printed what it would record.
+    pub fn for_command(command: &'static str, does: &'static str, yes: bool) -> Result<Confirmation, ConfirmError> {
         if yes {
             Ok(Confirmation::Given)
         } else if std::io::stdin().is_terminal() {
             Ok(Confirmation::Ask)
         } else {
-            Err(ConfirmError::NotATerminal { command })
+            Err(ConfirmError::NotATerminal { command, does })
         }
     }
 
@@ -82,7 +86,7 @@ mod tests {
 
     #[test]
     fn yes_needs_no_terminal() {
-        assert_eq!(Confirmation::for_command("down", true).ok(), Some(Confirmation::Given));
+        assert_eq!(Confirmation::for_command("down", "undoes migrations", true).ok(), Some(Confirmation::Given));
         assert!(Confirmation::Given.obtain("undo everything").is_ok());
     }
 }

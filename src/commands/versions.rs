@@ -296,13 +296,27 @@ async fn baseline_on<T: VersionedTarget>(
     print_position(&mut target, session, sql_target, out).await
 }
 
-/// `migrator repair`: each target's `repair`, under one run lock.
-pub async fn repair(session: Session<'_>, targets: &[SqlTarget], out: &mut dyn Write) -> Result<(), CommandError> {
+/// `migrator repair`: each target's `repair`. What it will record is printed and confirmed
+/// first (`yes`, or a `y` on the terminal) without holding the run lock, as `down` asks; under
+/// the lock each target's preview is read again and the command refuses if it changed.
+pub async fn repair(
+    session: Session<'_>,
+    targets: &[SqlTarget],
+    yes: bool,
+    out: &mut dyn Write,
+) -> Result<(), CommandError> {
+    let mut confirmed = Vec::with_capacity(targets.len());
+    for &target in targets {
+        let preview = with_sql_target!(target, session.config, |database, address| {
+            confirm_repair(database, address, session, yes, out).await
+        })?;
+        confirmed.push(preview);
+    }
     let guard = lock::acquire(session.config, targets.contains(&SqlTarget::Postgres)).await?;
     let mut result = Ok(());
-    for &target in targets {
+    for (&target, confirmed) in targets.iter().zip(&confirmed) {
         result = with_guarded_sql_target!(&guard, session, target, |database, address| {
-            repair_on(database, address, session, out).await
+            repair_on(database, address, session, confirmed, out).await
         });
         if result.is_err() {
             break;
@@ -312,14 +326,51 @@ pub async fn repair(session: Session<'_>, targets: &[SqlTarget], out: &mut dyn W
     result
 }
 
+/// Prints the preview on `out` (stdout) before asking, so that a script refused for want of
+/// `--yes` still shows what `repair` would have recorded; returns what was confirmed.
+async fn confirm_repair<T: VersionedTarget>(
+    mut target: T,
+    address: String,
+    session: Session<'_>,
+    yes: bool,
+    out: &mut dyn Write,
+) -> Result<Changes, CommandError> {
+    let name = target.name();
+    connect(&mut target, &address, session).await?;
+    let preview = target
+        .repair_preview(session.plan)
+        .await
+        .map_err(|error| CommandError::read(name, "read the history", &error))?;
+    // Nothing to write needs no go-ahead (`repair` may still say what it leaves as it is).
+    if !preview.is_empty() {
+        let _ = writeln!(out, "{name}: repair will write to `migration_history` on `{address}`, running nothing:");
+        for line in &preview.0 {
+            let _ = writeln!(out, "  {line}");
+        }
+        let _ = out.flush();
+        Confirmation::for_command("repair", "records history that no run wrote", yes)?
+            .obtain("Record these lines in the history?")?;
+    }
+    Ok(preview)
+}
+
 async fn repair_on<T: VersionedTarget>(
     mut target: T,
     address: String,
     session: Session<'_>,
+    confirmed: &Changes,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
     let name = target.name();
     connect(&mut target, &address, session).await?;
+    let preview = target
+        .repair_preview(session.plan)
+        .await
+        .map_err(|error| CommandError::read(name, "read the history", &error))?;
+    if preview != *confirmed {
+        let now = if preview.is_empty() { "nothing".to_owned() } else { preview.0.join("; ") };
+        return Err(ConfirmError::Changed { command: "repair", now }.into());
+    }
     let changes =
         target.repair(session.plan).await.map_err(|error| CommandError::read(name, "repair the history", &error))?;
     if changes.is_empty() {

@@ -17,27 +17,29 @@
 //! ClickHouse DDL is not transactional: when statement `k` of `n` fails, statements `1..k-1`
 //! stay applied. So a migration is recorded as it goes:
 //!
-//! 1. Before its first statement, a `partial` row at `0/n` says it started (so a run killed
-//!    mid-statement still leaves an honest history); after each statement, a `partial` row at
-//!    `i/n`; after the last, the `applied` row with the execution time.
-//! 2. When statement `k` fails, a `partial` row at `k-1/n` keeps ClickHouse's error, and
+//! 1. Before statement `k`, a `running` row at `k-1/n`: the intent record. It says statements
+//!    `1..k-1` ran and `k` was started, so one row per statement covers both the intent and the
+//!    progress; after the last, the `applied` row with the execution time (`n + 1` inserts).
+//! 2. When ClickHouse refuses statement `k`, a `partial` row at `k-1/n` keeps its error, and
 //!    `migrate` stops. The error names the migration, the statement (`k/n`, its file and first
-//!    line), ClickHouse's error and what to check; later migrations are not run.
-//! 3. The next `migrate` starts that migration at statement `k`: it never re-runs statements
-//!    `1..k-1` and never skips `k`. Until the cause is fixed, `k` fails again and the run stops
-//!    again with the same message; once it is fixed (the missing table created, the clashing
-//!    column dropped…), `k` runs, the rest follows, and the change reads
+//!    line), ClickHouse's error and what to check; later migrations are not run. Without an answer
+//!    (a cut connection), no `partial` row is written: the statement may have run.
+//! 3. The next `migrate` starts a `partial` migration at statement `k`: it never re-runs
+//!    statements `1..k-1` and never skips `k`. Once the cause is fixed, the change reads
 //!    `V2 name (resumed at statement k/n, 35 ms)`.
-//! 4. A partial migration whose file has changed since (another checksum or statement count)
+//! 4. A `running` row left behind (the migrator was killed, or the answer lost) is settled first
+//!    from the catalog (`target::versioned::effect`, `catalog`): statement `k` ran if its table,
+//!    view, database or column is there (or gone, for a DROP), and the run goes on after it or at
+//!    it. Where the catalog cannot tell (an INSERT, several actions), the run stops before
+//!    running anything and asks for `repair`.
+//! 5. A partial migration whose file has changed since (another checksum or statement count)
 //!    is refused: which of its applied statements the edited file still holds cannot be known.
-//! 5. When the operator finishes the migration by hand instead, `repair` records it as applied
+//! 6. When the operator finishes the migration by hand instead, `repair` records it as applied
 //!    and says which statements the migrator did not run; `migrate` then goes on with the next
 //!    version.
 //!
-//! The one gap left: a statement that succeeds but whose progress row cannot be written (the
-//! server went away in between) runs again on the next run; that error says so. Mutations
-//! (`ALTER TABLE … UPDATE/DELETE`) run in the background on ClickHouse: a statement counts as
-//! applied once the server has accepted it.
+//! Mutations (`ALTER TABLE … UPDATE/DELETE`) run in the background on ClickHouse: a statement
+//! counts as applied once the server has accepted it.
 //!
 //! # Going down
 //!
@@ -59,20 +61,22 @@
 //!    `migrate` or accept it with `repair` first), for a target above the current version, and
 //!    when a version to revert has an edited upgrade file (`repair` first).
 //!
-//! Tables `migration_history` created before `down` existed get the `reverting` and `reverted`
-//! values added to `status` (an `ALTER … MODIFY COLUMN` that only adds enum values, which
-//! ClickHouse does without rewriting data) the first time a command writes to it.
+//! Tables `migration_history` created by older releases get the `reverting`, `reverted` and
+//! `running` values added to `status` (an `ALTER … MODIFY COLUMN` that only adds enum values,
+//! which ClickHouse does without rewriting data) the first time a command writes to it.
 //!
 //! # Drift
 //!
 //! Before running anything, `migrate`/`up` refuse a database holding versions newer than the
 //! plan (an application rollback: undo them with `down`), a version below the plan's head that
 //! the plan no longer has (a deleted or renumbered file: running around it could repeat or skip
-//! its changes), and an applied migration whose file has changed. `status` lists every one of
+//! its changes), an applied migration whose file has changed, and (shared with PostgreSQL, in
+//! `target::versioned`) gaps below the newest applied version and tables without any history. `status` lists every one of
 //! them. ClickHouse has no lock to take, so two runs at once against one database are not
 //! guarded against here: `migrate` runs once per deploy.
 
 mod baseline;
+mod catalog;
 mod connection;
 mod downgrade;
 mod drift;
@@ -90,6 +94,7 @@ use std::time::Instant;
 use self::connection::Connection;
 pub use self::history::{HistoryRow, MigrationState};
 use self::script::{first_line, statement_location};
+use super::versioned::{self, VersionedError};
 use super::{
     ApplyOptions, Changes, Checkpoint, EntryState, Failure, HistoryEntry, PlannedStatement, Status, Stop, Target,
     TargetName, VersionTarget, VersionedTarget,
@@ -99,6 +104,10 @@ use crate::plan::{Migration, Plan};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClickHouseError {
+    /// A refusal shared with the other SQL target (`target::versioned`), boxed to keep the
+    /// error small.
+    #[error(transparent)]
+    Versioned(Box<VersionedError>),
     #[error(
         "cannot reach ClickHouse at `{server}`: {reason}; check that the server is running and that CLICKHOUSE_URL \
          (or CLICKHOUSE_HOST and CLICKHOUSE_PORT) points at its HTTP interface (port 8123 by default, 8443 with https)"
@@ -160,6 +169,18 @@ pub enum ClickHouseError {
         total: usize,
         reason: String,
     },
+    #[error(
+        "{path}: cannot record the start of statement {number}/{total} of V{version} in `migration_history` on \
+         `{server}`: {reason}; the statement was not run; run migrate again once the server answers"
+    )]
+    RecordIntent { server: String, path: &'static str, version: u64, number: usize, total: usize, reason: String },
+    #[error(
+        "{path}: every statement of V{version} ran on `{server}`, but recording it as applied in \
+         `migration_history` failed: {reason}; the history still holds the start of its last statement, which the \
+         next migrate settles from the catalog without running it again (or stops and asks for repair where the \
+         catalog cannot tell)"
+    )]
+    RecordApplied { server: String, path: &'static str, version: u64, reason: String },
     #[error(
         "database is at V{database_head}, newer than this binary's plan (head V{plan_head}): `{server}` holds \
          {unknown}, applied by a newer release; deploy that release, or undo them with down (which runs the \
@@ -258,6 +279,12 @@ pub enum ClickHouseError {
         next = .done + 1
     )]
     StoppedPartWay { source: Stop, direction: Direction, version: u64, done: usize, total: usize },
+}
+
+impl From<VersionedError> for ClickHouseError {
+    fn from(error: VersionedError) -> Self {
+        ClickHouseError::Versioned(Box::new(error))
+    }
 }
 
 /// Which way a migration was going when something failed.
@@ -364,8 +391,13 @@ impl Target for ClickHouseTarget {
     }
 
     async fn status(&mut self, plan: &Plan) -> Result<Status, ClickHouseError> {
-        let history = self.history().await?;
-        Ok(drift::status(&history, plan.clickhouse))
+        let history = history::read_if_exists(&self.connection).await?;
+        let mut status = drift::status(&history.rows, plan.clickhouse);
+        match refuse_schema_without_history(&self.connection, &history, plan).await {
+            Err(ClickHouseError::Versioned(refusal)) => status.problems.push(refusal.to_string()),
+            other => other?,
+        }
+        Ok(status)
     }
 
     async fn apply(&mut self, plan: &Plan, _options: &ApplyOptions) -> Result<Changes, Failure<ClickHouseError>> {
@@ -385,8 +417,15 @@ impl VersionedTarget for ClickHouseTarget {
     async fn upgrade_to(&mut self, plan: &Plan, to: Option<u64>) -> Result<Changes, Failure<ClickHouseError>> {
         check_version(plan.clickhouse, to)?;
         let connection = &self.connection;
-        let history = history::prepare(connection).await?;
+        let history = history::read_if_exists(connection).await?;
+        refuse_schema_without_history(connection, &history, plan).await?;
+        let created = history.missing;
+        let history = if created { history::prepare(connection).await? } else { history };
         let steps = drift::schedule(&history, plan.clickhouse, to, connection.server())?;
+        if !steps.is_empty() && !created {
+            // Intent rows are `running`, which a table created by an older release lacks.
+            history::extend_status(connection).await?;
+        }
         let mut done = Changes::default();
         for step in steps {
             match upgrade::apply_migration(connection, step, &self.checkpoint).await {
@@ -455,7 +494,7 @@ impl VersionedTarget for ClickHouseTarget {
     async fn repair(&mut self, plan: &Plan) -> Result<Changes, ClickHouseError> {
         let connection = &self.connection;
         let history = history::read_if_exists(connection).await?;
-        let fixes = repair::fixes(&history.rows, plan.clickhouse);
+        let fixes = repair::fixes(&history, plan.clickhouse);
         if fixes.iter().any(|fix| fix.write.is_some()) {
             // A repair may write `reverting` or `reverted`, which an older table's `status` lacks.
             history::extend_status(connection).await?;
@@ -474,10 +513,17 @@ impl VersionedTarget for ClickHouseTarget {
         Ok(done)
     }
 
+    async fn repair_preview(&mut self, plan: &Plan) -> Result<Changes, ClickHouseError> {
+        let history = history::read_if_exists(&self.connection).await?;
+        let fixes = repair::fixes(&history, plan.clickhouse);
+        Ok(Changes(fixes.into_iter().filter(|fix| fix.write.is_some()).map(|fix| fix.line).collect()))
+    }
+
     /// Reads the history without creating anything; refuses what `upgrade_to` refuses.
     async fn pending_sql(&mut self, plan: &Plan, to: Option<u64>) -> Result<Vec<PlannedStatement>, ClickHouseError> {
         check_version(plan.clickhouse, to)?;
         let history = history::read_if_exists(&self.connection).await?;
+        refuse_schema_without_history(&self.connection, &history, plan).await?;
         let steps = drift::schedule(&history, plan.clickhouse, to, self.connection.server())?;
         let statements = steps.iter().flat_map(|step| {
             let first = step.partial.map_or(0, |row| row.statements_done as usize);
@@ -493,10 +539,32 @@ impl VersionedTarget for ClickHouseTarget {
     }
 }
 
+/// The rows as the shared decisions of `target::versioned` read them.
+fn history_entries(rows: &[HistoryRow]) -> Vec<HistoryEntry> {
+    rows.iter().cloned().map(history_entry).collect()
+}
+
+/// The shared refusal of a database whose history table is missing while it already holds
+/// tables; asks the catalog only then.
+async fn refuse_schema_without_history(
+    connection: &Connection,
+    history: &history::History,
+    plan: &Plan,
+) -> Result<(), ClickHouseError> {
+    if !history.missing || plan.clickhouse.is_empty() {
+        return Ok(());
+    }
+    let tables = catalog::tables_besides_history(connection).await?;
+    versioned::refuse_schema_without_history(plan.clickhouse, tables, connection.server(), TargetName::Clickhouse)?;
+    Ok(())
+}
+
 fn history_entry(row: HistoryRow) -> HistoryEntry {
     let state = match row.state {
         MigrationState::Applied => EntryState::Applied,
-        MigrationState::Partial => EntryState::Partial { done: row.statements_done, total: row.statements_total },
+        MigrationState::Partial | MigrationState::Running => {
+            EntryState::Partial { done: row.statements_done, total: row.statements_total }
+        }
         MigrationState::Reverting => EntryState::Reverting { done: row.statements_done, total: row.statements_total },
     };
     HistoryEntry {

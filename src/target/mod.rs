@@ -7,6 +7,7 @@ pub mod clickhouse;
 pub mod indicators;
 pub mod kafka;
 pub mod postgres;
+pub mod versioned;
 
 use std::fmt;
 
@@ -205,9 +206,14 @@ pub trait VersionedTarget: Target {
     async fn baseline(&mut self, plan: &Plan, version: u64) -> Result<Changes, Self::Error>;
 
     /// Accepts the server's current state after a person fixed it by hand: clears a half-applied
-    /// mark (the migration counts as applied), updates checksums and stored downgrades of
-    /// edited migrations to the plan's. Says what it changed.
+    /// mark (the migration counts as applied), records gaps as applied (see `versioned`), updates
+    /// checksums and stored downgrades of edited migrations to the plan's. Says what it changed.
     async fn repair(&mut self, plan: &Plan) -> Result<Changes, Self::Error>;
+
+    /// The lines of [`VersionedTarget::repair`] that write something, as it would write them
+    /// now, writing nothing: what the operator confirms before `repair` runs. (Lines that only
+    /// say a version is left as it is need no confirmation.)
+    async fn repair_preview(&mut self, plan: &Plan) -> Result<Changes, Self::Error>;
 
     /// The statements `upgrade_to(plan, to)` would run against the server as it is now, in order,
     /// each with the migration it belongs to: for `migrate --dry-run`.

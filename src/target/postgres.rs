@@ -35,10 +35,12 @@
 //! configured and reachable, before the first target runs, even when the run migrates only
 //! ClickHouse, Kafka or the indicators, and holds it until the last target is done.
 
+mod catalog;
 mod connection;
 mod drift;
 mod execute;
 mod history;
+mod intent;
 mod lock;
 pub mod schema;
 mod watch;
@@ -53,6 +55,7 @@ pub use self::execute::Direction;
 use self::execute::Step;
 pub use self::history::HistoryRow;
 pub use self::lock::{working_application_name, RunLock, RUN_LOCK_KEY};
+use super::versioned::{self, VersionedError};
 use super::{
     ApplyOptions, Changes, Checkpoint, Failure, HistoryEntry, PlannedStatement, Status, Stop, Target, TargetName,
     VersionTarget, VersionedTarget,
@@ -62,6 +65,10 @@ use crate::plan::{Migration, Plan};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PostgresError {
+    /// A refusal shared with the other SQL target (`target::versioned`), boxed to keep the
+    /// error small.
+    #[error(transparent)]
+    Versioned(Box<VersionedError>),
     #[error("cannot connect to PostgreSQL at `{server}`: {reason}; {fix}")]
     Connect {
         server: String,
@@ -180,8 +187,7 @@ pub enum PostgresError {
     /// stops there).
     #[error(
         "{source}, after statement {done} of {total} of V{version} {description}'s `-- migrator:no-transaction` \
-         {direction}: those statements stay applied and V{version} is {recorded}; make the script idempotent \
-         (`IF NOT EXISTS` / `IF EXISTS`) or undo them before running {again} again"
+         {direction}: those statements stay applied and V{version} is {recorded}; {next}"
     )]
     StoppedPartWay {
         source: Stop,
@@ -191,8 +197,15 @@ pub enum PostgresError {
         done: usize,
         total: usize,
         recorded: &'static str,
-        again: &'static str,
+        /// What the next run does about it.
+        next: &'static str,
     },
+}
+
+impl From<VersionedError> for PostgresError {
+    fn from(error: VersionedError) -> Self {
+        PostgresError::Versioned(Box::new(error))
+    }
 }
 
 /// Applies `plan.postgres` to one database. Connects on first use (normally the health check).
@@ -259,8 +272,19 @@ impl Target for PostgresTarget {
     }
 
     async fn status(&mut self, plan: &Plan) -> Result<Status, PostgresError> {
-        let history = self.history().await?;
-        Ok(drift::status(&history, plan.postgres))
+        let server = self.connection.server();
+        let connection = self.connection.get().await?;
+        let read = history::read_if_exists(connection, &server).await?;
+        let history = read.clone().unwrap_or_default();
+        let mut status = drift::status(&history, plan.postgres);
+        let intents = intent::read(connection, &server).await?;
+        status.problems.extend(intents.iter().map(intent_problem));
+        let entries = entries_with_intents(&history, &intents);
+        status.problems.extend(versioned::gap_problems(plan.postgres, &entries));
+        if let Err(refusal) = refuse_schema_without_history(connection, &server, plan, read.as_deref()).await? {
+            status.problems.push(refusal.to_string());
+        }
+        Ok(status)
     }
 
     async fn apply(&mut self, plan: &Plan, _options: &ApplyOptions) -> Result<Changes, Failure<PostgresError>> {
@@ -269,8 +293,13 @@ impl Target for PostgresTarget {
 }
 
 impl VersionedTarget for PostgresTarget {
+    /// Rows of `migration_history`, and a `-- migrator:no-transaction` upgrade that was
+    /// interrupted (`migration_intent`) as `Partial`.
     async fn history_entries(&mut self) -> Result<Vec<HistoryEntry>, PostgresError> {
-        Ok(self.history().await?.into_iter().map(HistoryEntry::from).collect())
+        let history = self.history().await?;
+        let server = self.connection.server();
+        let intents = intent::read(self.connection.get().await?, &server).await?;
+        Ok(entries_with_intents(&history, &intents))
     }
 
     /// Applies the pending migrations up to and including `to`, in ascending order, after
@@ -282,11 +311,18 @@ impl VersionedTarget for PostgresTarget {
         if let Some(to) = to {
             find_version(plan.postgres, to)?;
         }
-        let history = self.prepare_history().await?;
         let server = self.connection.server();
-        drift::refuse_for_upgrade(&history, plan.postgres, &server)?;
         let config = self.connection.config().clone();
         let connection = self.connection.get().await?;
+        let read = history::read_if_exists(connection, &server).await?;
+        refuse_schema_without_history(connection, &server, plan, read.as_deref())
+            .await?
+            .map_err(PostgresError::from)?;
+        let history = match read {
+            Some(history) => history,
+            None => history::read_or_create(connection, &server).await?,
+        };
+        refuse_for_upgrade(&history, plan, &server)?;
         let mut done = Changes::default();
         for migration in pending(&history, plan.postgres, to) {
             match execute::run(connection, &config, &server, &Step::upgrade(migration), &self.checkpoint).await {
@@ -394,24 +430,49 @@ impl VersionedTarget for PostgresTarget {
     async fn repair(&mut self, plan: &Plan) -> Result<Changes, PostgresError> {
         let history = self.history().await?;
         let server = self.connection.server();
-        let head = drift::plan_head(plan.postgres);
         let connection = self.connection.get().await?;
+        let intents = intent::read(connection, &server).await?;
+        let fixes = repair_fixes(&history, &intents, plan.postgres);
         let mut transaction =
             connection.begin().await.map_err(|error| query_error(&server, "begin the repair", &error))?;
         let mut changes = Changes::default();
-        for row in &history {
-            let action = match plan.postgres.iter().find(|migration| migration.version == row.version) {
-                Some(migration) => accept(&mut transaction, &server, row, migration).await?,
-                None if row.version > head => Some(format!(
-                    "{}: left as it is: applied by a newer release (this plan ends at V{head}); `down` undoes it with its stored downgrade",
-                    row.label()
-                )),
-                None => Some(forget(&mut transaction, &server, row).await?),
-            };
-            changes.0.extend(action);
+        for fix in fixes {
+            match fix.write {
+                RepairWrite::Accept(migration) => accept(&mut transaction, &server, migration, &fix.line).await?,
+                RepairWrite::Forget(row) => forget(&mut transaction, &server, row).await?,
+                RepairWrite::Record(migration) => {
+                    history::insert(&mut transaction, migration, 0).await.map_err(|error| {
+                        query_error(&server, &format!("record V{} in `migration_history`", migration.version), &error)
+                    })?;
+                    if intents.iter().any(|intent| intent.version == migration.version) {
+                        intent::delete(&mut transaction, migration.version).await.map_err(|error| {
+                            query_error(&server, &format!("clear V{} in `migration_intent`", migration.version), &error)
+                        })?;
+                    }
+                    tracing::info!(
+                        event = "postgresql_migrator.history_row_recorded",
+                        target = "postgres",
+                        version = migration.version,
+                        "{}",
+                        fix.line
+                    );
+                }
+                RepairWrite::Nothing => {}
+            }
+            changes.push(fix.line);
         }
         transaction.commit().await.map_err(|error| query_error(&server, "commit the repair", &error))?;
         Ok(changes)
+    }
+
+    async fn repair_preview(&mut self, plan: &Plan) -> Result<Changes, PostgresError> {
+        let history = self.history().await?;
+        let server = self.connection.server();
+        let intents = intent::read(self.connection.get().await?, &server).await?;
+        let fixes = repair_fixes(&history, &intents, plan.postgres);
+        Ok(Changes(
+            fixes.into_iter().filter(|fix| !matches!(fix.write, RepairWrite::Nothing)).map(|fix| fix.line).collect(),
+        ))
     }
 
     /// The SQL `upgrade_to(plan, to)` would send, in order, after the same refusals: a
@@ -422,9 +483,12 @@ impl VersionedTarget for PostgresTarget {
         if let Some(to) = to {
             find_version(plan.postgres, to)?;
         }
-        let history = self.history().await?;
         let server = self.connection.server();
-        drift::refuse_for_upgrade(&history, plan.postgres, &server)?;
+        let connection = self.connection.get().await?;
+        let read = history::read_if_exists(connection, &server).await?;
+        refuse_schema_without_history(connection, &server, plan, read.as_deref()).await??;
+        let history = read.unwrap_or_default();
+        refuse_for_upgrade(&history, plan, &server)?;
         let mut statements = Vec::new();
         for migration in pending(&history, plan.postgres, to) {
             if migration.is_data() {
@@ -447,6 +511,71 @@ impl VersionedTarget for PostgresTarget {
         }
         Ok(statements)
     }
+}
+
+/// Everything that stops `migrate`/`up` before they run anything: the drift of `postgres/drift.rs`,
+/// then the gaps (see `target::versioned`).
+fn refuse_for_upgrade(history: &[HistoryRow], plan: &Plan, server: &str) -> Result<(), PostgresError> {
+    drift::refuse_for_upgrade(history, plan.postgres, server)?;
+    versioned::refuse_gaps(plan.postgres, &entries(history), server, TargetName::Postgres)?;
+    Ok(())
+}
+
+fn entries(history: &[HistoryRow]) -> Vec<HistoryEntry> {
+    history.iter().cloned().map(HistoryEntry::from).collect()
+}
+
+/// The history with each interrupted no-transaction upgrade as a `Partial` entry, in version
+/// order.
+fn entries_with_intents(history: &[HistoryRow], intents: &[intent::Intent]) -> Vec<HistoryEntry> {
+    let mut entries = entries(history);
+    entries.extend(intents.iter().filter(|intent| !history.iter().any(|row| row.version == intent.version)).map(
+        |intent| HistoryEntry {
+            version: intent.version,
+            description: String::new(),
+            checksum: intent.checksum.clone(),
+            applied_at: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
+            execution_ms: 0,
+            state: super::EntryState::Partial { done: intent.statements_done, total: intent.total },
+            downgrade_sql: String::new(),
+        },
+    ));
+    entries.sort_by_key(|entry| entry.version);
+    entries
+}
+
+fn intent_problem(intent: &intent::Intent) -> String {
+    let next = intent.statements_done + 1;
+    if intent.running {
+        format!(
+            "V{} (`-- migrator:no-transaction`) was interrupted during statement {next}/{} before its outcome was \
+             recorded; migrate settles it from the catalog and resumes (or, where the catalog cannot tell, stops and \
+             asks for repair)",
+            intent.version, intent.total
+        )
+    } else {
+        format!(
+            "V{} (`-- migrator:no-transaction`) stopped at statement {next}/{}, which failed; fix the cause and run \
+             migrate to resume there, or finish it by hand and run repair",
+            intent.version, intent.total
+        )
+    }
+}
+
+/// The shared refusal of a database whose history table is missing (`history` is `None`) while
+/// it already holds tables: the outer error is the catalog read failing, the inner one the
+/// refusal.
+async fn refuse_schema_without_history(
+    connection: &mut sqlx::PgConnection,
+    server: &str,
+    plan: &Plan,
+    history: Option<&[HistoryRow]>,
+) -> Result<Result<(), VersionedError>, PostgresError> {
+    if history.is_some() || plan.postgres.is_empty() {
+        return Ok(Ok(()));
+    }
+    let tables = catalog::tables_besides_history(connection, server).await?;
+    Ok(versioned::refuse_schema_without_history(plan.postgres, tables, server, TargetName::Postgres))
 }
 
 /// The plan's migrations that are not applied, up to and including `to`, ascending.
@@ -495,14 +624,87 @@ fn undone(step: &Step<'_>, execution_ms: i64) -> String {
     }
 }
 
-/// Brings the row of a migration the plan knows to the plan's description, checksum and
-/// downgrade; says what changed, or nothing when the row already matches.
-async fn accept(
-    connection: &mut sqlx::PgConnection,
-    server: &str,
-    row: &HistoryRow,
-    migration: &'static Migration,
-) -> Result<Option<String>, PostgresError> {
+/// One line of `repair`'s report and the write behind it.
+struct RepairFix<'a> {
+    line: String,
+    write: RepairWrite<'a>,
+}
+
+enum RepairWrite<'a> {
+    /// The row takes the plan's description, checksum and downgrade.
+    Accept(&'static Migration),
+    /// The row of a version deleted from the plan is deleted.
+    Forget(&'a HistoryRow),
+    /// A gap (see `target::versioned`) is recorded as applied.
+    Record(&'static Migration),
+    Nothing,
+}
+
+/// What `repair` does, in version order: the same list for the preview the operator confirms
+/// and for the writes.
+fn repair_fixes<'a>(
+    history: &'a [HistoryRow],
+    intents: &[intent::Intent],
+    plan: &'static [Migration],
+) -> Vec<RepairFix<'a>> {
+    let head = drift::plan_head(plan);
+    let mut fixes: Vec<(u64, RepairFix<'a>)> = history
+        .iter()
+        .filter_map(|row| {
+            let fix = match plan.iter().find(|migration| migration.version == row.version) {
+                Some(migration) => RepairFix { line: accepted(row, migration)?, write: RepairWrite::Accept(migration) },
+                None if row.version > head => RepairFix {
+                    line: format!(
+                        "{}: left as it is: applied by a newer release (this plan ends at V{head}); `down` undoes it \
+                         with its stored downgrade",
+                        row.label()
+                    ),
+                    write: RepairWrite::Nothing,
+                },
+                None => RepairFix {
+                    line: format!(
+                        "{}: forgot its row: no longer in the plan; what it created stays in the database (its \
+                         downgrade is in the log)",
+                        row.label()
+                    ),
+                    write: RepairWrite::Forget(row),
+                },
+            };
+            Some((row.version, fix))
+        })
+        .collect();
+    let entries = entries_with_intents(history, intents);
+    let applied_head = versioned::applied_head(plan, &entries);
+    fixes.extend(versioned::unrecorded_gaps(plan, &entries).into_iter().map(|migration| {
+        let line = versioned::gap_repair_line(migration, applied_head);
+        (migration.version, RepairFix { line, write: RepairWrite::Record(migration) })
+    }));
+    // An interrupted no-transaction upgrade the person finished by hand.
+    fixes.extend(
+        intents
+            .iter()
+            .filter(|intent| !history.iter().any(|row| row.version == intent.version))
+            .filter_map(|intent| Some((intent, plan.iter().find(|migration| migration.version == intent.version)?)))
+            .map(|(intent, migration)| {
+                let how = if intent.running { "was started, its outcome never recorded" } else { "had failed" };
+                let line = format!(
+                    "V{} {}: recorded as applied; the migrator had run {} of its {} statements and statement {} {how}; \
+                     the rest was not run by the migrator",
+                    migration.version,
+                    migration.description,
+                    intent.statements_done,
+                    intent.total,
+                    intent.statements_done + 1
+                );
+                (migration.version, RepairFix { line, write: RepairWrite::Record(migration) })
+            }),
+    );
+    fixes.sort_by_key(|(version, _)| *version);
+    fixes.into_iter().map(|(_, fix)| fix).collect()
+}
+
+/// What accepting the plan's migration changes in its row, or `None` when the row matches.
+fn accepted(row: &HistoryRow, migration: &'static Migration) -> Option<String> {
     let mut accepted = Vec::new();
     if row.checksum != migration.checksum {
         accepted.push(format!(
@@ -516,9 +718,17 @@ async fn accept(
     if row.downgrade_sql != migration.downgrade.sql {
         accepted.push(format!("stored the downgrade of `{}`", migration.downgrade.path));
     }
-    if accepted.is_empty() {
-        return Ok(None);
-    }
+    (!accepted.is_empty()).then(|| format!("V{} {}: {}", migration.version, migration.description, accepted.join(", ")))
+}
+
+/// Brings the row of a migration the plan knows to the plan's description, checksum and
+/// downgrade.
+async fn accept(
+    connection: &mut sqlx::PgConnection,
+    server: &str,
+    migration: &'static Migration,
+    line: &str,
+) -> Result<(), PostgresError> {
     history::accept(connection, migration).await.map_err(|error| {
         query_error(server, &format!("update V{} in `migration_history`", migration.version), &error)
     })?;
@@ -526,17 +736,14 @@ async fn accept(
         event = "postgresql_migrator.history_row_accepted",
         target = "postgres",
         version = migration.version,
-        "V{} {}: {}",
-        migration.version,
-        migration.description,
-        accepted.join(", ")
+        "{line}"
     );
-    Ok(Some(format!("V{} {}: {}", migration.version, migration.description, accepted.join(", "))))
+    Ok(())
 }
 
 /// Deletes the row of a version deleted from the plan, logging its stored downgrade so that
 /// it is not lost.
-async fn forget(connection: &mut sqlx::PgConnection, server: &str, row: &HistoryRow) -> Result<String, PostgresError> {
+async fn forget(connection: &mut sqlx::PgConnection, server: &str, row: &HistoryRow) -> Result<(), PostgresError> {
     history::delete(connection, row.version)
         .await
         .map_err(|error| query_error(server, &format!("delete V{} from `migration_history`", row.version), &error))?;
@@ -550,10 +757,7 @@ async fn forget(connection: &mut sqlx::PgConnection, server: &str, row: &History
         "forgot {}: no longer in the plan",
         row.label()
     );
-    Ok(format!(
-        "{}: forgot its row: no longer in the plan; what it created stays in the database (its downgrade is in the log)",
-        row.label()
-    ))
+    Ok(())
 }
 
 /// The migration of `version`, or an error naming the nearest versions the plan has.

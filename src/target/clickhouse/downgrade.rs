@@ -94,7 +94,8 @@ pub(super) fn schedule<'a>(
     to: VersionTarget,
     server: &str,
 ) -> Result<Vec<Revert<'a>>, ClickHouseError> {
-    if let Some(row) = history.iter().find(|row| row.state == MigrationState::Partial) {
+    if let Some(row) = history.iter().find(|row| matches!(row.state, MigrationState::Partial | MigrationState::Running))
+    {
         return Err(ClickHouseError::PartialBlocksDowngrade {
             server: server.to_owned(),
             version: row.version,

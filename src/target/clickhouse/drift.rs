@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 
 use super::history::{History, HistoryRow, MigrationState};
-use super::ClickHouseError;
+use super::{history_entries, ClickHouseError};
 use crate::plan::Migration;
-use crate::target::Status;
+use crate::target::{versioned, Status, TargetName};
 
 /// What in `migration_history` does not match the plan.
 #[derive(Debug)]
@@ -52,7 +52,7 @@ pub(super) fn find(plan: &'static [Migration], version: u64) -> Option<&'static 
 /// the downgrade's statements, which the downgrade checks itself.)
 fn matches_file(row: &HistoryRow, migration: &Migration) -> bool {
     row.checksum == migration.checksum
-        && (row.state != MigrationState::Partial || row.statements_total as usize == migration.upgrade.statements.len())
+        && (!row.state.is_upgrade_in_progress() || row.statements_total as usize == migration.upgrade.statements.len())
 }
 
 pub(super) fn plan_head(plan: &[Migration]) -> u64 {
@@ -116,6 +116,7 @@ fn refuse_drift(history: &[HistoryRow], plan: &'static [Migration], server: &str
             return Err(edited_error(row, migration, server));
         }
     }
+    versioned::refuse_gaps(plan, &history_entries(history), server, TargetName::Clickhouse)?;
     Ok(())
 }
 
@@ -143,7 +144,7 @@ pub(super) fn edited_error(row: &HistoryRow, migration: &'static Migration, serv
             recorded: row.checksum.clone(),
             planned: migration.checksum,
         },
-        MigrationState::Partial => ClickHouseError::EditedAfterPartial {
+        MigrationState::Partial | MigrationState::Running => ClickHouseError::EditedAfterPartial {
             server: server.to_owned(),
             path: migration.upgrade.path,
             version: row.version,
@@ -166,7 +167,7 @@ pub(super) fn status(history: &[HistoryRow], plan: &'static [Migration]) -> Stat
     let pending = plan
         .iter()
         .filter_map(|migration| match recorded.get(&migration.version) {
-            Some(row) if row.state != MigrationState::Partial => None,
+            Some(row) if !row.state.is_upgrade_in_progress() => None,
             Some(row) => Some(format!(
                 "V{} {} ({}): resume at statement {}/{}",
                 migration.version,
@@ -180,6 +181,7 @@ pub(super) fn status(history: &[HistoryRow], plan: &'static [Migration]) -> Stat
         .collect();
     let mut problems: Vec<String> = history.iter().filter_map(state_problem).collect();
     problems.extend(drift(history, plan).into_iter().map(|drift| drift_problem(drift, plan)));
+    problems.extend(versioned::gap_problems(plan, &history_entries(history)));
     Status { current, pending, problems, notes: Vec::new() }
 }
 
@@ -193,6 +195,11 @@ fn state_problem(row: &HistoryRow) -> Option<String> {
         MigrationState::Partial => Some(format!(
             "V{version} {description} stopped at statement {next}/{total} ({cause}); fix the cause, then run migrate \
              to resume there, or finish it by hand and run repair"
+        )),
+        MigrationState::Running => Some(format!(
+            "V{version} {description} was interrupted during statement {next}/{total} before its outcome was \
+             recorded; migrate settles that statement from the catalog and resumes (or, where the catalog cannot \
+             tell, stops and asks for repair)"
         )),
         MigrationState::Reverting => Some(format!(
             "V{version} {description}: its downgrade stopped at statement {next}/{total} ({cause}); migrate refuses \

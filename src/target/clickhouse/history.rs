@@ -6,7 +6,7 @@
 //! background merge has run yet. Each write of a version carries the previous row's
 //! `sequence + 1`, so the order never depends on clocks.
 //!
-//! A version's newest row is `partial` or `applied` while its upgrade runs and after it,
+//! A version's newest row is `running`, `partial` or `applied` while its upgrade runs and after it,
 //! `reverting` while its downgrade runs, and `reverted` once the downgrade finished. A
 //! `reverted` row means "not applied": [`read`] drops it and keeps only its `sequence`, so that a
 //! later upgrade of the same version writes past it. The filter runs here, not in SQL: 18.16
@@ -23,9 +23,12 @@ use super::ClickHouseError;
 
 pub(super) const TABLE: &str = "migration_history";
 
-/// The type of `status`. `reverting` and `reverted` came with `down`; [`prepare`] adds them to a
-/// table created before (adding values to an `Enum8` is a metadata change, allowed on 18.16).
-const STATUS_TYPE: &str = "Enum8('partial' = 1, 'applied' = 2, 'reverting' = 3, 'reverted' = 4)";
+/// The type of `status`. `reverting` and `reverted` came with `down`, `running` with the intent
+/// record; [`extend_status`] adds them to a table created before (adding values to an `Enum8` is
+/// a metadata change, allowed on 18.16). An older migrator that meets a `running` row refuses
+/// the whole history (`InvalidHistory`: "status 5, which this migrator does not know") rather
+/// than re-running the statement; the row is there only while a migration is interrupted.
+const STATUS_TYPE: &str = "Enum8('partial' = 1, 'applied' = 2, 'reverting' = 3, 'reverted' = 4, 'running' = 5)";
 
 /// Plain types only (no `DateTime64`, `LowCardinality`, TTL), so the same table works from
 /// 18.16 to current releases.
@@ -62,14 +65,28 @@ const STATUS_COLUMN_TYPE: &str = "SELECT type FROM system.columns WHERE database
 /// Where a recorded migration stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MigrationState {
-    /// Some of its upgrade's statements ran (possibly none, if the run was interrupted before the
-    /// first finished); `migrate` resumes it at statement `statements_done + 1`.
+    /// The intent record: statements `1..=statements_done` ran, and statement
+    /// `statements_done + 1` was started but its outcome was never recorded (the run was
+    /// interrupted, or the answer lost). `migrate` settles that statement from the catalog
+    /// before going on, or stops and asks for `repair`. It is written before every statement
+    /// and so also stands for "the statements before it are done": no row per outcome.
+    Running,
+    /// Statements `1..=statements_done` ran and statement `statements_done + 1` failed with
+    /// ClickHouse's `error` (so it did not run); `migrate` resumes there. Rows written before the
+    /// intent record also used it for "interrupted": an empty `error`.
     Partial,
     /// Every upgrade statement ran.
     Applied,
     /// Its downgrade stopped part-way: `statements_done` of the downgrade's `statements_total`
     /// statements ran; `down` resumes it at statement `statements_done + 1`.
     Reverting,
+}
+
+impl MigrationState {
+    /// `Partial` or `Running`: the upgrade started and `migrate` resumes it.
+    pub fn is_upgrade_in_progress(self) -> bool {
+        matches!(self, MigrationState::Partial | MigrationState::Running)
+    }
 }
 
 /// The `status` column's codes. `Reverted` never leaves this module: a reverted version is read
@@ -80,6 +97,7 @@ enum Code {
     Applied = 2,
     Reverting = 3,
     Reverted = 4,
+    Running = 5,
 }
 
 impl Code {
@@ -88,11 +106,14 @@ impl Code {
             MigrationState::Partial => Code::Partial,
             MigrationState::Applied => Code::Applied,
             MigrationState::Reverting => Code::Reverting,
+            MigrationState::Running => Code::Running,
         }
     }
 
     fn from_i8(code: i8) -> Option<Code> {
-        [Code::Partial, Code::Applied, Code::Reverting, Code::Reverted].into_iter().find(|known| *known as i8 == code)
+        [Code::Partial, Code::Applied, Code::Reverting, Code::Reverted, Code::Running]
+            .into_iter()
+            .find(|known| *known as i8 == code)
     }
 
     fn state(self) -> Option<MigrationState> {
@@ -100,6 +121,7 @@ impl Code {
             Code::Partial => Some(MigrationState::Partial),
             Code::Applied => Some(MigrationState::Applied),
             Code::Reverting => Some(MigrationState::Reverting),
+            Code::Running => Some(MigrationState::Running),
             Code::Reverted => None,
         }
     }
@@ -140,6 +162,8 @@ pub(super) struct History {
     pub rows: Vec<HistoryRow>,
     /// The highest `sequence` written for every version, reverted ones included.
     sequences: BTreeMap<u64, u64>,
+    /// The table (or the database) did not exist when it was read.
+    pub missing: bool,
 }
 
 impl History {
@@ -156,7 +180,7 @@ impl History {
     pub fn of(rows: Vec<HistoryRow>, reverted: &[(u64, u64)]) -> History {
         let mut sequences: BTreeMap<u64, u64> = reverted.iter().copied().collect();
         sequences.extend(rows.iter().map(|row| (row.version, row.sequence)));
-        History { rows, sequences }
+        History { rows, sequences, missing: false }
     }
 }
 
@@ -219,8 +243,8 @@ async fn create(connection: &Connection) -> Result<(), ClickHouseError> {
         .map_err(|error| connection.error("create `migration_history`", &error))
 }
 
-/// Adds `reverting` and `reverted` to a `status` column created before them. A column that
-/// already has them (or more, from a newer migrator) is left alone.
+/// Adds `reverting`, `reverted` and `running` to a `status` column created before them. A column
+/// that already has them (or more, from a newer migrator) is left alone.
 pub(super) async fn extend_status(connection: &Connection) -> Result<(), ClickHouseError> {
     let column_type: String = connection
         .server_client()
@@ -230,7 +254,7 @@ pub(super) async fn extend_status(connection: &Connection) -> Result<(), ClickHo
         .fetch_one()
         .await
         .map_err(|error| connection.error("read the type of `migration_history.status`", &error))?;
-    if column_type.contains("'reverted' = 4") {
+    if column_type.contains("'running' = 5") {
         return Ok(());
     }
     connection
@@ -238,13 +262,15 @@ pub(super) async fn extend_status(connection: &Connection) -> Result<(), ClickHo
         .query(&format!("ALTER TABLE migration_history MODIFY COLUMN status {STATUS_TYPE}"))
         .execute()
         .await
-        .map_err(|error| connection.error("add `reverting` and `reverted` to `migration_history.status`", &error))
+        .map_err(|error| {
+            connection.error("add `reverting`, `reverted` and `running` to `migration_history.status`", &error)
+        })
 }
 
 /// The current row of every version, reverted ones left out, in ascending version order; empty
 /// when the table (or the database) does not exist. Creates nothing.
 pub(super) async fn read_if_exists(connection: &Connection) -> Result<History, ClickHouseError> {
-    Ok(try_read(connection).await?.unwrap_or_default())
+    Ok(try_read(connection).await?.unwrap_or(History { missing: true, ..History::default() }))
 }
 
 fn history_of(connection: &Connection, records: Vec<Record>) -> Result<History, ClickHouseError> {

@@ -16,10 +16,11 @@ use chrono::Utc;
 
 use super::downgrade::Downgrade;
 use super::drift::find;
-use super::history::{HistoryRow, MigrationState};
-use super::saturating_u32;
-use super::script::numbered;
+use super::history::{History, HistoryRow, MigrationState};
+use super::script::{first_line, numbered};
+use super::{history_entries, saturating_u32};
 use crate::plan::Migration;
+use crate::target::versioned;
 
 /// One line of the report, and the row to write for it (none when the version is left alone).
 #[derive(Debug)]
@@ -36,9 +37,32 @@ pub(super) enum Write {
     Reverted(HistoryRow),
 }
 
-/// What `repair` does, one fix per version that needs one, in version order.
-pub(super) fn fixes(history: &[HistoryRow], plan: &'static [Migration]) -> Vec<Fix> {
-    history.iter().filter_map(|row| fix(row, plan)).collect()
+/// What `repair` does, one fix per version that needs one, in version order: the same list for
+/// the preview the operator confirms and for the writes.
+pub(super) fn fixes(history: &History, plan: &'static [Migration]) -> Vec<Fix> {
+    let mut fixes: Vec<(u64, Fix)> =
+        history.rows.iter().filter_map(|row| fix(row, plan).map(|fix| (row.version, fix))).collect();
+    let entries = history_entries(&history.rows);
+    let head = versioned::applied_head(plan, &entries);
+    fixes.extend(versioned::unrecorded_gaps(plan, &entries).into_iter().map(|migration| {
+        let total = saturating_u32(migration.upgrade.statements.len());
+        let row = HistoryRow {
+            version: migration.version,
+            description: migration.description.to_owned(),
+            checksum: migration.checksum.to_owned(),
+            state: MigrationState::Applied,
+            statements_done: total,
+            statements_total: total,
+            applied_at: Utc::now(),
+            execution_ms: 0,
+            downgrade_sql: migration.downgrade.sql.to_owned(),
+            error: String::new(),
+            sequence: history.last_sequence(migration.version) + 1,
+        };
+        (migration.version, Fix { line: versioned::gap_repair_line(migration, head), write: Some(Write::Current(row)) })
+    }));
+    fixes.sort_by_key(|(version, _)| *version);
+    fixes.into_iter().map(|(_, fix)| fix).collect()
 }
 
 fn fix(row: &HistoryRow, plan: &'static [Migration]) -> Option<Fix> {
@@ -46,12 +70,14 @@ fn fix(row: &HistoryRow, plan: &'static [Migration]) -> Option<Fix> {
     let plan_head = plan.last().map_or(0, |migration| migration.version);
     match (row.state, migration) {
         (MigrationState::Reverting, _) => Some(finish_downgrade(row, plan)),
-        (MigrationState::Partial, Some(migration)) => Some(finish_upgrade(row, migration)),
+        (MigrationState::Partial | MigrationState::Running, Some(migration)) => Some(finish_upgrade(row, migration)),
         (MigrationState::Applied, Some(migration)) => follow_file(row, migration),
-        (MigrationState::Partial | MigrationState::Applied, None) if row.version < plan_head => {
+        (MigrationState::Partial | MigrationState::Running | MigrationState::Applied, None)
+            if row.version < plan_head =>
+        {
             Some(forget(row, plan_head))
         }
-        (MigrationState::Partial, None) => {
+        (MigrationState::Partial | MigrationState::Running, None) => {
             Some(leave(row, &format!("partial at {}/{}", row.statements_done, row.statements_total)))
         }
         (MigrationState::Applied, None) => Some(leave(row, "applied")),
@@ -80,6 +106,18 @@ fn finish_upgrade(row: &HistoryRow, migration: &'static Migration) -> Fix {
     let same_file = row.checksum == migration.checksum && row.statements_total as usize == statements.len();
     let not_run = if same_file && done >= statements.len() {
         "every statement had run".to_owned()
+    } else if same_file && row.state == MigrationState::Running {
+        let started = format!("statement {}/{} (`{}`)", done + 1, statements.len(), first_line(statements[done]));
+        let rest = if done + 1 < statements.len() {
+            format!(
+                "; {} {} not run by the migrator",
+                numbered(statements, done + 1),
+                were(statements.len() - done - 1)
+            )
+        } else {
+            String::new()
+        };
+        format!("{started} was started by the migrator but its outcome was never recorded{rest}")
     } else if same_file {
         format!("{} {} not run by the migrator", numbered(statements, done), were(statements.len() - done))
     } else {
@@ -231,7 +269,7 @@ DROP TABLE a;
 
     #[test]
     fn a_partial_migration_becomes_applied_naming_the_statements_not_run() {
-        let fixes = fixes(&[row(1, "sha256:1", MigrationState::Partial, 1, 2)], &PLAN);
+        let fixes = fixes(&History::of(vec![row(1, "sha256:1", MigrationState::Partial, 1, 2)], &[]), &PLAN);
         assert_eq!(fixes.len(), 1);
         assert_eq!(
             fixes[0].line,
@@ -246,14 +284,14 @@ DROP TABLE a;
 
     #[test]
     fn a_partial_migration_of_an_edited_file_becomes_applied_with_the_new_checksum() {
-        let fixes = fixes(&[row(1, "sha256:old", MigrationState::Partial, 1, 3)], &PLAN);
+        let fixes = fixes(&History::of(vec![row(1, "sha256:old", MigrationState::Partial, 1, 3)], &[]), &PLAN);
         assert!(fixes[0].line.contains("`sha256:1`") && fixes[0].line.contains("1 of 3"), "{}", fixes[0].line);
         assert_eq!(written(&fixes[0]).checksum, "sha256:1");
     }
 
     #[test]
     fn a_downgrade_left_half_way_becomes_reverted() {
-        let fixes = fixes(&[row(1, "sha256:1", MigrationState::Reverting, 1, 2)], &PLAN);
+        let fixes = fixes(&History::of(vec![row(1, "sha256:1", MigrationState::Reverting, 1, 2)], &[]), &PLAN);
         assert_eq!(
             fixes[0].line,
             "V1 m1: recorded as reverted; downgrade statement 2/2 (`DROP TABLE a`) was not run by the migrator"
@@ -266,7 +304,7 @@ DROP TABLE a;
     fn an_edited_applied_migration_takes_the_files_checksum_and_downgrade() {
         let mut applied = row(1, "sha256:old", MigrationState::Applied, 2, 2);
         applied.downgrade_sql = "DROP TABLE a;\n".to_owned();
-        let fixes = fixes(&[applied], &PLAN);
+        let fixes = fixes(&History::of(vec![applied], &[]), &PLAN);
         assert_eq!(
             fixes[0].line,
             "V1 m1: checksum `sha256:old` → `sha256:1` (`V1.sql` changed after it was applied); stored downgrade \
@@ -281,7 +319,7 @@ DROP TABLE a;
     fn a_matching_history_needs_no_repair_and_unknown_versions_are_left() {
         let mut matching = row(1, "sha256:1", MigrationState::Applied, 2, 2);
         matching.error.clear();
-        let fixes = fixes(&[matching, row(7, "sha256:7", MigrationState::Applied, 1, 1)], &PLAN);
+        let fixes = fixes(&History::of(vec![matching, row(7, "sha256:7", MigrationState::Applied, 1, 1)], &[]), &PLAN);
         assert_eq!(fixes.len(), 1, "{fixes:?}");
         assert!(fixes[0].line.starts_with("V7 m7: left as it is (applied): not in this binary's plan"), "{fixes:?}");
         assert!(fixes[0].write.is_none());

@@ -1,16 +1,20 @@
-//! Runs one migration's upgrade from where it stands, recording a history row after every
+//! Runs one migration's upgrade from where it stands, recording an intent row before every
 //! statement (see "A failure half-way, and the resume" in the parent module).
 
 use std::time::Instant;
 
 use chrono::Utc;
 
-use super::connection::{describe_error, Connection};
+use super::catalog;
+use super::connection::{describe_error, error_code, Connection};
 use super::drift::Step;
 use super::history::{self, HistoryRow, MigrationState};
+use super::script::first_line;
 use super::{elapsed_ms, saturating_u32, stopped_part_way, ClickHouseError, Direction};
 use crate::plan::Migration;
-use crate::target::{Checkpoint, SafePoint};
+use crate::target::versioned::effect::{self, Settled};
+use crate::target::versioned::{Unsettled, VersionedError};
+use crate::target::{Checkpoint, SafePoint, Stop, TargetName};
 
 /// Where a migration stands while it runs: the next history row is built from this.
 struct Progress {
@@ -19,13 +23,22 @@ struct Progress {
     execution_ms: u64,
     /// Of the last row written for the version.
     sequence: u64,
+    /// The newest row already is the intent record of statement `statements_done + 1`: an
+    /// interrupted run's, settled as not run, so it need not be written again.
+    intent_recorded: bool,
 }
 
 impl Progress {
     fn new(step: &Step<'_>) -> Self {
         let (statements_done, execution_ms) =
             step.partial.map_or((0, 0), |row| (row.statements_done as usize, row.execution_ms));
-        Progress { migration: step.migration, statements_done, execution_ms, sequence: step.last_sequence }
+        Progress {
+            migration: step.migration,
+            statements_done,
+            execution_ms,
+            sequence: step.last_sequence,
+            intent_recorded: false,
+        }
     }
 
     /// The next row of this version, a step past the last one written.
@@ -51,37 +64,56 @@ impl Progress {
 /// Runs the statements of one migration from where it stands, recording each; returns the
 /// change line. Durations count the statements only, not the history writes, as
 /// `execution_ms` does.
+///
+/// Rows per migration of `n` statements: one intent row before each statement and the
+/// `applied` row, `n + 1` inserts, as many as the progress rows they replace.
 pub(super) async fn apply_migration(
     connection: &Connection,
     step: Step<'_>,
     checkpoint: &Checkpoint,
 ) -> Result<String, ClickHouseError> {
-    // Before anything of this migration is written, even its start row.
+    // Before anything of this migration is written or settled.
     checkpoint.reached(SafePoint::Recorded).await?;
     let migration = step.migration;
     let total = migration.upgrade.statements.len();
     let mut progress = Progress::new(&step);
     let resumed = step.partial.is_some();
+    if let Some(row) = step.partial.filter(|row| row.state == MigrationState::Running) {
+        settle(connection, row, &mut progress).await?;
+    }
     let first = progress.statements_done;
     log_started(migration, first, resumed);
-    if !resumed {
-        record_start(connection, &mut progress).await?;
-    }
     let mut run_ms = 0;
     for (index, statement) in migration.upgrade.statements.iter().enumerate().skip(first) {
+        // The one place where each statement starts: checks that must pass before a statement
+        // runs go here, before its intent is recorded.
         if index > first {
-            let stopped = |stop| stopped_part_way(stop, Direction::Upgrade, migration.version, index, total);
-            checkpoint.reached(SafePoint::Recorded).await.map_err(stopped)?;
+            if let Err(stop) = checkpoint.reached(SafePoint::Recorded).await {
+                // A signal leaves the lock held: record that the statements before this one
+                // ran and this one did not. After a lost lock another migrator may own the
+                // history, so nothing is written; the last intent row stays for the next run to
+                // settle from the catalog.
+                if matches!(stop, Stop::Signal(_)) {
+                    record_failure(connection, &mut progress, &stop.to_string()).await;
+                }
+                return Err(stopped_part_way(stop, Direction::Upgrade, migration.version, index, total));
+            }
         }
+        record_intent(connection, &mut progress).await?;
         let statement_started = Instant::now();
         if let Err(error) = connection.execute(statement).await {
             let reason = describe_error(&error);
-            record_failure(connection, &mut progress, &reason).await;
+            // ClickHouse refused it: it did not run. Without an answer (a cut connection, a
+            // timeout) it may have run, and the intent row stays for the next run to settle.
+            if error_code(&error).is_some() {
+                record_failure(connection, &mut progress, &reason).await;
+            }
             return Err(statement_error(connection, migration, index, reason, resumed && index == first));
         }
         let statement_ms = elapsed_ms(statement_started);
         run_ms += statement_ms;
-        record_statement(connection, &mut progress, statement_ms).await?;
+        progress.statements_done += 1;
+        progress.execution_ms += statement_ms;
         tracing::debug!(
             event = "clickhouse_migrator.statement_applied",
             target = "clickhouse",
@@ -93,46 +125,79 @@ pub(super) async fn apply_migration(
             migration.version
         );
     }
-    if total == first {
-        // Every statement had run but the `applied` row was never written: write it now.
-        let row = progress.next_row(MigrationState::Applied, String::new());
-        history::write(connection, &row)
-            .await
-            .map_err(|error| connection.error(&format!("record V{} as applied", migration.version), &error))?;
-    }
+    let row = progress.next_row(MigrationState::Applied, String::new());
+    history::write(connection, &row).await.map_err(|error| ClickHouseError::RecordApplied {
+        server: connection.server().to_owned(),
+        path: migration.upgrade.path,
+        version: migration.version,
+        reason: describe_error(&error),
+    })?;
     log_applied(migration, run_ms);
     Ok(change_line(migration, resumed.then_some(first), run_ms))
 }
 
-/// A `partial` row at `0/n` before the first statement, so that a run killed during it still
-/// leaves the migration recorded as started.
-async fn record_start(connection: &Connection, progress: &mut Progress) -> Result<(), ClickHouseError> {
-    let row = progress.next_row(MigrationState::Partial, String::new());
-    history::write(connection, &row).await.map_err(|error| {
-        connection.error(&format!("record the start of V{} in `migration_history`", row.version), &error)
-    })
+/// Settles statement `done + 1` of an intent row left without an outcome: from the catalog where
+/// its effect can be read there, otherwise the run stops and asks for `repair`.
+async fn settle(connection: &Connection, row: &HistoryRow, progress: &mut Progress) -> Result<(), ClickHouseError> {
+    let migration = progress.migration;
+    let index = row.statements_done as usize;
+    let Some(statement) = migration.upgrade.statements.get(index) else {
+        // Every statement had run; only the `applied` row is missing.
+        return Ok(());
+    };
+    let outcome = match effect::effect_of(statement, effect::Server::ClickHouse) {
+        Ok(Some(effect)) => {
+            let seen = catalog::seen(connection, &effect.object).await?;
+            effect::settle(&effect, seen)
+        }
+        // A statement that changes nothing (`SELECT`) simply runs again.
+        Ok(None) => Ok(Settled::NotRun),
+        Err(unreadable) => Err(unreadable),
+    };
+    let settled = outcome.map_err(|why| {
+        VersionedError::Unsettled(Box::new(Unsettled {
+            server: connection.server().to_owned(),
+            target: TargetName::Clickhouse,
+            path: migration.upgrade.path,
+            version: migration.version,
+            description: migration.description,
+            number: index + 1,
+            total: migration.upgrade.statements.len(),
+            first_line: first_line(statement).to_owned(),
+            why: why.to_string(),
+        }))
+    })?;
+    tracing::info!(
+        event = "clickhouse_migrator.statement_settled",
+        target = "clickhouse",
+        version = migration.version,
+        statement = index + 1,
+        ran = settled == Settled::Ran,
+        "V{} statement {}/{}: interrupted before its outcome was recorded; the catalog shows it {}",
+        migration.version,
+        index + 1,
+        migration.upgrade.statements.len(),
+        if settled == Settled::Ran { "ran" } else { "did not run" }
+    );
+    match settled {
+        Settled::Ran => progress.statements_done = index + 1,
+        Settled::NotRun => progress.intent_recorded = true,
+    }
+    Ok(())
 }
 
-/// The row after a statement that ran: `partial` at `i/n`, or `applied` after the last one.
-async fn record_statement(
-    connection: &Connection,
-    progress: &mut Progress,
-    statement_ms: u64,
-) -> Result<(), ClickHouseError> {
-    let migration = progress.migration;
-    let total = migration.upgrade.statements.len();
-    let recorded = progress.statements_done;
-    progress.statements_done += 1;
-    progress.execution_ms += statement_ms;
-    let state = if progress.statements_done == total { MigrationState::Applied } else { MigrationState::Partial };
-    let row = progress.next_row(state, String::new());
-    history::write(connection, &row).await.map_err(|error| ClickHouseError::Record {
+/// The intent row of the next statement: the statements before it ran, it is about to.
+async fn record_intent(connection: &Connection, progress: &mut Progress) -> Result<(), ClickHouseError> {
+    if std::mem::take(&mut progress.intent_recorded) {
+        return Ok(());
+    }
+    let row = progress.next_row(MigrationState::Running, String::new());
+    history::write(connection, &row).await.map_err(|error| ClickHouseError::RecordIntent {
         server: connection.server().to_owned(),
-        location: migration.upgrade.path.to_owned(),
-        version: migration.version,
-        direction: Direction::Upgrade,
-        recorded,
-        total,
+        path: progress.migration.upgrade.path,
+        version: row.version,
+        number: progress.statements_done + 1,
+        total: progress.migration.upgrade.statements.len(),
         reason: describe_error(&error),
     })
 }
@@ -165,9 +230,9 @@ fn log_applied(migration: &Migration, execution_ms: u64) {
     );
 }
 
-/// Keeps ClickHouse's error in the history. The row before it (the start, or the previous
-/// statement's progress) already says how far the migration got, so if this write fails too the
-/// history is still right, only without the error text; the statement's error is what matters.
+/// Keeps ClickHouse's error in the history as a `partial` row: the statement did not run. If this
+/// write fails, the intent row before it stays, and the next run settles the statement from the
+/// catalog (or asks for `repair`) instead of trusting it failed.
 async fn record_failure(connection: &Connection, progress: &mut Progress, reason: &str) {
     let migration = progress.migration;
     let number = progress.statements_done + 1;

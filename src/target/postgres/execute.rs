@@ -4,7 +4,9 @@
 //! (upgrade) or deletes (downgrade) the history row: either both happen or neither does. A
 //! `-- migrator:no-transaction` script (`CREATE INDEX CONCURRENTLY`, which PostgreSQL refuses
 //! inside a transaction) runs statement by statement, each committing on its own, and the history
-//! change follows the last one. A data migration written in Rust runs like a transactional
+//! change follows the last one; an upgrade records its intent before each statement
+//! (`postgres/intent.rs`), so that an interrupted one is resumed where the catalog shows it
+//! stopped, never re-run blindly. A data migration written in Rust runs like a transactional
 //! script: its function gets the transaction's connection, and the history change commits with it.
 
 use std::borrow::Cow;
@@ -19,11 +21,14 @@ use tradeforge_migrator_spec::model::Dialect;
 
 use super::connection::{bounded, database_error};
 use super::history::{self, HistoryRow};
+use super::intent::{self, Intent};
 use super::watch::{self, Blocker, Watched};
-use super::{query_error, PostgresError};
+use super::{catalog, query_error, PostgresError};
 use crate::config::PostgresConfig;
 use crate::plan::{DataStep, Migration, Script};
-use crate::target::{human_duration, Checkpoint, SafePoint, Stop};
+use crate::target::versioned::effect::{self as statement_effect, Settled};
+use crate::target::versioned::{Unsettled, VersionedError};
+use crate::target::{human_duration, Checkpoint, SafePoint, Stop, TargetName};
 
 /// Which way a script moves the database.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -460,7 +465,9 @@ fn rolled_back(step: &Step<'_>) -> String {
     }
 }
 
-/// Each statement commits on its own; the history change follows the last one.
+/// Each statement commits on its own; the history change follows the last one. An upgrade
+/// records its intent before each statement and resumes an interrupted run (see
+/// `postgres/intent.rs`); the history row and the removal of the intent commit together.
 async fn run_statement_by_statement(
     connection: &mut PgConnection,
     config: &PostgresConfig,
@@ -473,14 +480,33 @@ async fn run_statement_by_statement(
     set_bounds(connection, config, false)
         .await
         .map_err(|error| query_error(server, &format!("set the timeouts of {}", step.label()), &error))?;
+    let first = match step.record {
+        Some(migration) => {
+            intent::create(connection, server).await?;
+            resume_point(connection, server, migration, statements).await?
+        }
+        None => 0,
+    };
     let started = Instant::now();
-    for (index, statement) in statements.iter().enumerate() {
-        // The first statement was covered by `run`'s check.
-        if index > 0 {
+    for (index, statement) in statements.iter().enumerate().skip(first) {
+        // The one place where each statement starts: checks that must pass before a statement
+        // runs go here, before its intent is recorded. The first was covered by `run`'s check.
+        if index > first {
             checkpoint
                 .reached(SafePoint::Unrecorded)
                 .await
                 .map_err(|stop| stopped_part_way(stop, step, index, statements.len()))?;
+        }
+        if let Some(migration) = step.record {
+            intent::set(connection, migration.version, migration.checksum, index, true, statements.len())
+                .await
+                .map_err(|error| {
+                    query_error(
+                        server,
+                        &format!("record the start of statement {} of {}", index + 1, step.label()),
+                        &error,
+                    )
+                })?;
         }
         if let Err(error) = sqlx::raw_sql(AssertSqlSafe(statement.as_ref())).execute(&mut *connection).await {
             let offset = step.sql.find(statement.as_ref()).unwrap_or(0);
@@ -489,18 +515,50 @@ async fn run_statement_by_statement(
                 Some(what) => format!("{what}; {}", partly_done(step, index, statements.len())),
                 None => partly_done(step, index, statements.len()),
             };
+            if let Some(migration) = step.record {
+                // PostgreSQL answered with an error: the statement did not run, and the run resumes
+                // at it. A lost connection leaves the intent for the next run to settle.
+                if database_error(&error).is_some() {
+                    let _ =
+                        intent::set(connection, migration.version, migration.checksum, index, false, statements.len())
+                            .await;
+                }
+            }
             return Err(step_error(server, step, location, super::describe_error(&error), consequence));
         }
     }
     let execution_ms = elapsed_ms(started);
-    record(connection, server, step, execution_ms).await?;
+    match step.record {
+        Some(migration) => {
+            let mut transaction = connection
+                .begin()
+                .await
+                .map_err(|error| query_error(server, &format!("begin recording {}", step.label()), &error))?;
+            record(&mut transaction, server, step, execution_ms).await?;
+            intent::delete(&mut transaction, migration.version).await.map_err(|error| {
+                query_error(server, &format!("clear the intent of {} in `migration_intent`", step.label()), &error)
+            })?;
+            transaction.commit().await.map_err(|error| {
+                query_error(server, &format!("record {} in `migration_history`", step.label()), &error)
+            })?;
+        }
+        None => record(connection, server, step, execution_ms).await?,
+    }
     Ok(execution_ms)
 }
 
 fn stopped_part_way(stop: Stop, step: &Step<'_>, done: usize, total: usize) -> PostgresError {
-    let (recorded, again) = match step.direction {
-        Direction::Upgrade => ("not recorded", "migrate"),
-        Direction::Downgrade => ("still recorded", "down"),
+    // An upgrade's intent row says which statement was in flight (see `postgres/intent.rs`);
+    // a downgrade has none.
+    let (recorded, next) = match step.direction {
+        Direction::Upgrade => (
+            "not recorded",
+            "the next `migrate` resumes after them, settling the last one from the catalog first (or leaving \
+             it to `repair` where the catalog cannot tell)",
+        ),
+        Direction::Downgrade => {
+            ("still recorded", "make the script idempotent (`IF EXISTS`) or undo them before running `down` again")
+        }
     };
     PostgresError::StoppedPartWay {
         source: stop,
@@ -510,11 +568,97 @@ fn stopped_part_way(stop: Stop, step: &Step<'_>, done: usize, total: usize) -> P
         done,
         total,
         recorded,
-        again,
+        next,
     }
 }
 
+/// The 0-based statement an upgrade of `migration` starts at: 0, or after an interrupted run,
+/// the statement its intent names when the catalog shows it did not run, the one after it when
+/// the catalog shows it ran. Stops with [`VersionedError::Unsettled`] where the catalog cannot
+/// tell, and refuses an intent recorded for another text of the file.
+async fn resume_point(
+    connection: &mut PgConnection,
+    server: &str,
+    migration: &Migration,
+    statements: &[Cow<'_, str>],
+) -> Result<usize, PostgresError> {
+    let intents = intent::read(connection, server).await?;
+    let Some(intent) = intents.iter().find(|intent| intent.version == migration.version) else {
+        return Ok(0);
+    };
+    let done = intent.statements_done as usize;
+    let number = done + 1;
+    let unsettled = |why: String| {
+        VersionedError::Unsettled(Box::new(Unsettled {
+            server: server.to_owned(),
+            target: TargetName::Postgres,
+            path: migration.upgrade.path,
+            version: migration.version,
+            description: migration.description,
+            number,
+            total: statements.len(),
+            first_line: statements.get(done).map_or("", |statement| code_line(statement)).to_owned(),
+            why,
+        }))
+    };
+    if intent.checksum != migration.checksum || intent.total as usize != statements.len() {
+        return Err(unsettled(format!(
+            "the file changed since (it was started with checksum `{}`, {} statements)",
+            intent.checksum, intent.total
+        ))
+        .into());
+    }
+    if !intent.running {
+        // Written after PostgreSQL refused statement `done + 1`: it did not run.
+        return Ok(done);
+    }
+    let Some(statement) = statements.get(done) else {
+        return Ok(statements.len());
+    };
+    let settled = match statement_effect::effect_of(statement, statement_effect::Server::Postgres) {
+        Ok(Some(effect)) => statement_effect::settle(&effect, catalog::seen(connection, server, &effect.object).await?),
+        Ok(None) => Ok(Settled::NotRun),
+        Err(unreadable) => Err(unreadable),
+    };
+    let settled = settled.map_err(|why| unsettled(why.to_string()))?;
+    log_settled(migration, intent, settled);
+    Ok(match settled {
+        Settled::Ran => done + 1,
+        Settled::NotRun => done,
+    })
+}
+
+/// The statement's first line of code, after its comments.
+fn code_line(statement: &str) -> &str {
+    statement.lines().map(str::trim).find(|line| !line.is_empty() && !line.starts_with("--")).unwrap_or("")
+}
+
+fn log_settled(migration: &Migration, intent: &Intent, settled: Settled) {
+    tracing::info!(
+        event = "postgresql_migrator.statement_settled",
+        target = "postgres",
+        version = migration.version,
+        statement = intent.statements_done + 1,
+        ran = settled == Settled::Ran,
+        "V{} statement {}/{}: interrupted before its outcome was recorded; the catalog shows it {}",
+        migration.version,
+        intent.statements_done + 1,
+        intent.total,
+        if settled == Settled::Ran { "ran" } else { "did not run" }
+    );
+}
+
 fn partly_done(step: &Step<'_>, index: usize, total: usize) -> String {
+    if step.direction == Direction::Upgrade {
+        return format!(
+            "statement {} of {total} failed in a `-- migrator:no-transaction` upgrade: the statements before it stay \
+             applied, V{} is not recorded, and `migration_intent` records where it stopped: fix the cause and run \
+             migrate again, which resumes at statement {} without re-running the ones before it",
+            index + 1,
+            step.version,
+            index + 1
+        );
+    }
     let (recorded, idempotent, again) = match step.direction {
         Direction::Upgrade => ("is not recorded", "`IF NOT EXISTS`", "migrate"),
         Direction::Downgrade => ("stays recorded", "`IF EXISTS`", "down"),

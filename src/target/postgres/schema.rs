@@ -44,7 +44,7 @@ const QUERIES: [(&str, &str); 12] = [
                 coalesce(c.relacl::text, ''), obj_description(c.oid, 'pg_class'))
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE {schemas} AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S', 'c')
-           AND c.relname <> 'migration_history' AND NOT {extension_member:pg_class:c}",
+           AND c.relname NOT IN ('migration_history', 'migration_intent') AND NOT {extension_member:pg_class:c}",
     ),
     (
         "columns",
@@ -68,7 +68,7 @@ const QUERIES: [(&str, &str); 12] = [
          LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
          WHERE {schemas} AND a.attnum > 0 AND NOT a.attisdropped
            AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'c')
-           AND c.relname <> 'migration_history' AND NOT {extension_member:pg_class:c}",
+           AND c.relname NOT IN ('migration_history', 'migration_intent') AND NOT {extension_member:pg_class:c}",
     ),
     (
         "constraints",
@@ -78,7 +78,7 @@ const QUERIES: [(&str, &str); 12] = [
          JOIN pg_namespace n ON n.oid = con.connamespace
          LEFT JOIN pg_class c ON c.oid = con.conrelid
          LEFT JOIN pg_type t ON t.oid = con.contypid
-         WHERE {schemas} AND coalesce(c.relname, '') <> 'migration_history'",
+         WHERE {schemas} AND coalesce(c.relname, '') NOT IN ('migration_history', 'migration_intent')",
     ),
     (
         "indexes",
@@ -88,7 +88,7 @@ const QUERIES: [(&str, &str); 12] = [
          JOIN pg_class ic ON ic.oid = i.indexrelid
          JOIN pg_class tc ON tc.oid = i.indrelid
          JOIN pg_namespace n ON n.oid = ic.relnamespace
-         WHERE {schemas} AND tc.relname <> 'migration_history' AND NOT {extension_member:pg_class:ic}",
+         WHERE {schemas} AND tc.relname NOT IN ('migration_history', 'migration_intent') AND NOT {extension_member:pg_class:ic}",
     ),
     (
         "views",
@@ -148,7 +148,7 @@ const QUERIES: [(&str, &str); 12] = [
          FROM pg_trigger tg
          JOIN pg_class c ON c.oid = tg.tgrelid
          JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE {schemas} AND NOT tg.tgisinternal AND c.relname <> 'migration_history'",
+         WHERE {schemas} AND NOT tg.tgisinternal AND c.relname NOT IN ('migration_history', 'migration_intent')",
     ),
 ];
 
