@@ -12,6 +12,7 @@
 pub mod confirm;
 pub mod dry_run;
 pub mod history;
+pub mod import;
 pub mod lock;
 pub mod new;
 pub mod plan_sql;
@@ -43,6 +44,8 @@ pub enum CommandError {
     New(#[from] new::NewError),
     #[error(transparent)]
     Verify(#[from] verify::VerifyError),
+    #[error(transparent)]
+    Import(#[from] import::ImportError),
 }
 
 impl CommandError {

@@ -4,6 +4,7 @@
 
 pub mod clickhouse;
 pub mod indicators;
+pub mod irreversible;
 pub mod kafka;
 pub mod postgres;
 
