@@ -400,6 +400,12 @@ pub struct PlanArgs {
     /// With `--sql`: only these targets [default: all]
     #[arg(value_enum, value_name = "TARGET", requires = "sql")]
     pub targets: Vec<TargetName>,
+
+    /// Check that this binary's plan was compiled from the sources under ROOT (the folder
+    /// holding `migrations/`): recompute the fingerprint from the files and compare; exit 1 when
+    /// they differ (a stale build)
+    #[arg(long, value_name = "ROOT", conflicts_with = "sql")]
+    pub check_sources: Option<PathBuf>,
 }
 
 /// `migrator history`.

@@ -14,7 +14,7 @@ use tradeforge_migrator::cli::{
 use tradeforge_migrator::commands::confirm::Confirmation;
 use tradeforge_migrator::commands::status::{self as status_output, Verdict};
 use tradeforge_migrator::commands::versions::{self, Session};
-use tradeforge_migrator::commands::{dry_run, import, new, plan_sql, verify, CommandError};
+use tradeforge_migrator::commands::{dry_run, import, new, plan_sql, sources, verify, CommandError};
 use tradeforge_migrator::config::{Config, ConfigError, Environment, MigrateSwitch};
 use tradeforge_migrator::logging::{self, FilterSetting, LoggingError};
 use tradeforge_migrator::run::{self, Request, RunError};
@@ -41,7 +41,14 @@ fn execute(cli: Cli) -> anyhow::Result<u8> {
     logging::init(cli.log_format, &filter)?;
     let mut stdout = std::io::stdout();
     match &cli.command {
-        Command::Plan(args) => Ok(plan(args)),
+        Command::Plan(args) => match &args.check_sources {
+            Some(root) => {
+                let fingerprint = sources::check(&PLAN, root).map_err(CommandError::from)?;
+                println!("the plan ({fingerprint}) was compiled from the sources in `{}`", root.display());
+                Ok(exit_code::SUCCESS)
+            }
+            None => Ok(plan(args)),
+        },
         Command::New(args) => new_migration(args),
         Command::Migrate(args) => migrate(&environment, args),
         Command::Status(args) => status(&environment, args, Verdict::Status),

@@ -288,6 +288,8 @@ fn split_one_file(
     let file_no_transaction =
         tool == Tool::Goose && markers.iter().any(|marker| marker.meaning == Meaning::NoTransaction);
     let mut sections: [Option<Section>; 2] = [None, None];
+    // Lines before the first section marker (a header comment) go with the upgrade.
+    let mut preamble = String::new();
     let mut current: Option<usize> = None;
     let mut line_start = 0;
     for line in text.split_inclusive('\n') {
@@ -295,8 +297,9 @@ fn split_one_file(
         let on_line: Vec<_> = markers.iter().filter(|marker| (line_start..line_end).contains(&marker.offset)).collect();
         line_start = line_end;
         if on_line.is_empty() {
-            if let Some(section) = current.and_then(|index| sections[index].as_mut()) {
-                section.text.push_str(line);
+            match current.and_then(|index| sections[index].as_mut()) {
+                Some(section) => section.text.push_str(line),
+                None => preamble.push_str(line),
             }
             continue;
         }
@@ -320,6 +323,7 @@ fn split_one_file(
     let marker = if tool == Tool::Dbmate { "-- migrate:up" } else { "-- +goose Up" };
     let mut upgrade =
         upgrade.ok_or_else(|| ImportError::NoUpSection { path: path.to_path_buf(), tool: tool.name(), marker })?;
+    upgrade.text.insert_str(0, preamble.trim_start_matches('\n'));
     let mut downgrade = downgrade;
     if file_no_transaction {
         upgrade.no_transaction = true;

@@ -16,6 +16,7 @@ pub mod import;
 pub mod lock;
 pub mod new;
 pub mod plan_sql;
+pub mod sources;
 pub mod status;
 pub mod verify;
 pub mod versions;
@@ -46,6 +47,8 @@ pub enum CommandError {
     Verify(#[from] verify::VerifyError),
     #[error(transparent)]
     Import(#[from] import::ImportError),
+    #[error(transparent)]
+    Sources(#[from] sources::SourcesError),
 }
 
 impl CommandError {
