@@ -207,7 +207,8 @@ async fn keep_going_reports_every_broken_downgrade_and_declared_ones_are_not_fai
     assert!(message.contains("downgrade/V4-tags.sql") && message.contains("downgrade/V2-notes.sql"), "{message}");
     assert!(out.contains("postgres: V3 admin down: declared no-op (the admin account is harmless"), "{out}");
     assert!(out.contains("postgres: V1 accounts down: declared irreversible (accounts hold customer data"), "{out}");
-    assert!(out.contains("    + column public.notes.body") || out.contains("notes"), "{out}");
+    assert!(out.contains("    + column public.notes.body position=2"), "{out}");
+    assert_eq!(out.matches("+ column public.notes.body").count(), 1, "reported once, under V4:\n{out}");
     assert!(out.contains("    + index public.accounts_email_idx"), "{out}");
     assert!(out.contains("postgres: V4 tags up again: schema as after its first upgrade"), "{out}");
 
