@@ -209,7 +209,12 @@ fn write_migration(out: &mut String, migration: &Migration) -> fmt::Result {
     let mode = if migration.upgrade.transactional { "" } else { " (no transaction)" };
     writeln!(out, "  V{} {}  {}", migration.version, migration.description, migration.checksum)?;
     writeln!(out, "    upgrade   {} ({}){mode}", migration.upgrade.path, statements(&migration.upgrade))?;
-    writeln!(out, "    downgrade {} ({})", migration.downgrade.path, statements(&migration.downgrade))
+    let downgrade = match migration.reversal {
+        Reversal::Script => statements(&migration.downgrade),
+        Reversal::NoOp { reason } => format!("declared no-op: {reason}"),
+        Reversal::Irreversible { reason } => format!("declared irreversible: {reason}"),
+    };
+    writeln!(out, "    downgrade {} ({downgrade})", migration.downgrade.path)
 }
 
 fn statements(script: &Script) -> String {

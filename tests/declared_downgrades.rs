@@ -18,6 +18,17 @@ mod ch_declared {
 
 #[tokio::test]
 async fn postgres_down_crosses_a_no_op_and_stops_before_an_irreversible_migration() {
+    // The plan's text form shows what each declared downgrade says, for review.
+    let rendered = pg_declared::PLAN.render();
+    assert!(
+        rendered.contains(
+            "    downgrade migrations/postgres/downgrade/V3-admin.sql (declared no-op: the admin account is harmless \
+             in an older schema)"
+        ),
+        "{rendered}"
+    );
+    assert!(rendered.contains("V1-accounts.sql (declared irreversible: accounts hold customer data"), "{rendered}");
+
     let database = common::postgres::TestDatabase::new().await;
     let mut target = PostgresTarget::new(&database.config());
     target.upgrade_to(&pg_declared::PLAN, None).await.expect("apply V1..V4");

@@ -497,7 +497,7 @@ fn read_script(inputs: &Inputs, file: &MigrationFile, problems: &mut Problems) -
             return None;
         }
     };
-    check_directives(&file.path, &sql, problems);
+    let mut meant_no_transaction = check_directives(&file.path, &sql, problems);
     let reversal = declared_reversal(file, &sql, problems);
     let statements = match sql::split_statements(&sql, file.dialect) {
         Ok(statements) => statements,
@@ -510,10 +510,13 @@ fn read_script(inputs: &Inputs, file: &MigrationFile, problems: &mut Problems) -
     let pair = Direction::ALL.map(|direction| sibling_path(file, direction));
     let pair = [pair[0].as_str(), pair[1].as_str()];
     for error in other_tools::check_script(&file.path, &sql, file.dialect, file.direction, pair) {
+        meant_no_transaction |= matches!(error, other_tools::OtherToolError::NoTransaction { .. });
         problems.push(error);
     }
     let transactional = is_transactional(&sql);
-    if file.dialect == Dialect::Postgres && transactional {
+    // A file that means to opt out (a misplaced or misspelt directive, another tool's marker) has
+    // that error already; its statements would only repeat it.
+    if file.dialect == Dialect::Postgres && transactional && !meant_no_transaction {
         for error in transaction::check_script(&file.path, &sql, &statements) {
             problems.push(error);
         }
@@ -613,9 +616,11 @@ fn is_transactional(sql: &str) -> bool {
 /// a destructive statement unmarked), so any line comment that looks like one must be exactly
 /// [`NO_TRANSACTION`], on the first line, or start with [`ALLOW_DESTRUCTIVE`]. This also
 /// catches sqlx's `-- no-transaction`. Whether an opt-out gives its reason is `lint`'s concern.
-fn check_directives(path: &str, sql: &str, problems: &mut Problems) {
+/// Returns whether a reported directive meant to run the file outside a transaction.
+fn check_directives(path: &str, sql: &str, problems: &mut Problems) -> bool {
+    let mut meant_no_transaction = false;
     if !sql.contains("migrator") && !sql.contains("no-transaction") {
-        return;
+        return meant_no_transaction;
     }
     for (index, line) in sql.split('\n').enumerate() {
         let comment = line.trim_start_matches([' ', '\t']);
@@ -633,13 +638,16 @@ fn check_directives(path: &str, sql: &str, problems: &mut Problems) {
                 .strip_prefix(known)
                 .is_some_and(|rest| rest.is_empty() || (*known != NO_TRANSACTION && rest.starts_with([' ', '\t'])))
         }) else {
+            meant_no_transaction |= directive.to_ascii_lowercase().contains("transaction");
             problems.push(MigrationError::UnknownDirective { at, directive: directive.to_string() });
             continue;
         };
         if index > 0 || indent > 0 {
+            meant_no_transaction |= known == NO_TRANSACTION;
             problems.push(MigrationError::MisplacedDirective { at, directive: known });
         }
     }
+    meant_no_transaction
 }
 
 fn looks_like_directive(line: &str) -> bool {
@@ -925,6 +933,22 @@ mod tests {
                  belongs as the whole content of `migrations/postgres/downgrade/V0001-a.sql`, not in the upgrade",
             ]
         );
+    }
+
+    #[test]
+    fn a_file_that_means_to_opt_out_gets_one_error_not_one_per_statement() {
+        let mut files =
+            pair("V0001-a.sql", "-- no-transaction\nCREATE INDEX CONCURRENTLY i ON t (x);", "SELECT 1;").to_vec();
+        files.extend(pair(
+            "V0002-b.sql",
+            "-- +goose NO TRANSACTION\nCREATE INDEX CONCURRENTLY j ON t (x);",
+            "SELECT 1;",
+        ));
+        files.extend(pair("V0003-c.sql", "SELECT 1;\n-- migrator:no-transaction\nVACUUM t;", "SELECT 1;"));
+        let root = sources_of(&files);
+        let errors = run(root.path()).1;
+        assert_eq!(errors.len(), 3, "{errors:#?}");
+        assert!(!errors.iter().any(|error| error.contains("cannot run inside a transaction")), "{errors:#?}");
     }
 
     #[test]
