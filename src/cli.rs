@@ -195,7 +195,24 @@ pub enum Command {
     /// server and dropped afterwards.
     #[command(after_help = VERIFY_AFTER_HELP)]
     VerifyDowngrades(VerifyDowngradesArgs),
+
+    /// Convert another tool's migration folder (golang-migrate, dbmate, goose, sqlx) into
+    /// `migrations/<target>/{upgrade,downgrade}/`, keeping the version numbers.
+    ///
+    /// Splits one-file formats, maps their no-transaction markers to `-- migrator:no-transaction`,
+    /// and lists what needs a person: missing or empty downgrades (written with a placeholder) and
+    /// what the build will refuse. Never overwrites a file.
+    #[command(after_help = IMPORT_AFTER_HELP)]
+    Import(ImportArgs),
 }
+
+const IMPORT_AFTER_HELP: &str = "\
+Examples:
+  migrator import golang-migrate db/migrations --target postgres
+  migrator import dbmate db/migrations --target postgres --into migrations
+  migrator import goose clickhouse/ --target clickhouse
+
+Review every file listed after `needs a person:`, then build: the build checks the rest.";
 
 const PLAN_AFTER_HELP: &str = "\
 Examples:
@@ -409,6 +426,12 @@ pub struct PlanArgs {
     /// With `--sql`: only these targets [default: all]
     #[arg(value_enum, value_name = "TARGET", requires = "sql")]
     pub targets: Vec<TargetName>,
+
+    /// Check that this binary's plan was compiled from the sources under ROOT (the folder
+    /// holding `migrations/`): recompute the fingerprint from the files and compare; exit 1 when
+    /// they differ (a stale build)
+    #[arg(long, value_name = "ROOT", conflicts_with = "sql")]
+    pub check_sources: Option<PathBuf>,
 }
 
 /// `migrator history`.
@@ -508,6 +531,26 @@ pub struct NewArgs {
     pub data: bool,
 }
 
+/// `migrator import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The tool the folder comes from
+    #[arg(value_enum, value_name = "TOOL")]
+    pub tool: crate::commands::import::Tool,
+
+    /// The folder holding its migration files
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// The database the migrations are for
+    #[arg(long, value_enum, value_name = "TARGET")]
+    pub target: SqlTarget,
+
+    /// The `migrations` folder of the sources root to write into
+    #[arg(long, value_name = "FOLDER", default_value = "migrations")]
+    pub into: PathBuf,
+}
+
 /// `migrator baseline`.
 #[derive(Debug, Args)]
 pub struct BaselineArgs {
@@ -538,6 +581,11 @@ pub struct VerifyDowngradesArgs {
     /// be a scratch database with an empty history
     #[arg(long)]
     pub create_scratch: bool,
+
+    /// Report every downgrade that does not undo its upgrade, not only the first: the walk goes
+    /// on, expecting what a broken downgrade left behind, and the run fails at the end
+    #[arg(long)]
+    pub keep_going: bool,
 
     #[command(flatten)]
     pub connection: ConnectionArgs,

@@ -8,13 +8,13 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use tradeforge_migrator::cli::{
-    exit_code, sql_targets, BaselineArgs, Cli, Command, DownArgs, MigrateArgs, NewArgs, OutputFormat, PlanArgs,
-    RedoArgs, RepairArgs, StatusArgs, UpArgs, VerifyDowngradesArgs,
+    exit_code, sql_targets, BaselineArgs, Cli, Command, DownArgs, ImportArgs, MigrateArgs, NewArgs, OutputFormat,
+    PlanArgs, RedoArgs, RepairArgs, StatusArgs, UpArgs, VerifyDowngradesArgs,
 };
 use tradeforge_migrator::commands::confirm::Confirmation;
 use tradeforge_migrator::commands::status::{self as status_output, Verdict};
 use tradeforge_migrator::commands::versions::{self, Session};
-use tradeforge_migrator::commands::{dry_run, new, plan_sql, verify, CommandError};
+use tradeforge_migrator::commands::{dry_run, import, new, plan_sql, sources, verify, CommandError};
 use tradeforge_migrator::config::{Config, ConfigError, Environment, MigrateSwitch};
 use tradeforge_migrator::logging::{self, FilterSetting, LoggingError};
 use tradeforge_migrator::run::{self, Request, RunError};
@@ -43,7 +43,14 @@ fn execute(cli: Cli) -> anyhow::Result<u8> {
     logging::init(cli.log_format, &filter)?;
     let mut stdout = std::io::stdout();
     match &cli.command {
-        Command::Plan(args) => Ok(plan(args)),
+        Command::Plan(args) => match &args.check_sources {
+            Some(root) => {
+                let fingerprint = sources::check(&PLAN, root).map_err(CommandError::from)?;
+                println!("the plan ({fingerprint}) was compiled from the sources in `{}`", root.display());
+                Ok(exit_code::SUCCESS)
+            }
+            None => Ok(plan(args)),
+        },
         Command::New(args) => new_migration(args),
         Command::Migrate(args) => migrate(&environment, args),
         Command::Status(args) => status(&environment, args, Verdict::Status),
@@ -60,7 +67,25 @@ fn execute(cli: Cli) -> anyhow::Result<u8> {
         Command::Baseline(args) => baseline(&environment, args),
         Command::Repair(args) => repair(&environment, args),
         Command::VerifyDowngrades(args) => verify_downgrades(&environment, args),
+        Command::Import(args) => import(args),
     }
+}
+
+fn import(args: &ImportArgs) -> anyhow::Result<u8> {
+    let imported = import::import(args.tool, &args.dir, args.target, &args.into).map_err(CommandError::from)?;
+    let mut stdout = std::io::stdout().lock();
+    for path in &imported.written {
+        let _ = writeln!(stdout, "created {}", path.display());
+    }
+    if imported.needs_a_person.is_empty() {
+        let _ = writeln!(stdout, "nothing needs a person: build to check the plan");
+    } else {
+        let _ = writeln!(stdout, "needs a person:");
+        for line in &imported.needs_a_person {
+            let _ = writeln!(stdout, "  {line}");
+        }
+    }
+    Ok(exit_code::SUCCESS)
 }
 
 fn plan(args: &PlanArgs) -> u8 {
@@ -85,7 +110,12 @@ fn new_migration(args: &NewArgs) -> anyhow::Result<u8> {
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "created {}", created.upgrade.display());
     let _ = writeln!(stdout, "created {}", created.downgrade.display());
-    let _ = writeln!(stdout, "write the SQL of both files; the build refuses them while either holds no statement");
+    let _ = writeln!(
+        stdout,
+        "write the SQL of both files in place of their placeholder `SELECT 'written by migrator new: …'`: \
+         the build accepts the placeholder (it runs and changes nothing) and warns on every build until both \
+         files are written"
+    );
     Ok(exit_code::SUCCESS)
 }
 
@@ -177,7 +207,12 @@ fn verify_downgrades(environment: &Environment, args: &VerifyDowngradesArgs) -> 
     let config = Config::load(environment, &args.connection.overrides())?;
     let session = Session { plan: &PLAN, config: &config };
     let targets = sql_targets(args.target);
-    runtime()?.block_on(verify::verify_downgrades(session, &targets, args.create_scratch, &mut std::io::stdout()))?;
+    runtime()?.block_on(verify::verify_downgrades(
+        session,
+        &targets,
+        verify::VerifyOptions { create_scratch: args.create_scratch, keep_going: args.keep_going },
+        &mut std::io::stdout(),
+    ))?;
     Ok(exit_code::SUCCESS)
 }
 

@@ -43,6 +43,20 @@ pub struct Migration {
     /// `.rs` file and hold no statement, and the downgrade's `sql` is the note history stores
     /// (compiled Rust cannot be stored).
     pub data: Option<&'static DataMigration>,
+    /// How the downgrade undoes it: its statements, or a declared no-op or irreversibility.
+    pub reversal: Reversal,
+}
+
+/// How a migration is undone, as its downgrade file declares (`-- migrator:no-op <reason>`,
+/// `-- migrator:irreversible <reason>`); a declared downgrade holds no statement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reversal {
+    /// The downgrade's statements (or a data migration's function) undo it.
+    Script,
+    /// Nothing needs undoing: `down` runs nothing and removes the history row.
+    NoOp { reason: &'static str },
+    /// It cannot be undone: `down` refuses to cross it.
+    Irreversible { reason: &'static str },
 }
 
 impl Migration {
@@ -83,6 +97,15 @@ pub struct Script {
     pub statements: &'static [&'static str],
     /// False for `-- migrator:no-transaction` scripts, which run statement by statement.
     pub transactional: bool,
+}
+
+impl Script {
+    /// `text[start..end]`, in a constant: the generated plan cuts each statement out of its
+    /// script's one embedded text with it, so the text is in the binary once. A bound that is
+    /// not a character boundary fails the build, never the run.
+    pub const fn slice(text: &'static str, start: usize, end: usize) -> &'static str {
+        text.split_at(end).0.split_at(start).1
+    }
 }
 
 /// One declared topic, defaults applied, config values as Kafka receives them.
@@ -186,7 +209,12 @@ fn write_migration(out: &mut String, migration: &Migration) -> fmt::Result {
     let mode = if migration.upgrade.transactional { "" } else { " (no transaction)" };
     writeln!(out, "  V{} {}  {}", migration.version, migration.description, migration.checksum)?;
     writeln!(out, "    upgrade   {} ({}){mode}", migration.upgrade.path, statements(&migration.upgrade))?;
-    writeln!(out, "    downgrade {} ({})", migration.downgrade.path, statements(&migration.downgrade))
+    let downgrade = match migration.reversal {
+        Reversal::Script => statements(&migration.downgrade),
+        Reversal::NoOp { reason } => format!("declared no-op: {reason}"),
+        Reversal::Irreversible { reason } => format!("declared irreversible: {reason}"),
+    };
+    writeln!(out, "    downgrade {} ({downgrade})", migration.downgrade.path)
 }
 
 fn statements(script: &Script) -> String {

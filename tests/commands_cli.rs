@@ -195,6 +195,13 @@ fn new_creates_the_next_pair_which_the_build_accepts_and_warns_about_until_writt
         outcome.stdout.lines().take(2).collect::<Vec<_>>(),
         [format!("created {}", upgrade.display()), format!("created {}", downgrade.display())]
     );
+    // What it prints is what the build does: it warns about the placeholder, it does not refuse it.
+    let advice = outcome.stdout.lines().nth(2).unwrap_or_default();
+    assert!(
+        advice.contains("the build accepts the placeholder") && advice.contains("warns on every build"),
+        "{advice}"
+    );
+    assert!(!outcome.stdout.contains("refuses"), "{}", outcome.stdout);
     let upgrade_text = fs::read_to_string(&upgrade).expect("upgrade written");
     assert!(upgrade_text.starts_with("-- V0002 add_orders_table: upgrade (PostgreSQL)\n"), "{upgrade_text}");
     assert!(upgrade_text.contains("migrations/postgres/downgrade/V0002-add_orders_table.sql"), "{upgrade_text}");

@@ -5,3 +5,52 @@
 fn repository_plan() {
     insta::assert_snapshot!(tradeforge_migrator::PLAN.render());
 }
+
+/// The binary's plan was compiled from the repository's sources as they are now: a source
+/// replaced by a file with an older modification time would leave a stale plan, which Cargo does
+/// not notice. This is `migrator plan --check-sources .`, run on the test binary's own plan.
+#[test]
+fn the_plan_matches_the_sources_on_disk() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let checked = tradeforge_migrator::commands::sources::check(&tradeforge_migrator::PLAN, root);
+    assert_eq!(checked.map_err(|error| error.to_string()), Ok(tradeforge_migrator::PLAN.fingerprint));
+}
+
+/// A tree whose files differ from the ones compiled in is reported as stale, naming both
+/// fingerprints and the fix, through the binary.
+#[test]
+fn check_sources_names_a_stale_plan() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let migrator = env!("CARGO_BIN_EXE_migrator");
+    let same = std::process::Command::new(migrator).args(["plan", "--check-sources"]).arg(root).output().expect("run");
+    assert_eq!(same.status.code(), Some(0), "{}", String::from_utf8_lossy(&same.stderr));
+
+    let copy = tempfile::tempdir().expect("temp dir");
+    for entry in ["migrations", "kafka_topics.yml", "indicators"] {
+        copy_tree(&root.join(entry), &copy.path().join(entry));
+    }
+    let edited = copy.path().join("migrations/postgres/upgrade/V0001-users_and_auth.sql");
+    let text = std::fs::read_to_string(&edited).expect("read V0001");
+    std::fs::write(&edited, format!("{text}\n-- edited after the build\n")).expect("edit V0001");
+    let stale =
+        std::process::Command::new(migrator).args(["plan", "--check-sources"]).arg(copy.path()).output().expect("run");
+    let stderr = String::from_utf8_lossy(&stale.stderr);
+    assert_eq!(stale.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("was not compiled from the sources in") && stderr.contains("rebuild the binary"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(tradeforge_migrator::PLAN.fingerprint), "{stderr}");
+}
+
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    if from.is_file() {
+        std::fs::copy(from, to).expect("copy file");
+        return;
+    }
+    std::fs::create_dir_all(to).expect("create folder");
+    for entry in std::fs::read_dir(from).expect("read folder") {
+        let entry = entry.expect("entry");
+        copy_tree(&entry.path(), &to.join(entry.file_name()));
+    }
+}

@@ -8,7 +8,7 @@ mod common;
 
 use std::process::Command;
 
-use tradeforge_migrator::commands::verify::{self, VerifyError};
+use tradeforge_migrator::commands::verify::{self, VerifyError, VerifyOptions};
 use tradeforge_migrator::commands::versions::Session;
 use tradeforge_migrator::commands::CommandError;
 use tradeforge_migrator::config::{Config, Environment, Overrides};
@@ -24,6 +24,10 @@ mod ch_broken {
     tradeforge_migrator_macros::plan!("fixtures/verify_ch_broken");
 }
 
+mod pg_declared {
+    tradeforge_migrator_macros::plan!("fixtures/verify_pg_declared");
+}
+
 /// A configuration whose databases are the test's own.
 fn config(postgres: &common::postgres::TestDatabase, clickhouse: &common::clickhouse::TestDatabase) -> Config {
     let mut config = Config::load(&Environment::from_pairs([("MIGRATE", "enabled")]), &Overrides::default())
@@ -34,8 +38,17 @@ fn config(postgres: &common::postgres::TestDatabase, clickhouse: &common::clickh
 }
 
 async fn verify_on(plan: &Plan, config: &Config, target: SqlTarget) -> (Result<(), CommandError>, String) {
+    verify_with(plan, config, target, VerifyOptions::default()).await
+}
+
+async fn verify_with(
+    plan: &Plan,
+    config: &Config,
+    target: SqlTarget,
+    options: VerifyOptions,
+) -> (Result<(), CommandError>, String) {
     let mut out = Vec::new();
-    let result = verify::verify_downgrades(Session { plan, config }, &[target], false, &mut out).await;
+    let result = verify::verify_downgrades(Session { plan, config }, &[target], options, &mut out).await;
     (result, String::from_utf8(out).expect("UTF-8 output"))
 }
 
@@ -166,6 +179,45 @@ async fn a_clickhouse_downgrade_that_forgets_a_column_is_named() {
         .await
         .expect("read system.columns");
     assert_eq!(columns, ["id", "symbol", "price"], "the column the downgrade forgot is still there");
+}
+
+/// V4's and V2's downgrades each forget something, V3's is a declared no-op and V1's is declared
+/// irreversible: `--keep-going` names both broken files in one run, the no-op is reported as
+/// declared, and the walk stops above V1.
+#[tokio::test]
+async fn keep_going_reports_every_broken_downgrade_and_declared_ones_are_not_failures() {
+    let postgres = common::postgres::TestDatabase::new().await;
+    let clickhouse = common::clickhouse::TestDatabase::new();
+    let config = config(&postgres, &clickhouse);
+    let options = VerifyOptions { keep_going: true, ..VerifyOptions::default() };
+    let (result, out) = verify_with(&pg_declared::PLAN, &config, SqlTarget::Postgres, options).await;
+    let error = result.expect_err("two broken downgrades");
+    let CommandError::Verify(VerifyError::Several { errors, .. }) = &error else {
+        panic!("unexpected error: {error}\n{out}");
+    };
+    let versions: Vec<u64> = errors
+        .iter()
+        .map(|error| match error {
+            VerifyError::DowngradeDiffers { version, .. } => *version,
+            other => panic!("unexpected finding: {other}"),
+        })
+        .collect();
+    assert_eq!(versions, [4, 2], "{error}\n{out}");
+    let message = error.to_string();
+    assert!(message.contains("downgrade/V4-tags.sql") && message.contains("downgrade/V2-notes.sql"), "{message}");
+    assert!(out.contains("postgres: V3 admin down: declared no-op (the admin account is harmless"), "{out}");
+    assert!(out.contains("postgres: V1 accounts down: declared irreversible (accounts hold customer data"), "{out}");
+    assert!(out.contains("    + column public.notes.body position=2"), "{out}");
+    assert_eq!(out.matches("+ column public.notes.body").count(), 1, "reported once, under V4:\n{out}");
+    assert!(out.contains("    + index public.accounts_email_idx"), "{out}");
+    assert!(out.contains("postgres: V4 tags up again: schema as after its first upgrade"), "{out}");
+
+    // Without `--keep-going` the first broken downgrade ends the run.
+    let postgres = common::postgres::TestDatabase::new().await;
+    let config = self::config(&postgres, &clickhouse);
+    let (result, _) = verify_on(&pg_declared::PLAN, &config, SqlTarget::Postgres).await;
+    let error = result.expect_err("V4 is broken");
+    assert!(matches!(error, CommandError::Verify(VerifyError::DowngradeDiffers { version: 4, .. })), "{error}");
 }
 
 #[tokio::test]

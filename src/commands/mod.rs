@@ -12,9 +12,11 @@
 pub mod confirm;
 pub mod dry_run;
 pub mod history;
+pub mod import;
 pub mod lock;
 pub mod new;
 pub mod plan_sql;
+pub mod sources;
 pub mod status;
 pub mod verify;
 pub mod versions;
@@ -46,6 +48,10 @@ pub enum CommandError {
     New(#[from] new::NewError),
     #[error(transparent)]
     Verify(#[from] verify::VerifyError),
+    #[error(transparent)]
+    Import(#[from] import::ImportError),
+    #[error(transparent)]
+    Sources(#[from] sources::SourcesError),
 }
 
 impl CommandError {

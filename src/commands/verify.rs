@@ -9,6 +9,13 @@
 //! differ. Dumps are the targets' `schema_dump` (catalogs for PostgreSQL, `system.tables` and
 //! `system.columns` for ClickHouse), `migration_history` left out.
 //!
+//! A downgrade that declares `-- migrator:no-op <reason>` is run but not compared: what its
+//! upgrade left stays expected in every later comparison. A migration whose downgrade declares
+//! `-- migrator:irreversible <reason>` is not crossed: the walk down stops above it, and the
+//! migrations below it are reported as not verified. With `--keep-going` a downgrade that
+//! differs is reported and the walk goes on (what it left behind is then expected further down,
+//! so each difference is reported once); the run fails at the end with every broken downgrade.
+//!
 //! It refuses a database that has history: it applies and reverts every migration, so it only
 //! runs where nothing matters. `--create-scratch` makes a `tfm_verify_<random>` database on the
 //! configured server for the run and drops it afterwards, whatever the outcome, SIGINT and
@@ -23,7 +30,7 @@ use std::time::Instant;
 use super::versions::Session;
 use super::CommandError;
 use crate::config::Config;
-use crate::plan::{Migration, SqlTarget};
+use crate::plan::{Migration, Reversal, SqlTarget};
 use crate::run::{self, Applied};
 use crate::target::checkpoint::Signals;
 use crate::target::clickhouse::{self, ClickHouseError, ClickHouseTarget};
@@ -67,6 +74,58 @@ pub enum VerifyError {
         path: &'static str,
         differences: Differences,
     },
+    #[error(
+        "{target}: {} migrations do not go down and up again cleanly: {}; each is listed above with its \
+         differences", .errors.len(), files(.errors)
+    )]
+    Several { target: TargetName, errors: Vec<VerifyError> },
+}
+
+fn files(errors: &[VerifyError]) -> String {
+    let names: Vec<String> = errors
+        .iter()
+        .map(|error| match error {
+            VerifyError::DowngradeDiffers { path, .. } | VerifyError::ReupgradeDiffers { path, .. } => {
+                format!("`{path}`")
+            }
+            other => other.to_string(),
+        })
+        .collect();
+    names.join(", ")
+}
+
+/// What `verify-downgrades` does besides the proof's defaults.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct VerifyOptions {
+    /// Run on a database of its own made for the run.
+    pub create_scratch: bool,
+    /// Report every broken downgrade, not only the first.
+    pub keep_going: bool,
+}
+
+/// The lines earlier steps left different on purpose (a declared no-op) or, with
+/// `--keep-going`, by mistake: every later comparison expects them, so each difference is
+/// reported once.
+#[derive(Debug, Default)]
+struct Residue {
+    left_behind: std::collections::BTreeSet<String>,
+    missing: std::collections::BTreeSet<String>,
+}
+
+impl Residue {
+    /// The differences between `expected` and `actual` that no earlier step explains: what an
+    /// earlier step left behind, and what it removed, are not reported again.
+    fn compare(&self, expected: &str, actual: &str) -> Differences {
+        let mut differences = Differences::between(expected, actual);
+        differences.unexpected.retain(|line| !self.left_behind.contains(line));
+        differences.missing.retain(|line| !self.missing.contains(line));
+        differences
+    }
+
+    fn absorb(&mut self, differences: &Differences) {
+        self.left_behind.extend(differences.unexpected.iter().cloned());
+        self.missing.extend(differences.missing.iter().cloned());
+    }
 }
 
 /// The lines of two schema dumps that only one of them has.
@@ -144,14 +203,14 @@ impl SchemaDump for ClickHouseTarget {
 pub async fn verify_downgrades(
     session: Session<'_>,
     targets: &[SqlTarget],
-    create_scratch: bool,
+    options: VerifyOptions,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
     let checkpoint = Checkpoint::new(None, Signals::listen());
     for &target in targets {
         match target {
-            SqlTarget::Postgres => verify_postgres(session, create_scratch, &checkpoint, out).await?,
-            SqlTarget::ClickHouse => verify_clickhouse(session, create_scratch, &checkpoint, out).await?,
+            SqlTarget::Postgres => verify_postgres(session, options, &checkpoint, out).await?,
+            SqlTarget::ClickHouse => verify_clickhouse(session, options, &checkpoint, out).await?,
         }
     }
     Ok(())
@@ -165,15 +224,15 @@ fn guarded<T: Target>(mut target: T, checkpoint: &Checkpoint) -> T {
 
 async fn verify_postgres(
     session: Session<'_>,
-    create_scratch: bool,
+    options: VerifyOptions,
     checkpoint: &Checkpoint,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
     let name = TargetName::Postgres;
     let configured = &session.config.postgres;
-    if !create_scratch {
+    if !options.create_scratch {
         let target = guarded(PostgresTarget::new(configured), checkpoint);
-        return verify_on(target, configured.describe(), session, SqlTarget::Postgres, out).await;
+        return verify_on(target, configured.describe(), session, SqlTarget::Postgres, options, out).await;
     }
     // The health check first, so a server that is still starting is waited for as by `migrate`.
     connect(&mut PostgresTarget::new(configured), &configured.describe(), session.config).await?;
@@ -183,22 +242,22 @@ async fn verify_postgres(
     let address = scratch.describe();
     let _ = writeln!(out, "{name}: created scratch database `{}`", scratch.database);
     let target = guarded(PostgresTarget::new(&scratch), checkpoint);
-    let result = verify_on(target, address, session, SqlTarget::Postgres, out).await;
+    let result = verify_on(target, address, session, SqlTarget::Postgres, options, out).await;
     finish_scratch(out, name, &scratch.database, postgres::schema::drop_scratch_database(configured, &scratch).await);
     result
 }
 
 async fn verify_clickhouse(
     session: Session<'_>,
-    create_scratch: bool,
+    options: VerifyOptions,
     checkpoint: &Checkpoint,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
     let name = TargetName::Clickhouse;
     let configured = &session.config.clickhouse;
-    if !create_scratch {
+    if !options.create_scratch {
         let target = guarded(ClickHouseTarget::new(configured), checkpoint);
-        return verify_on(target, configured.describe(), session, SqlTarget::ClickHouse, out).await;
+        return verify_on(target, configured.describe(), session, SqlTarget::ClickHouse, options, out).await;
     }
     connect(&mut ClickHouseTarget::new(configured), &configured.describe(), session.config).await?;
     let scratch = clickhouse::schema::create_scratch_database(configured)
@@ -207,7 +266,7 @@ async fn verify_clickhouse(
     let address = scratch.describe();
     let _ = writeln!(out, "{name}: created scratch database `{}`", scratch.database);
     let target = guarded(ClickHouseTarget::new(&scratch), checkpoint);
-    let result = verify_on(target, address, session, SqlTarget::ClickHouse, out).await;
+    let result = verify_on(target, address, session, SqlTarget::ClickHouse, options, out).await;
     finish_scratch(out, name, &scratch.database, clickhouse::schema::drop_scratch_database(&scratch).await);
     result
 }
@@ -235,6 +294,7 @@ async fn verify_on<T: SchemaDump>(
     address: String,
     session: Session<'_>,
     sql_target: SqlTarget,
+    options: VerifyOptions,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
     let name = target.name();
@@ -248,51 +308,95 @@ async fn verify_on<T: SchemaDump>(
     }
     let _ = writeln!(out, "{name}: verifying {} downgrades on `{address}`", migrations.len());
     let dumps = upgrade_one_by_one(&mut target, session, migrations, out).await?;
+    let mut findings = Vec::new();
+    let mut residue = Residue::default();
+    let mut lowest_undone = migrations.len();
     for (index, migration) in migrations.iter().enumerate().rev() {
+        if let Reversal::Irreversible { reason } = migration.reversal {
+            let _ = writeln!(
+                out,
+                "{name}: V{} {} down: declared irreversible ({reason}); not crossed, so V{} and below are not verified",
+                migration.version, migration.description, migration.version
+            );
+            break;
+        }
         let to =
             index.checked_sub(1).map_or(VersionTarget::Base, |below| VersionTarget::Version(migrations[below].version));
         target
             .downgrade_to(session.plan, to)
             .await
             .map_err(|failure| CommandError::failed(name, "verify-downgrades (downgrade)", failure))?;
-        let differences = Differences::between(&dumps[index], &dump(&mut target).await?);
+        lowest_undone = index;
+        let differences = residue.compare(&dumps[index], &dump(&mut target).await?);
+        if let Reversal::NoOp { reason } = migration.reversal {
+            let _ = writeln!(
+                out,
+                "{name}: V{} {} down: declared no-op ({reason}); schema not compared",
+                migration.version, migration.description
+            );
+            residue.absorb(&differences);
+            continue;
+        }
         step(out, name, "down", migration, &differences);
         if !differences.is_empty() {
-            return Err(mismatch(
-                out,
-                VerifyError::DowngradeDiffers {
-                    target: name,
-                    version: migration.version,
-                    description: migration.description,
-                    path: migration.downgrade.path,
-                    differences,
-                },
-            ));
+            residue.absorb(&differences);
+            let error = VerifyError::DowngradeDiffers {
+                target: name,
+                version: migration.version,
+                description: migration.description,
+                path: migration.downgrade.path,
+                differences,
+            };
+            found(out, &mut findings, error, options)?;
         }
     }
-    for (index, migration) in migrations.iter().enumerate() {
+    for (index, migration) in migrations.iter().enumerate().skip(lowest_undone) {
         upgrade_one(&mut target, session, migration).await?;
         let differences = Differences::between(&dumps[index + 1], &dump(&mut target).await?);
         step(out, name, "up again", migration, &differences);
         if !differences.is_empty() {
-            return Err(mismatch(
-                out,
-                VerifyError::ReupgradeDiffers {
-                    target: name,
-                    version: migration.version,
-                    description: migration.description,
-                    path: migration.upgrade.path,
-                    differences,
-                },
-            ));
+            let error = VerifyError::ReupgradeDiffers {
+                target: name,
+                version: migration.version,
+                description: migration.description,
+                path: migration.upgrade.path,
+                differences,
+            };
+            found(out, &mut findings, error, options)?;
         }
+    }
+    match findings.len() {
+        0 => {}
+        1 => return Err(findings.remove(0).into()),
+        _ => return Err(VerifyError::Several { target: name, errors: findings }.into()),
     }
     let _ = writeln!(
         out,
-        "{name}: every downgrade undoes its upgrade ({} migrations, down to base and up again, {} ms)",
+        "{name}: every downgrade undoes its upgrade ({} migrations, down and up again, {} ms)",
         migrations.len(),
         run::elapsed_ms(started)
     );
+    Ok(())
+}
+
+/// Prints a difference under its step; fails at once unless `--keep-going`, which collects it.
+fn found(
+    out: &mut dyn Write,
+    findings: &mut Vec<VerifyError>,
+    error: VerifyError,
+    options: VerifyOptions,
+) -> Result<(), CommandError> {
+    if let VerifyError::DowngradeDiffers { differences, .. } | VerifyError::ReupgradeDiffers { differences, .. } =
+        &error
+    {
+        for line in differences.lines() {
+            let _ = writeln!(out, "    {line}");
+        }
+    }
+    if !options.keep_going {
+        return Err(error.into());
+    }
+    findings.push(error);
     Ok(())
 }
 
@@ -375,19 +479,6 @@ fn step(out: &mut dyn Write, name: TargetName, direction: &str, migration: &Migr
     let _ = writeln!(out, "{name}: V{} {} {direction}: {outcome}", migration.version, migration.description);
 }
 
-/// Prints the differing lines under the failed step and returns the error.
-fn mismatch(out: &mut dyn Write, error: VerifyError) -> CommandError {
-    let (VerifyError::DowngradeDiffers { differences, .. } | VerifyError::ReupgradeDiffers { differences, .. }) =
-        &error
-    else {
-        return error.into();
-    };
-    for line in differences.lines() {
-        let _ = writeln!(out, "    {line}");
-    }
-    error.into()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -404,6 +495,17 @@ mod tests {
         let reverse = Differences::between(after, before);
         assert_eq!(reverse.to_string(), "missing: `index i`");
         assert!(Differences::between(before, before).is_empty());
+    }
+
+    #[test]
+    fn residue_expects_what_earlier_steps_left_so_each_difference_is_reported_once() {
+        let mut residue = Residue::default();
+        residue.absorb(&Differences::between("table a\n", "table a\ntable b\n"));
+        assert!(residue.compare("table a\n", "table a\ntable b\n").is_empty());
+        let later = residue.compare("", "table a\ntable b\nindex c\n");
+        assert_eq!(later.unexpected, ["index c", "table a"]);
+        // What was left behind may go later without being reported as missing.
+        assert!(residue.compare("table a\n", "table a\n").is_empty());
     }
 
     #[test]

@@ -100,7 +100,8 @@ use super::{
     TargetName, VersionTarget, VersionedTarget,
 };
 use crate::config::ClickHouseConfig;
-use crate::plan::{Migration, Plan};
+use crate::plan::{Migration, Plan, SqlTarget};
+use crate::target::irreversible::{self, IrreversibleError, Undo};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClickHouseError {
@@ -108,6 +109,8 @@ pub enum ClickHouseError {
     /// error small.
     #[error(transparent)]
     Versioned(Box<VersionedError>),
+    #[error(transparent)]
+    Irreversible(#[from] IrreversibleError),
     #[error(
         "cannot reach ClickHouse at `{server}`: {reason}; check that the server is running and that CLICKHOUSE_URL \
          (or CLICKHOUSE_HOST and CLICKHOUSE_PORT) points at its HTTP interface (port 8123 by default, 8443 with https)"
@@ -452,6 +455,16 @@ impl VersionedTarget for ClickHouseTarget {
         let connection = &self.connection;
         let history = history::read_if_exists(connection).await?;
         let reverts = downgrade::schedule(&history.rows, plan.clickhouse, to, connection.server())?;
+        irreversible::refuse_crossing(
+            SqlTarget::ClickHouse,
+            plan.clickhouse,
+            reverts.iter().map(|revert| revert.row).map(|row| Undo {
+                version: row.version,
+                description: &row.description,
+                stored_downgrade: &row.downgrade_sql,
+            }),
+        )
+        .map_err(ClickHouseError::from)?;
         if reverts.is_empty() {
             return Ok(Changes::default());
         }

@@ -61,7 +61,8 @@ use super::{
     VersionTarget, VersionedTarget,
 };
 use crate::config::PostgresConfig;
-use crate::plan::{Migration, Plan};
+use crate::plan::{Migration, Plan, SqlTarget};
+use crate::target::irreversible::{self, IrreversibleError, Undo};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PostgresError {
@@ -69,6 +70,8 @@ pub enum PostgresError {
     /// error small.
     #[error(transparent)]
     Versioned(Box<VersionedError>),
+    #[error(transparent)]
+    Irreversible(#[from] IrreversibleError),
     #[error("cannot connect to PostgreSQL at `{server}`: {reason}; {fix}")]
     Connect {
         server: String,
@@ -357,6 +360,16 @@ impl VersionedTarget for PostgresTarget {
         let server = self.connection.server();
         drift::refuse_for_downgrade(&history, plan.postgres, &server)?;
         let undo = rows_to_undo(&history, plan.postgres, to, &server)?;
+        irreversible::refuse_crossing(
+            SqlTarget::Postgres,
+            plan.postgres,
+            undo.iter().map(|row| Undo {
+                version: row.version,
+                description: &row.description,
+                stored_downgrade: &row.downgrade_sql,
+            }),
+        )
+        .map_err(PostgresError::from)?;
         // Every step is prepared before the first runs, so an unreadable stored downgrade stops
         // the command before anything is undone.
         let steps = undo
@@ -821,7 +834,15 @@ mod tests {
     const SCRIPT: Script = Script { path: "V.sql", sql: "", statements: &[], transactional: true };
 
     const fn migration(version: u64, description: &'static str) -> Migration {
-        Migration { version, description, checksum: "sha256:x", upgrade: SCRIPT, downgrade: SCRIPT, data: None }
+        Migration {
+            version,
+            description,
+            checksum: "sha256:x",
+            upgrade: SCRIPT,
+            downgrade: SCRIPT,
+            data: None,
+            reversal: crate::plan::Reversal::Script,
+        }
     }
 
     static PLAN: [Migration; 5] =

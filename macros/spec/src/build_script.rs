@@ -1,10 +1,19 @@
 //! What build.rs prints: a `cargo:rerun-if-changed` line per source path, so that Cargo rebuilds
 //! the plan when a source changes, and a `cargo:warning` line per destructive upgrade statement
-//! (see `lint`) or script still holding `migrator new`'s placeholder. It lives here, not in build.rs, so that it can be tested.
+//! (see `lint`), script still holding `migrator new`'s placeholder, or script larger than
+//! [`LARGE_SCRIPT_BYTES`]. It lives here, not in build.rs, so that it can be tested.
 
 use std::path::Path;
 
+use crate::model::Plan;
 use crate::{compile, lint, source};
+
+/// Above this size a script gets a build warning. The plan embeds each script's text once, so
+/// the binary grows by the file's size, but rustc needs several times that in memory while it
+/// compiles the plan (rustc peaked near 200 MB on a 6 MB script; the report that led here saw
+/// 1.3 GB for 50 MB when the text was embedded twice): bulk data is better loaded at deploy time
+/// (`COPY … FROM`, a data migration reading a file) than compiled in.
+pub const LARGE_SCRIPT_BYTES: usize = 10 * 1024 * 1024;
 
 /// The `cargo:` lines for the sources under `root`, in the order build.rs prints them.
 ///
@@ -31,8 +40,29 @@ pub fn lines(root: &Path) -> Vec<String> {
     if let Ok(plan) = compile(root) {
         lines.extend(lint::check(&plan).iter().map(|warning| format!("cargo:warning={warning}")));
         lines.extend(lint::placeholders(&plan).iter().map(|placeholder| format!("cargo:warning={placeholder}")));
+        lines.extend(large_scripts(&plan).into_iter().map(|warning| format!("cargo:warning={warning}")));
     }
     lines
+}
+
+/// A warning per script above [`LARGE_SCRIPT_BYTES`], PostgreSQL first, in plan order.
+pub fn large_scripts(plan: &Plan) -> Vec<String> {
+    let limit_mib = LARGE_SCRIPT_BYTES / (1024 * 1024);
+    plan.postgres
+        .iter()
+        .chain(&plan.clickhouse)
+        .flat_map(|migration| [&migration.upgrade, &migration.downgrade])
+        .filter(|script| script.sql.len() > LARGE_SCRIPT_BYTES)
+        .map(|script| {
+            let mib = script.sql.len() as f64 / (1024.0 * 1024.0);
+            format!(
+                "{}: {mib:.1} MiB of SQL is compiled into the binary, and rustc needs several times that in memory \
+                 to build it; above {limit_mib} MiB, load bulk data at deploy time instead (`COPY ... FROM`, or a \
+                 data migration that reads a file)",
+                script.path
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -84,6 +114,23 @@ mod tests {
         // stays quiet.
         write(root.path(), "migrations/postgres/upgrade/V0002-b.sql", "DROP TABLE b;\n");
         assert_eq!(lines(root.path()), watched);
+    }
+
+    #[test]
+    fn a_script_above_the_size_limit_is_a_warning() {
+        let root = tempfile::tempdir().expect("temp dir");
+        let row = "INSERT INTO t VALUES (1, 'some text of a row');\n";
+        let large = row.repeat(LARGE_SCRIPT_BYTES / row.len() + 1);
+        write(root.path(), "migrations/postgres/upgrade/V0001-a.sql", &large);
+        write(root.path(), "migrations/postgres/downgrade/V0001-a.sql", "DELETE FROM t WHERE true;\n");
+        let warnings: Vec<String> =
+            lines(root.path()).into_iter().filter(|line| line.starts_with("cargo:warning=")).collect();
+        assert_eq!(
+            warnings,
+            ["cargo:warning=migrations/postgres/upgrade/V0001-a.sql: 10.0 MiB of SQL is compiled into the binary, and \
+              rustc needs several times that in memory to build it; above 10 MiB, load bulk data at deploy time \
+              instead (`COPY ... FROM`, or a data migration that reads a file)"]
+        );
     }
 
     #[test]

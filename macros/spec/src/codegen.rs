@@ -8,7 +8,7 @@ use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 
 use crate::diag::Problems;
-use crate::model::{Category, Indicator, Migration, OutputKind, ParameterKind, Plan, Script, Topic, Value};
+use crate::model::{Category, Indicator, Migration, OutputKind, ParameterKind, Plan, Reversal, Script, Topic, Value};
 use crate::{data, indicators, topics};
 
 /// The module `plan!()` includes the data migration files into, one `v<version>` module each.
@@ -80,9 +80,16 @@ pub fn expand_errors(problems: &Problems) -> TokenStream {
 }
 
 fn migration(migration: &Migration) -> TokenStream {
-    let Migration { version, description, upgrade, downgrade, checksum, data } = migration;
+    let Migration { version, description, upgrade, downgrade, checksum, data, reversal } = migration;
     let upgrade = script(upgrade);
     let downgrade = script(downgrade);
+    let reversal = match reversal {
+        Reversal::Script => quote! { ::tradeforge_migrator::plan::Reversal::Script },
+        Reversal::NoOp { reason } => quote! { ::tradeforge_migrator::plan::Reversal::NoOp { reason: #reason } },
+        Reversal::Irreversible { reason } => {
+            quote! { ::tradeforge_migrator::plan::Reversal::Irreversible { reason: #reason } }
+        }
+    };
     let data = match data {
         Some(_) => {
             let data_module = Ident::new(DATA_MODULE, Span::call_site());
@@ -100,6 +107,7 @@ fn migration(migration: &Migration) -> TokenStream {
             upgrade: #upgrade,
             downgrade: #downgrade,
             data: #data,
+            reversal: #reversal,
         }
     }
 }
@@ -145,15 +153,27 @@ pub fn expand_data_migration(mut module: syn::ItemMod) -> TokenStream {
     }
 }
 
+/// A script embeds its text once: each statement is cut out of that text while the binary is
+/// compiled (`plan::Script::slice`), so a 50 MB file adds 50 MB to the binary, not 100, and
+/// rustc holds one copy of it. The offsets end at the statement's last byte, as split.
 fn script(script: &Script) -> TokenStream {
-    // The offsets serve build-time checks only; the runtime has no use for them.
-    let Script { path, sql, statements, statement_offsets: _, transactional } = script;
+    let Script { path, sql, statements, statement_offsets, transactional } = script;
+    let statements = statements.iter().zip(statement_offsets).map(|(statement, &start)| {
+        let end = start + statement.len();
+        quote! { ::tradeforge_migrator::plan::Script::slice(SQL, #start, #end) }
+    });
     quote! {
-        ::tradeforge_migrator::plan::Script {
-            path: #path,
-            sql: #sql,
-            statements: &[#(#statements),*],
-            transactional: #transactional,
+        {
+            const SQL: &str = #sql;
+            ::tradeforge_migrator::plan::Script {
+                path: #path,
+                sql: SQL,
+                statements: {
+                    const STATEMENTS: &[&str] = &[#(#statements),*];
+                    STATEMENTS
+                },
+                transactional: #transactional,
+            }
         }
     }
 }

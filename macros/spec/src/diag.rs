@@ -73,6 +73,10 @@ pub enum Problem {
     #[error(transparent)]
     Migration(#[from] crate::migrations::MigrationError),
     #[error(transparent)]
+    Transaction(#[from] crate::transaction::TransactionError),
+    #[error(transparent)]
+    OtherTool(#[from] crate::other_tools::OtherToolError),
+    #[error(transparent)]
     Data(#[from] crate::data::DataError),
     #[error(transparent)]
     Topic(#[from] crate::topics::TopicError),

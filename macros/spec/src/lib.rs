@@ -11,11 +11,13 @@ pub mod indicators;
 pub mod lint;
 pub mod migrations;
 pub mod model;
+pub mod other_tools;
 pub mod schema;
 pub mod source;
 pub mod sql;
 pub mod topic_config;
 pub mod topics;
+pub mod transaction;
 pub mod tree;
 
 use std::path::Path;

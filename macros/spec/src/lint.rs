@@ -7,8 +7,16 @@
 //!   `IF EXISTS` changes nothing); a temporary table is exempt;
 //! - in ClickHouse drops a view (`DROP VIEW`): it may be a materialized view that holds data in
 //!   its inner table, or that feeds a table, which then misses every row inserted until the view
-//!   is back. A PostgreSQL view or materialized view holds nothing that its query cannot
-//!   rebuild, so dropping one is not a warning;
+//!   is back. A plain view that an earlier upgrade of the plan created (`CREATE VIEW`, not
+//!   `MATERIALIZED`) holds nothing, so dropping it is not a warning. A PostgreSQL view or
+//!   materialized view holds nothing that its query cannot rebuild, so dropping one is not a
+//!   warning either;
+//! - in ClickHouse swaps two tables (`EXCHANGE TABLES a AND b`): every query of either name
+//!   reads the other's data from then on;
+//! - in ClickHouse changes a table's TTL (`ALTER TABLE ... MODIFY TTL`) to a shorter interval
+//!   than the one the plan gave it (in its `CREATE TABLE` or last `MODIFY TTL`), or when the plan
+//!   does not know the previous one: rows older than the new TTL are deleted at the next merge.
+//!   A TTL made longer is not a warning;
 //! - in PostgreSQL drops anything else with `CASCADE` (`DROP TYPE mood CASCADE` drops the
 //!   columns of that type, `DROP EXTENSION ... CASCADE` those of its types);
 //! - drops a column (`ALTER TABLE ... DROP [COLUMN]`), or in ClickHouse clears one
@@ -42,8 +50,9 @@
 //! warning rather than an error so that a comment can never block a deploy. A misspelt
 //! directive on a line of its own is an error of `migrations` (`check_directives`).
 
-mod tokens;
+pub(crate) mod tokens;
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use crate::diag::Location;
@@ -86,6 +95,8 @@ impl fmt::Display for Warning {
 pub enum Change {
     DropTable { table: String },
     DropView { view: String },
+    ExchangeTables { first: String, second: String },
+    ShortenTtl { table: String, ttl: String },
     DropSchema { schema: String },
     DropDatabase { database: String },
     DropCascade,
@@ -108,6 +119,15 @@ impl fmt::Display for Change {
             Change::DropView { view } => write!(
                 f,
                 "drops view `{view}`; a ClickHouse materialized view may hold data, or feed a table that then misses rows"
+            ),
+            Change::ExchangeTables { first, second } => write!(
+                f,
+                "swaps tables `{first}` and `{second}`, so every query of either name reads the other's data from then on"
+            ),
+            Change::ShortenTtl { table, ttl } => write!(
+                f,
+                "sets the TTL of `{table}` to `{ttl}`, shorter than the plan gave it or not known to it; rows older \
+                 than that are deleted at the next merge"
             ),
             Change::DropSchema { schema } => write!(f, "drops schema `{schema}`"),
             Change::DropDatabase { database } => write!(f, "drops database `{database}` and every table in it"),
@@ -135,15 +155,25 @@ impl fmt::Display for Change {
 pub fn check(plan: &Plan) -> Vec<Warning> {
     let postgres = plan.postgres.iter().map(|migration| (&migration.upgrade, Dialect::Postgres));
     let clickhouse = plan.clickhouse.iter().map(|migration| (&migration.upgrade, Dialect::ClickHouse));
-    postgres.chain(clickhouse).flat_map(|(script, dialect)| check_script(script, dialect)).collect()
+    let mut created = Created::default();
+    postgres.chain(clickhouse).flat_map(|(script, dialect)| check_script_in(script, dialect, &mut created)).collect()
 }
 
 /// Every destructive statement of one script that is not opted out.
 pub fn check_script(script: &Script, dialect: Dialect) -> Vec<Warning> {
+    check_script_in(script, dialect, &mut Created::default())
+}
+
+/// [`check_script`], knowing what the plan's earlier ClickHouse upgrades `created`, and
+/// learning what this script creates.
+fn check_script_in(script: &Script, dialect: Dialect, created: &mut Created) -> Vec<Warning> {
     let mut warnings = Vec::new();
     for (index, (statement, &offset)) in script.statements.iter().zip(&script.statement_offsets).enumerate() {
         let tokens = tokens::scan(statement, dialect);
-        let changes = changes(&tokens.code, dialect);
+        let changes = changes(&tokens.code, dialect, created);
+        if dialect == Dialect::ClickHouse {
+            created.learn(&tokens.code);
+        }
         if changes.is_empty() {
             continue;
         }
@@ -238,7 +268,7 @@ fn excerpt(statement: &str, tokens: &Tokens) -> String {
 }
 
 /// What a statement destroys, each with the byte offset (in the statement) of its keyword.
-fn changes(code: &[Token], dialect: Dialect) -> Vec<(usize, Change)> {
+fn changes(code: &[Token], dialect: Dialect, created: &Created) -> Vec<(usize, Change)> {
     let Some(first) = code.first() else {
         return Vec::new();
     };
@@ -247,9 +277,13 @@ fn changes(code: &[Token], dialect: Dialect) -> Vec<(usize, Change)> {
         return Vec::new();
     }
     let mut changes = if first.is("drop") {
-        drop_statement(code, dialect)
+        let mut changes = drop_statement(code, dialect);
+        changes.retain(|(_, change)| !matches!(change, Change::DropView { view } if created.plain_views.contains(&plain_name(view))));
+        changes
     } else if first.is("alter") && code.get(1).is_some_and(|token| token.is("table")) {
-        alter_table(code, dialect)
+        alter_table(code, dialect, created)
+    } else if first.is("exchange") && dialect == Dialect::ClickHouse {
+        exchange_tables(code)
     } else if first.is("truncate") {
         truncate(code)
     } else if first.is("rename") && dialect == Dialect::ClickHouse {
@@ -295,7 +329,7 @@ fn drop_cascade(code: &[Token]) -> Vec<(usize, Change)> {
 }
 
 /// `ALTER TABLE [IF EXISTS] [ONLY] name [*] [ON CLUSTER c] action, action, ...`.
-fn alter_table(code: &[Token], dialect: Dialect) -> Vec<(usize, Change)> {
+fn alter_table(code: &[Token], dialect: Dialect, created: &Created) -> Vec<(usize, Change)> {
     let mut cursor = Cursor { code, index: 2 };
     cursor.eat_all(&["if", "exists"]);
     cursor.eat("only");
@@ -307,14 +341,24 @@ fn alter_table(code: &[Token], dialect: Dialect) -> Vec<(usize, Change)> {
         cursor.name();
     }
     let actions = code[cursor.index..].split(|token| token.depth == 0 && token.is_punctuation(','));
-    actions.filter_map(|action| alter_action(action, &table, dialect)).collect()
+    actions.filter_map(|action| alter_action(action, &table, dialect, created)).collect()
 }
 
-fn alter_action(action: &[Token], table: &str, dialect: Dialect) -> Option<(usize, Change)> {
+fn alter_action(action: &[Token], table: &str, dialect: Dialect, created: &Created) -> Option<(usize, Change)> {
     let at = action.first()?.offset;
     let mut cursor = Cursor { code: action, index: 1 };
     let table = table.to_string();
     let postgres = dialect == Dialect::Postgres;
+    if action[0].is("modify") && !postgres && cursor.eat("ttl") {
+        let new = ttl_seconds(&action[cursor.index..]);
+        let known = created.ttls.get(&plain_name(&table)).copied().flatten();
+        let shorter = match (known, new) {
+            (Some(old), Some(new)) => new < old,
+            _ => true,
+        };
+        let ttl = action[cursor.index..].iter().map(|token| token.text).collect::<Vec<_>>().join(" ");
+        return shorter.then_some((at, Change::ShortenTtl { table, ttl }));
+    }
     if action[0].is("drop") {
         if !postgres && (cursor.eat("partition") || cursor.eat("part") || cursor.eat("detached")) {
             return Some((at, Change::DropPartition { table }));
@@ -369,6 +413,116 @@ fn truncate(code: &[Token]) -> Vec<(usize, Change)> {
     cursor.eat("table");
     cursor.eat_all(&["if", "exists"]);
     cursor.names().into_iter().map(|table| (at, Change::Truncate { table })).collect()
+}
+
+/// ClickHouse `EXCHANGE TABLES a AND b`.
+fn exchange_tables(code: &[Token]) -> Vec<(usize, Change)> {
+    let mut cursor = Cursor { code, index: 1 };
+    if !cursor.eat("tables") {
+        return Vec::new();
+    }
+    let Some(first) = cursor.name() else {
+        return Vec::new();
+    };
+    cursor.eat("and");
+    cursor.name().map(|second| (code[0].offset, Change::ExchangeTables { first, second })).into_iter().collect()
+}
+
+/// What the plan's ClickHouse upgrades created so far, as far as the lint needs it.
+#[derive(Debug, Default)]
+struct Created {
+    /// Plain views (not materialized): they hold no data, so dropping one loses nothing.
+    plain_views: HashSet<String>,
+    /// Each table's TTL in seconds (`None`: no TTL, or one the lint cannot read), from its
+    /// `CREATE TABLE` or its last `MODIFY TTL`.
+    ttls: HashMap<String, Option<u64>>,
+}
+
+impl Created {
+    fn learn(&mut self, code: &[Token]) {
+        let mut cursor = Cursor { code, index: 0 };
+        if !cursor.eat("create") && !cursor.eat("attach") {
+            if let Some((table, ttl)) = modified_ttl(code) {
+                self.ttls.insert(table, ttl);
+            }
+            return;
+        }
+        cursor.eat_all(&["or", "replace"]);
+        let plain_view = if cursor.eat("view") {
+            true
+        } else if cursor.eat_all(&["materialized", "view"]) || cursor.eat_all(&["live", "view"]) {
+            false
+        } else {
+            cursor.eat("temporary");
+            if !cursor.eat("table") {
+                return;
+            }
+            cursor.eat_all(&["if", "not", "exists"]);
+            if let Some(table) = cursor.name() {
+                let ttl = code.iter().position(|token| token.depth == 0 && token.is("ttl"));
+                self.ttls.insert(plain_name(&table), ttl.and_then(|start| ttl_seconds(&code[start + 1..])));
+            }
+            return;
+        };
+        cursor.eat_all(&["if", "not", "exists"]);
+        if let Some(view) = cursor.name().map(|view| plain_name(&view)) {
+            if plain_view {
+                self.plain_views.insert(view);
+            } else {
+                self.plain_views.remove(&view);
+            }
+        }
+    }
+}
+
+/// `ALTER TABLE t MODIFY TTL expr`: the table and the new TTL in seconds.
+fn modified_ttl(code: &[Token]) -> Option<(String, Option<u64>)> {
+    let mut cursor = Cursor { code, index: 0 };
+    cursor.eat_all(&["alter", "table"]).then_some(())?;
+    let table = cursor.name()?;
+    let start = code.iter().position(|token| token.depth == 0 && token.is("ttl"))?;
+    code[start - 1].is("modify").then(|| (plain_name(&table), ttl_seconds(&code[start + 1..])))
+}
+
+/// The shortest `INTERVAL <n> <unit>` (or `toInterval<Unit>(<n>)`) of a TTL expression, in
+/// seconds; `None` when it has none the lint can read.
+fn ttl_seconds(expression: &[Token]) -> Option<u64> {
+    let unit_seconds = |unit: &str| -> Option<u64> {
+        let unit = unit.to_ascii_lowercase();
+        let unit = unit.trim_start_matches("tointerval").trim_end_matches('s');
+        Some(match unit {
+            "second" => 1,
+            "minute" => 60,
+            "hour" => 3_600,
+            "day" => 86_400,
+            "week" => 7 * 86_400,
+            "month" => 30 * 86_400,
+            "quarter" => 91 * 86_400,
+            "year" => 365 * 86_400,
+            _ => return None,
+        })
+    };
+    let mut shortest: Option<u64> = None;
+    for (index, token) in expression.iter().enumerate() {
+        let (count, unit) = if token.is("interval") {
+            (expression.get(index + 1), expression.get(index + 2))
+        } else if token.kind == Kind::Word && token.text.to_ascii_lowercase().starts_with("tointerval") {
+            (expression.get(index + 2), Some(token))
+        } else {
+            continue;
+        };
+        let (Some(count), Some(unit)) = (count, unit) else { continue };
+        let seconds = count.text.parse::<u64>().ok().zip(unit_seconds(unit.text)).map(|(count, unit)| count * unit);
+        if let Some(seconds) = seconds {
+            shortest = Some(shortest.map_or(seconds, |shortest| shortest.min(seconds)));
+        }
+    }
+    shortest
+}
+
+/// A name as ClickHouse resolves it: without its quotes.
+fn plain_name(name: &str) -> String {
+    name.replace(['`', '"'], "")
 }
 
 /// ClickHouse `RENAME TABLE a TO b, c TO d` and `RENAME DATABASE a TO b`.
@@ -670,6 +824,42 @@ mod tests {
     }
 
     #[test]
+    fn a_plain_clickhouse_view_the_plan_created_may_be_dropped_but_not_a_materialized_one() {
+        let sql = "CREATE VIEW daily AS SELECT 1;\nCREATE MATERIALIZED VIEW `feed` TO t AS SELECT 1;\n\
+                   DROP VIEW daily;\nDROP VIEW feed;\nDROP VIEW unknown;";
+        assert_eq!(
+            clickhouse(sql),
+            [Change::DropView { view: "feed".into() }, Change::DropView { view: "unknown".into() }]
+        );
+    }
+
+    #[test]
+    fn exchanging_tables_is_a_warning() {
+        assert_eq!(
+            clickhouse("EXCHANGE TABLES ticks AND ticks_new"),
+            [Change::ExchangeTables { first: "ticks".into(), second: "ticks_new".into() }]
+        );
+        assert_eq!(postgres("EXCHANGE TABLES a AND b"), []);
+    }
+
+    #[test]
+    fn a_shorter_or_unknown_ttl_is_a_warning_and_a_longer_one_is_not() {
+        let created = "CREATE TABLE ticks (ts DateTime) ENGINE = MergeTree ORDER BY ts TTL ts + INTERVAL 30 DAY;\n";
+        assert_eq!(clickhouse(&format!("{created}ALTER TABLE ticks MODIFY TTL ts + INTERVAL 1 YEAR;")), []);
+        assert_eq!(
+            clickhouse(&format!("{created}ALTER TABLE ticks MODIFY TTL ts + toIntervalDay(7);")),
+            [Change::ShortenTtl { table: "ticks".into(), ttl: "ts + toIntervalDay ( 7 )".into() }]
+        );
+        // Shortened after it was made longer: compared with the last TTL.
+        let twice = format!(
+            "{created}ALTER TABLE ticks MODIFY TTL ts + INTERVAL 90 DAY;\nALTER TABLE ticks MODIFY TTL ts + INTERVAL 60 DAY;"
+        );
+        assert_eq!(clickhouse(&twice).len(), 1);
+        // A table the plan did not create, or created without a TTL: rows may go.
+        assert_eq!(clickhouse("ALTER TABLE other MODIFY TTL ts + INTERVAL 1 YEAR").len(), 1);
+    }
+
+    #[test]
     fn clickhouse_partitions_and_cleared_columns_are_warnings() {
         let partition = || [Change::DropPartition { table: "ticks".into() }];
         assert_eq!(clickhouse("ALTER TABLE ticks DROP PARTITION '2024-01'"), partition());
@@ -696,7 +886,7 @@ mod tests {
             [Change::RenameTable { from: "users".into(), to: "accounts".into() }]
         );
         assert_eq!(
-            clickhouse("RENAME TABLE a TO b, db.c TO db.d; RENAME DATABASE x TO y; EXCHANGE TABLES a AND b"),
+            clickhouse("RENAME TABLE a TO b, db.c TO db.d; RENAME DATABASE x TO y"),
             [
                 Change::RenameTable { from: "a".into(), to: "b".into() },
                 Change::RenameTable { from: "db.c".into(), to: "db.d".into() },
@@ -864,6 +1054,7 @@ mod tests {
             downgrade: script(downgrade, dialect),
             checksum: String::new(),
             data: None,
+            reversal: Default::default(),
         };
         let plan = Plan {
             fingerprint: String::new(),

@@ -16,20 +16,49 @@
 //! first line is exactly `-- migrator:no-transaction` runs outside a transaction. The other
 //! directive, `-- migrator:allow-destructive <reason>`, marks a statement that `lint` would
 //! otherwise warn about.
+//!
+//! A downgrade that deliberately undoes nothing says so, with a reason, as its whole content:
+//!
+//! ```text
+//! migrations/postgres/downgrade/V0007-backfill.sql    -- migrator:no-op the backfilled values are harmless
+//! migrations/postgres/downgrade/V0008-split.sql       -- migrator:irreversible the old column is gone
+//! ```
+//!
+//! `no-op`: `down` runs nothing and removes the history row, and `verify-downgrades` reports it
+//! as declared. `irreversible`: `down` refuses to cross the migration and prints the reason.
+//! Both live in the downgrade file, not the upgrade, for two reasons: every upgrade still has its
+//! downgrade (a missing file stays a mistake, never a declaration), and declaring an applied
+//! upgrade irreversible later does not change the upgrade's checksum, which history compares.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::data::{self, DataFile};
 use crate::diag::{DidYouMean, Location, Problems};
 use crate::lint::{self, ALLOW_DESTRUCTIVE};
-use crate::model::{DataSource, Dialect, Migration, Script};
+use crate::model::{DataSource, Dialect, Migration, Reversal, Script};
 use crate::source::{
     self, Direction, Inputs, MigrationFile, DATA_FOLDER, DATA_MIGRATIONS_DIR, DIALECTS, MIGRATIONS_DIR,
 };
 use crate::sql::{self, Construct};
+use crate::{other_tools, transaction};
 
 /// The first line that makes a script run outside a transaction.
 pub const NO_TRANSACTION: &str = "-- migrator:no-transaction";
+
+/// The whole content of a downgrade that deliberately changes nothing; the reason follows it.
+pub const NO_OP: &str = "-- migrator:no-op";
+
+/// The whole content of the downgrade of an upgrade that cannot be undone; the reason follows it.
+pub const IRREVERSIBLE: &str = "-- migrator:irreversible";
+
+/// The largest version of each target: PostgreSQL's history column is a `BIGINT`, ClickHouse's
+/// a `UInt64`.
+fn max_version(dialect: Dialect) -> u64 {
+    match dialect {
+        Dialect::Postgres => i64::MAX.unsigned_abs(),
+        Dialect::ClickHouse => u64::MAX,
+    }
+}
 
 /// One problem with the SQL migrations.
 #[derive(Debug, thiserror::Error)]
@@ -39,8 +68,17 @@ pub enum MigrationError {
          e.g. `V0001-create_users.sql`{hint}, or move it out of `migrations/`"
     )]
     BadFileName { at: Location, name: String, hint: DidYouMean },
-    #[error("{at}: version `{digits}` is too large; a version is at most `{}`", u64::MAX)]
-    VersionTooLarge { at: Location, digits: String },
+    #[error(
+        "{at}: version `{digits}` is too large for the history's `version` column, which holds at most `{max}`; \
+         rename the file in both folders (upgrade and downgrade) with a smaller version, e.g. `{suggestion}`, \
+         the next one after the highest here"
+    )]
+    VersionTooLarge { at: Location, digits: String, max: u64, suggestion: String },
+    #[error(
+        "{at}: `{name}` is a golang-migrate/sqlx name (`<version>_<description>.up.sql` and `.down.sql`); here a \
+         migration is one name in two folders: this file goes to `{expected}`, and its {other} to `{sibling}`"
+    )]
+    PairName { at: Location, name: String, expected: String, other: &'static str, sibling: String },
     #[error("{at}: version `0` stands for the database before any migration; start at `V0001`")]
     VersionZero { at: Location },
     #[error("{at}: version `{version}` is used by {}; give each migration its own version", backticked(.files))]
@@ -57,13 +95,26 @@ pub enum MigrationError {
     EmptyDowngrade { at: Location },
     #[error("{at}: {construct} opened here is never closed; add the closing `{}`", .construct.closer())]
     Unterminated { at: Location, construct: Construct },
-    #[error("{at}: `{NO_TRANSACTION}` works only at the very start of the first line; move it there")]
-    MisplacedNoTransaction { at: Location },
+    #[error("{at}: `{directive}` works only at the very start of the first line; move it there")]
+    MisplacedDirective { at: Location, directive: &'static str },
     #[error(
         "{at}: `{directive}` is not a migrator directive; write `{NO_TRANSACTION}` alone on the first line, \
-         or `{ALLOW_DESTRUCTIVE} <reason>` on a destructive statement"
+         `{ALLOW_DESTRUCTIVE} <reason>` on a destructive statement, or `{NO_OP} <reason>` or \
+         `{IRREVERSIBLE} <reason>` as a whole downgrade"
     )]
     UnknownDirective { at: Location, directive: String },
+    #[error("{at}: `{directive}` gives no reason; write why after it, e.g. `{directive} <why nothing is undone>`")]
+    DirectiveWithoutReason { at: Location, directive: &'static str },
+    #[error(
+        "{at}: `{directive}` declares the downgrade, so it belongs as the whole content of `{downgrade}`, \
+         not in the upgrade"
+    )]
+    DirectiveInUpgrade { at: Location, directive: &'static str, downgrade: String },
+    #[error(
+        "{at}: `{directive}` declares that this downgrade runs nothing, but the file holds statements; \
+         delete the statements, or the directive"
+    )]
+    DirectiveWithStatements { at: Location, directive: &'static str },
     #[error(
         "{at}: does not belong in `{MIGRATIONS_DIR}`, which holds only the `postgres` and `clickhouse` folders{hint}"
     )]
@@ -145,10 +196,12 @@ struct Named<'a> {
 }
 
 /// The well-named files of one upgrade or downgrade folder, with a set of their names so that
-/// pairing stays linear for thousands of migrations.
+/// pairing stays linear for thousands of migrations, and the files whose only fault is a version
+/// too large for history (still read, so that their other problems are reported in this build).
 struct Folder<'a> {
     files: Vec<Named<'a>>,
     names: HashSet<&'a str>,
+    too_large: Vec<(&'a MigrationFile, String)>,
 }
 
 impl Folder<'_> {
@@ -160,6 +213,7 @@ impl Folder<'_> {
 fn check_target(inputs: &Inputs, dialect: Dialect, data: &[DataFile], problems: &mut Problems) -> Vec<Migration> {
     let upgrades = named_files(inputs, dialect, Direction::Upgrade, problems);
     let downgrades = named_files(inputs, dialect, Direction::Downgrade, problems);
+    check_too_large(&upgrades, &downgrades, data, problems);
     let versions = upgrades
         .files
         .iter()
@@ -179,21 +233,21 @@ fn check_target(inputs: &Inputs, dialect: Dialect, data: &[DataFile], problems: 
     if !has_nested_folder(inputs, dialect, Direction::Upgrade) {
         check_every_downgrade_has_upgrade(&upgrades, &downgrades, problems);
     }
-    let mut downgrade_scripts: HashMap<&str, Option<Script>> = downgrades
+    let mut downgrade_scripts: HashMap<&str, Option<(Script, Reversal)>> = downgrades
         .files
         .iter()
         .map(|downgrade| (downgrade.file.name.as_str(), read_script(inputs, downgrade.file, problems)))
         .collect();
     let mut migrations = Vec::new();
     for upgrade in &upgrades.files {
-        let upgrade_script = read_script(inputs, upgrade.file, problems);
+        let upgrade_script = read_script(inputs, upgrade.file, problems).map(|(script, _)| script);
         let Some(downgrade_script) = downgrade_scripts.remove(upgrade.file.name.as_str()) else {
             if !has_nested_folder(inputs, dialect, Direction::Downgrade) {
                 problems.push(missing_downgrade(upgrade, &upgrades, &downgrades));
             }
             continue;
         };
-        if let (Some(upgrade_script), Some(downgrade_script)) = (upgrade_script, downgrade_script) {
+        if let (Some(upgrade_script), Some((downgrade_script, reversal))) = (upgrade_script, downgrade_script) {
             if !duplicated.contains(&upgrade.version) {
                 migrations.push(Migration {
                     version: upgrade.version,
@@ -201,10 +255,14 @@ fn check_target(inputs: &Inputs, dialect: Dialect, data: &[DataFile], problems: 
                     checksum: source::sha256_hex(&upgrade_script.sql),
                     upgrade: upgrade_script,
                     downgrade: downgrade_script,
+                    reversal,
                     data: None,
                 });
             }
         }
+    }
+    for (file, _) in upgrades.too_large.iter().chain(&downgrades.too_large) {
+        read_script(inputs, file, problems);
     }
     migrations.extend(
         data.iter()
@@ -232,6 +290,7 @@ fn data_migration(inputs: &Inputs, file: &DataFile) -> Option<Migration> {
         checksum: source::sha256_hex(&file.text),
         upgrade: script(String::new()),
         downgrade: script(data::stored_downgrade(&file.path)),
+        reversal: Reversal::Script,
         data: Some(DataSource {
             file: inputs.path(&file.path).display().to_string(),
             holds_placeholder: file.text.contains(lint::PLACEHOLDER_TEXT),
@@ -246,17 +305,46 @@ fn has_nested_folder(inputs: &Inputs, dialect: Dialect, direction: Direction) ->
 
 /// The files of one folder whose names are valid; the others are reported.
 fn named_files<'a>(inputs: &'a Inputs, dialect: Dialect, direction: Direction, problems: &mut Problems) -> Folder<'a> {
-    let mut folder = Folder { files: Vec::new(), names: HashSet::new() };
+    let mut folder = Folder { files: Vec::new(), names: HashSet::new(), too_large: Vec::new() };
     for file in inputs.migration_files.iter().filter(|file| file.dialect == dialect && file.direction == direction) {
         match parse_file_name(&file.name) {
+            Ok((version, _)) if version > max_version(dialect) => {
+                folder.too_large.push((file, version.to_string()));
+            }
             Ok((version, description)) => {
                 folder.names.insert(file.name.as_str());
                 folder.files.push(Named { file, version, description });
             }
-            Err(problem) => problems.push(name_error(file, problem)),
+            Err(NameProblem::TooLarge(digits)) => folder.too_large.push((file, digits)),
+            Err(NameProblem::Zero) => {
+                problems.push(MigrationError::VersionZero { at: Location::file(file.path.as_str()) })
+            }
+            Err(NameProblem::Form) => problems.push(form_error(file)),
         }
     }
     folder
+}
+
+/// A version too large for history could never be recorded: the error suggests the next free
+/// version. Such files are still read (for their other problems), and their partner is not
+/// reported as an orphan: one mistake, one error per file.
+fn check_too_large(upgrades: &Folder, downgrades: &Folder, data: &[DataFile], problems: &mut Problems) {
+    let highest = upgrades
+        .files
+        .iter()
+        .map(|named| named.version)
+        .chain(data.iter().filter_map(|file| Some(file.declaration.as_ref()?.version)))
+        .max()
+        .unwrap_or(0);
+    for (file, digits) in upgrades.too_large.iter().chain(&downgrades.too_large) {
+        let description = file.name.split_once('-').map_or("", |(_, rest)| rest);
+        problems.push(MigrationError::VersionTooLarge {
+            at: Location::file(file.path.as_str()),
+            digits: digits.clone(),
+            max: max_version(file.dialect),
+            suggestion: format!("V{}-{description}", highest.saturating_add(1)),
+        });
+    }
 }
 
 /// Why a file name is not a migration's name.
@@ -288,14 +376,31 @@ pub fn parse_file_name(name: &str) -> Result<(u64, String), NameProblem> {
     Ok((version, description.to_string()))
 }
 
-fn name_error(file: &MigrationFile, problem: NameProblem) -> MigrationError {
+/// The error for a name that is not `V<version>-<description>.sql`. A golang-migrate or sqlx
+/// name gets both of its new paths, since following a one-file suggestion would only lead to a
+/// second error about the missing partner.
+fn form_error(file: &MigrationFile) -> MigrationError {
     let at = Location::file(file.path.as_str());
-    match problem {
-        NameProblem::Form => {
-            MigrationError::BadFileName { at, name: file.name.clone(), hint: DidYouMean(suggest_file_name(&file.name)) }
-        }
-        NameProblem::TooLarge(digits) => MigrationError::VersionTooLarge { at, digits },
-        NameProblem::Zero => MigrationError::VersionZero { at },
+    let Some((direction, name)) = other_tools::split_pair_name(&file.name) else {
+        return MigrationError::BadFileName {
+            at,
+            name: file.name.clone(),
+            hint: DidYouMean(suggest_file_name(&file.name)),
+        };
+    };
+    let other = match direction {
+        Direction::Upgrade => Direction::Downgrade,
+        Direction::Downgrade => Direction::Upgrade,
+    };
+    MigrationError::PairName {
+        at,
+        name: file.name.clone(),
+        expected: format!("{}/{name}", source::migration_dir(file.dialect, direction)),
+        other: match other {
+            Direction::Upgrade => "`.up.sql` partner",
+            Direction::Downgrade => "`.down.sql` partner",
+        },
+        sibling: format!("{}/{name}", source::migration_dir(file.dialect, other)),
     }
 }
 
@@ -382,8 +487,9 @@ fn sibling_path(file: &MigrationFile, direction: Direction) -> String {
     format!("{}/{}", source::migration_dir(file.dialect, direction), file.name)
 }
 
-/// Reads, checks and splits one script; `None` when it cannot become part of the plan.
-fn read_script(inputs: &Inputs, file: &MigrationFile, problems: &mut Problems) -> Option<Script> {
+/// Reads, checks and splits one script; `None` when it cannot become part of the plan. A
+/// downgrade also says how it undoes its upgrade ([`Reversal`]).
+fn read_script(inputs: &Inputs, file: &MigrationFile, problems: &mut Problems) -> Option<(Script, Reversal)> {
     let sql = match source::read(&inputs.root, &file.path) {
         Ok(sql) => sql,
         Err(error) => {
@@ -391,7 +497,8 @@ fn read_script(inputs: &Inputs, file: &MigrationFile, problems: &mut Problems) -
             return None;
         }
     };
-    check_directives(&file.path, &sql, problems);
+    let mut meant_no_transaction = check_directives(&file.path, &sql, problems);
+    let reversal = declared_reversal(file, &sql, problems);
     let statements = match sql::split_statements(&sql, file.dialect) {
         Ok(statements) => statements,
         Err(open) => {
@@ -400,13 +507,93 @@ fn read_script(inputs: &Inputs, file: &MigrationFile, problems: &mut Problems) -
             return None;
         }
     };
-    if statements.is_empty() {
-        problems.push(empty_script(file));
-        return None;
+    let pair = Direction::ALL.map(|direction| sibling_path(file, direction));
+    let pair = [pair[0].as_str(), pair[1].as_str()];
+    for error in other_tools::check_script(&file.path, &sql, file.dialect, file.direction, pair) {
+        meant_no_transaction |= matches!(error, other_tools::OtherToolError::NoTransaction { .. });
+        problems.push(error);
     }
+    let transactional = is_transactional(&sql);
+    // A file that means to opt out (a misplaced or misspelt directive, another tool's marker) has
+    // that error already; its statements would only repeat it.
+    if file.dialect == Dialect::Postgres && transactional && !meant_no_transaction {
+        for error in transaction::check_script(&file.path, &sql, &statements) {
+            problems.push(error);
+        }
+    }
+    let reversal = match (statements.is_empty(), reversal) {
+        // A declaration with a mistake: its error is reported, and one mistake is one error.
+        (_, Err(Misdeclared)) => return None,
+        (true, Ok(Some((_, reversal)))) => reversal,
+        (false, Ok(None)) => Reversal::Script,
+        (true, Ok(None)) => {
+            problems.push(empty_script(file));
+            return None;
+        }
+        (false, Ok(Some((directive, _)))) => {
+            problems.push(MigrationError::DirectiveWithStatements {
+                at: Location::at(file.path.as_str(), 1, 1),
+                directive,
+            });
+            return None;
+        }
+    };
     let (statement_offsets, statements) =
         statements.into_iter().map(|statement| (statement.offset, statement.text)).unzip();
-    Some(Script { path: file.path.clone(), transactional: is_transactional(&sql), sql, statements, statement_offsets })
+    let script = Script { path: file.path.clone(), transactional, sql, statements, statement_offsets };
+    Some((script, reversal))
+}
+
+/// The reason of an [`IRREVERSIBLE`] first line, e.g. of a downgrade stored in history by a
+/// newer release, which the runtime must not cross either.
+pub fn irreversible_reason(sql: &str) -> Option<&str> {
+    match directive_with_reason(sql)? {
+        (IRREVERSIBLE, reason) if !reason.is_empty() => Some(reason),
+        _ => None,
+    }
+}
+
+/// [`NO_OP`] or [`IRREVERSIBLE`] as the first line, with what follows it, trimmed.
+fn directive_with_reason(sql: &str) -> Option<(&'static str, &str)> {
+    let first_line = sql.split('\n').next().unwrap_or_default();
+    [NO_OP, IRREVERSIBLE].into_iter().find_map(|directive| {
+        let rest = first_line.strip_prefix(directive)?;
+        (rest.is_empty() || rest.starts_with([' ', '\t'])).then(|| (directive, rest.trim_matches([' ', '\t'])))
+    })
+}
+
+/// A declaration on the first line with a mistake, already reported.
+struct Misdeclared;
+
+/// A downgrade whose first line is [`NO_OP`] or [`IRREVERSIBLE`] with a reason; the directive is
+/// returned with it. Either in an upgrade, or without a reason, is an error.
+fn declared_reversal(
+    file: &MigrationFile,
+    sql: &str,
+    problems: &mut Problems,
+) -> Result<Option<(&'static str, Reversal)>, Misdeclared> {
+    let Some((directive, reason)) = directive_with_reason(sql) else {
+        return Ok(None);
+    };
+    let at = Location::at(file.path.as_str(), 1, 1);
+    if file.direction == Direction::Upgrade {
+        problems.push(MigrationError::DirectiveInUpgrade {
+            at,
+            directive,
+            downgrade: sibling_path(file, Direction::Downgrade),
+        });
+        return Err(Misdeclared);
+    }
+    if reason.is_empty() {
+        problems.push(MigrationError::DirectiveWithoutReason { at, directive });
+        return Err(Misdeclared);
+    }
+    let reversal = if directive == NO_OP {
+        Reversal::NoOp { reason: reason.to_string() }
+    } else {
+        Reversal::Irreversible { reason: reason.to_string() }
+    };
+    Ok(Some((directive, reversal)))
 }
 
 /// An empty script would record a migration as applied (or undone) while changing nothing.
@@ -429,9 +616,11 @@ fn is_transactional(sql: &str) -> bool {
 /// a destructive statement unmarked), so any line comment that looks like one must be exactly
 /// [`NO_TRANSACTION`], on the first line, or start with [`ALLOW_DESTRUCTIVE`]. This also
 /// catches sqlx's `-- no-transaction`. Whether an opt-out gives its reason is `lint`'s concern.
-fn check_directives(path: &str, sql: &str, problems: &mut Problems) {
+/// Returns whether a reported directive meant to run the file outside a transaction.
+fn check_directives(path: &str, sql: &str, problems: &mut Problems) -> bool {
+    let mut meant_no_transaction = false;
     if !sql.contains("migrator") && !sql.contains("no-transaction") {
-        return;
+        return meant_no_transaction;
     }
     for (index, line) in sql.split('\n').enumerate() {
         let comment = line.trim_start_matches([' ', '\t']);
@@ -444,12 +633,21 @@ fn check_directives(path: &str, sql: &str, problems: &mut Problems) {
         if lint::opt_out_reason(directive).is_some() {
             continue;
         }
-        if directive != NO_TRANSACTION {
+        let Some(known) = [NO_TRANSACTION, NO_OP, IRREVERSIBLE].into_iter().find(|known| {
+            directive
+                .strip_prefix(known)
+                .is_some_and(|rest| rest.is_empty() || (*known != NO_TRANSACTION && rest.starts_with([' ', '\t'])))
+        }) else {
+            meant_no_transaction |= directive.to_ascii_lowercase().contains("transaction");
             problems.push(MigrationError::UnknownDirective { at, directive: directive.to_string() });
-        } else if index > 0 || indent > 0 {
-            problems.push(MigrationError::MisplacedNoTransaction { at });
+            continue;
+        };
+        if index > 0 || indent > 0 {
+            meant_no_transaction |= known == NO_TRANSACTION;
+            problems.push(MigrationError::MisplacedDirective { at, directive: known });
         }
     }
+    meant_no_transaction
 }
 
 fn looks_like_directive(line: &str) -> bool {
@@ -631,11 +829,151 @@ mod tests {
             errors,
             [
                 "migrations/postgres/upgrade/V0000-init.sql: version `0` stands for the database before any migration; start at `V0001`",
-                "migrations/postgres/upgrade/V18446744073709551616-big.sql: version `18446744073709551616` is too large; \
-                 a version is at most `18446744073709551615`",
+                "migrations/postgres/upgrade/V18446744073709551616-big.sql: version `18446744073709551616` is too large \
+                 for the history's `version` column, which holds at most `9223372036854775807`; rename the file in \
+                 both folders (upgrade and downgrade) with a smaller version, e.g. `V1-big.sql`, the next one after \
+                 the highest here",
             ]
         );
         assert_eq!(parse_file_name("V18446744073709551615-max.sql").map(|(version, _)| version), Ok(u64::MAX));
+    }
+
+    #[test]
+    fn a_version_too_large_hides_neither_its_other_problems_nor_the_others() {
+        let mut files =
+            pair("V9223372036854775808-big.sql", "BEGIN;\nCREATE TABLE t (x int);\n", "DROP TABLE t;\n").to_vec();
+        files.extend(pair("V0007-a.sql", "SELECT 1;", "SELECT 1;"));
+        files.push(("migrations/postgres/upgrade/V0008-b.sql".to_owned(), b"SELECT 1;".as_slice()));
+        files.push(("migrations/clickhouse/upgrade/V9223372036854775808-fits.sql".to_owned(), b"SELECT 1;".as_slice()));
+        files.push((
+            "migrations/clickhouse/downgrade/V9223372036854775808-fits.sql".to_owned(),
+            b"SELECT 1;".as_slice(),
+        ));
+        let root = sources_of(&files);
+        let (migrations, errors) = run(root.path());
+        assert_eq!(errors.len(), 4, "{errors:#?}");
+        assert!(errors
+            .iter()
+            .any(|error| error.starts_with("migrations/postgres/upgrade/V0008-b.sql: upgrade has no downgrade")));
+        assert!(errors.iter().any(|error| error.starts_with(
+            "migrations/postgres/upgrade/V9223372036854775808-big.sql:1:1: `BEGIN` is transaction control"
+        )));
+        for direction in ["upgrade", "downgrade"] {
+            let expected = format!(
+                "migrations/postgres/{direction}/V9223372036854775808-big.sql: version `9223372036854775808` is too \
+                 large for the history's `version` column, which holds at most `9223372036854775807`; rename the file \
+                 in both folders (upgrade and downgrade) with a smaller version, e.g. `V9-big.sql`, the next one after \
+                 the highest here"
+            );
+            assert!(errors.contains(&expected), "{errors:#?}");
+        }
+        assert_eq!(
+            migrations.clickhouse.iter().map(|migration| migration.version).collect::<Vec<_>>(),
+            [9223372036854775808]
+        );
+    }
+
+    #[test]
+    fn golang_migrate_names_get_both_new_paths() {
+        let root = sources(&[
+            ("migrations/postgres/upgrade/000001_create_teams.up.sql", b"CREATE TABLE teams (id int);"),
+            ("migrations/postgres/upgrade/000001_create_teams.down.sql", b"DROP TABLE teams;"),
+        ]);
+        let (_, errors) = run(root.path());
+        assert_eq!(
+            errors,
+            [
+                "migrations/postgres/upgrade/000001_create_teams.down.sql: `000001_create_teams.down.sql` is a \
+                 golang-migrate/sqlx name (`<version>_<description>.up.sql` and `.down.sql`); here a migration is one \
+                 name in two folders: this file goes to `migrations/postgres/downgrade/V000001-create_teams.sql`, and \
+                 its `.up.sql` partner to `migrations/postgres/upgrade/V000001-create_teams.sql`",
+                "migrations/postgres/upgrade/000001_create_teams.up.sql: `000001_create_teams.up.sql` is a \
+                 golang-migrate/sqlx name (`<version>_<description>.up.sql` and `.down.sql`); here a migration is one \
+                 name in two folders: this file goes to `migrations/postgres/upgrade/V000001-create_teams.sql`, and \
+                 its `.down.sql` partner to `migrations/postgres/downgrade/V000001-create_teams.sql`",
+            ]
+        );
+    }
+
+    #[test]
+    fn declared_downgrades_are_carried_with_their_reasons() {
+        let mut files = pair("V0001-a.sql", "UPDATE t SET x = 1;", "-- migrator:no-op  harmless values \n");
+        let irreversible = pair("V0002-b.sql", "UPDATE t SET y = 2;", "-- migrator:irreversible y is overwritten\n");
+        let root = sources_of(&[files.to_vec(), irreversible.to_vec()].concat());
+        let (migrations, errors) = run(root.path());
+        assert_eq!(errors, Vec::<String>::new());
+        assert_eq!(migrations.postgres[0].reversal, Reversal::NoOp { reason: "harmless values".into() });
+        assert_eq!(migrations.postgres[1].reversal, Reversal::Irreversible { reason: "y is overwritten".into() });
+        assert!(migrations.postgres[1].downgrade.statements.is_empty());
+        assert_eq!(irreversible_reason("-- migrator:irreversible y is overwritten\n"), Some("y is overwritten"));
+        files[1].1 = b"-- migrator:no-op\n";
+        let root = sources_of(&files);
+        assert_eq!(
+            run(root.path()).1,
+            ["migrations/postgres/downgrade/V0001-a.sql:1:1: `-- migrator:no-op` gives no reason; write why after it, \
+              e.g. `-- migrator:no-op <why nothing is undone>`"]
+        );
+    }
+
+    #[test]
+    fn declarations_belong_alone_at_the_top_of_a_downgrade() {
+        let mut files =
+            pair("V0001-a.sql", "-- migrator:irreversible merged\nUPDATE t SET x = 1;", "SELECT 1;").to_vec();
+        files.extend(pair("V0002-b.sql", "SELECT 2;", "-- migrator:no-op harmless\nDELETE FROM t WHERE x = 2;"));
+        files.extend(pair("V0003-c.sql", "SELECT 3;", "SELECT 3;\n-- migrator:no-op harmless\n"));
+        let root = sources_of(&files);
+        assert_eq!(
+            run(root.path()).1,
+            [
+                "migrations/postgres/downgrade/V0002-b.sql:1:1: `-- migrator:no-op` declares that this downgrade runs \
+                 nothing, but the file holds statements; delete the statements, or the directive",
+                "migrations/postgres/downgrade/V0003-c.sql:2:1: `-- migrator:no-op` works only at the very start of \
+                 the first line; move it there",
+                "migrations/postgres/upgrade/V0001-a.sql:1:1: `-- migrator:irreversible` declares the downgrade, so it \
+                 belongs as the whole content of `migrations/postgres/downgrade/V0001-a.sql`, not in the upgrade",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_file_that_means_to_opt_out_gets_one_error_not_one_per_statement() {
+        let mut files =
+            pair("V0001-a.sql", "-- no-transaction\nCREATE INDEX CONCURRENTLY i ON t (x);", "SELECT 1;").to_vec();
+        files.extend(pair(
+            "V0002-b.sql",
+            "-- +goose NO TRANSACTION\nCREATE INDEX CONCURRENTLY j ON t (x);",
+            "SELECT 1;",
+        ));
+        files.extend(pair("V0003-c.sql", "SELECT 1;\n-- migrator:no-transaction\nVACUUM t;", "SELECT 1;"));
+        let root = sources_of(&files);
+        let errors = run(root.path()).1;
+        assert_eq!(errors.len(), 3, "{errors:#?}");
+        assert!(!errors.iter().any(|error| error.contains("cannot run inside a transaction")), "{errors:#?}");
+    }
+
+    #[test]
+    fn transaction_rules_apply_to_transactional_postgres_scripts_only() {
+        let mut files =
+            pair("V0001-a.sql", "BEGIN;\nCREATE INDEX CONCURRENTLY i ON t (x);\nCOMMIT;", "SELECT 1;").to_vec();
+        files.extend(pair(
+            "V0002-b.sql",
+            "-- migrator:no-transaction\nCREATE INDEX CONCURRENTLY j ON t (x);",
+            "SELECT 1;",
+        ));
+        files.push(("migrations/clickhouse/upgrade/V0001-c.sql".to_owned(), b"BEGIN TRANSACTION;".as_slice()));
+        files.push(("migrations/clickhouse/downgrade/V0001-c.sql".to_owned(), b"SELECT 1;".as_slice()));
+        let root = sources_of(&files);
+        let errors = run(root.path()).1;
+        let places: Vec<&str> = errors.iter().map(|error| error.split(' ').next().unwrap_or_default()).collect();
+        assert_eq!(
+            places,
+            [
+                "migrations/postgres/upgrade/V0001-a.sql:1:1:",
+                "migrations/postgres/upgrade/V0001-a.sql:2:1:",
+                "migrations/postgres/upgrade/V0001-a.sql:3:1:"
+            ],
+            "{errors:#?}"
+        );
     }
 
     #[test]
@@ -771,10 +1109,12 @@ mod tests {
                 "migrations/postgres/upgrade/V0001-a.sql:2:1: `-- migrator:no-transaction` works only at the very start of the first line; move it there",
                 "migrations/postgres/upgrade/V0001-a.sql:3:3: `--migrator:notransaction` is not a migrator directive; \
                  write `-- migrator:no-transaction` alone on the first line, \
-                 or `-- migrator:allow-destructive <reason>` on a destructive statement",
+                 `-- migrator:allow-destructive <reason>` on a destructive statement, or `-- migrator:no-op <reason>` \
+                 or `-- migrator:irreversible <reason>` as a whole downgrade",
                 "migrations/postgres/upgrade/V0001-a.sql:4:1: `-- no-transaction` is not a migrator directive; \
                  write `-- migrator:no-transaction` alone on the first line, \
-                 or `-- migrator:allow-destructive <reason>` on a destructive statement",
+                 `-- migrator:allow-destructive <reason>` on a destructive statement, or `-- migrator:no-op <reason>` \
+                 or `-- migrator:irreversible <reason>` as a whole downgrade",
             ]
         );
     }
@@ -792,7 +1132,8 @@ mod tests {
             errors,
             ["migrations/postgres/upgrade/V0001-a.sql:5:1: `-- migrator:allow-destructiv typo` is not a migrator directive; \
               write `-- migrator:no-transaction` alone on the first line, \
-              or `-- migrator:allow-destructive <reason>` on a destructive statement"]
+              `-- migrator:allow-destructive <reason>` on a destructive statement, or `-- migrator:no-op <reason>` \
+              or `-- migrator:irreversible <reason>` as a whole downgrade"]
         );
     }
 

@@ -52,6 +52,21 @@ pub struct Migration {
     /// Set for a PostgreSQL data migration written in Rust (see `data`): both scripts then name
     /// its file and hold no statement.
     pub data: Option<DataSource>,
+    /// How the downgrade undoes the upgrade: by its statements, or by a declaration.
+    pub reversal: Reversal,
+}
+
+/// How a migration is undone (`migrations`: the `-- migrator:no-op` and
+/// `-- migrator:irreversible` directives).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Reversal {
+    /// The downgrade's statements (or a data migration's function) undo it.
+    #[default]
+    Script,
+    /// Nothing needs undoing; the downgrade holds no statement.
+    NoOp { reason: String },
+    /// It cannot be undone: `down` refuses to cross it.
+    Irreversible { reason: String },
 }
 
 /// Where a data migration's code is, for the `#[path]` module `plan!()` includes it with.

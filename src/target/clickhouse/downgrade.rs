@@ -380,6 +380,7 @@ mod tests {
             upgrade: SCRIPT,
             downgrade: Script { path: "down/V1.sql", sql: "DROP TABLE a;\n", statements: &["DROP TABLE a"], ..SCRIPT },
             data: None,
+            reversal: crate::plan::Reversal::Script,
         },
         Migration {
             version: 2,
@@ -393,6 +394,7 @@ mod tests {
                 ..SCRIPT
             },
             data: None,
+            reversal: crate::plan::Reversal::Script,
         },
     ];
 

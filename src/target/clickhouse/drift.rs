@@ -251,6 +251,7 @@ mod tests {
         upgrade: Script { path: "V1.sql", ..SCRIPT },
         downgrade: Script { path: "down/V1.sql", ..SCRIPT },
         data: None,
+        reversal: crate::plan::Reversal::Script,
     };
     const V2: Migration = Migration {
         version: 2,
@@ -259,6 +260,7 @@ mod tests {
         upgrade: Script { path: "V2.sql", statements: &["SELECT 1", "SELECT 2", "SELECT 3"], ..SCRIPT },
         downgrade: Script { path: "down/V2.sql", ..SCRIPT },
         data: None,
+        reversal: crate::plan::Reversal::Script,
     };
     const V3: Migration = Migration {
         version: 3,
@@ -267,6 +269,7 @@ mod tests {
         upgrade: Script { path: "V3.sql", ..SCRIPT },
         downgrade: Script { path: "down/V3.sql", ..SCRIPT },
         data: None,
+        reversal: crate::plan::Reversal::Script,
     };
     static PLAN: [Migration; 3] = [V1, V2, V3];
 

@@ -258,6 +258,7 @@ DROP TABLE a;
         },
         downgrade: DOWN,
         data: None,
+        reversal: crate::plan::Reversal::Script,
     }];
 
     fn written(fix: &Fix) -> &HistoryRow {

@@ -302,6 +302,7 @@ mod tests {
         upgrade: SCRIPT,
         downgrade: Script { path: "migrations/clickhouse/downgrade/V2-copies.sql", ..SCRIPT },
         data: None,
+        reversal: crate::plan::Reversal::Script,
     };
 
     #[test]

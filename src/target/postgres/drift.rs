@@ -182,6 +182,7 @@ mod tests {
             upgrade: Script { path: "V1.sql", ..SCRIPT },
             downgrade: Script { path: "down/V1.sql", ..SCRIPT },
             data: None,
+            reversal: crate::plan::Reversal::Script,
         },
         Migration {
             version: 3,
@@ -190,6 +191,7 @@ mod tests {
             upgrade: Script { path: "V3.sql", ..SCRIPT },
             downgrade: Script { path: "down/V3.sql", ..SCRIPT },
             data: None,
+            reversal: crate::plan::Reversal::Script,
         },
     ];
 

@@ -1,1 +1,2 @@
+-- migrator:no-transaction
 DROP INDEX CONCURRENTLY users_name;

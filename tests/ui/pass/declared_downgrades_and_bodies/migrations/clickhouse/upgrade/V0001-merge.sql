@@ -1,0 +1,1 @@
+ALTER TABLE prices DELETE WHERE price < 0;

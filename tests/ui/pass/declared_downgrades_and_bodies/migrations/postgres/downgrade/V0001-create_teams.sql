@@ -1,0 +1,3 @@
+DROP FUNCTION team_count();
+DROP FUNCTION touch();
+DROP TABLE teams;

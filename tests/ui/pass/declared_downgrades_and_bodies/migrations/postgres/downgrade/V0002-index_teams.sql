@@ -1,0 +1,2 @@
+-- migrator:no-transaction
+DROP INDEX CONCURRENTLY teams_name_idx;

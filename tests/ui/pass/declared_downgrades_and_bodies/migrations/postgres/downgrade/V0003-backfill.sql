@@ -1,0 +1,1 @@
+-- migrator:no-op upper-case names are valid in the older schema too

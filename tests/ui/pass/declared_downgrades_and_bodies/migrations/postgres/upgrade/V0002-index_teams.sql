@@ -1,0 +1,2 @@
+-- migrator:no-transaction
+CREATE INDEX CONCURRENTLY teams_name_idx ON teams (name);

@@ -1,0 +1,3 @@
+BEGIN;
+CREATE TABLE teams (id bigint PRIMARY KEY);
+COMMIT;
