@@ -9,7 +9,7 @@ mod common;
 use std::process::{Command, Stdio};
 
 use sqlx::PgConnection;
-use tradeforge_migrator::plan::{Migration, Plan, Script};
+use tradeforge_migrator::plan::{Migration, Plan, Reversal, Script};
 use tradeforge_migrator::target::clickhouse::ClickHouseTarget;
 use tradeforge_migrator::target::postgres::PostgresTarget;
 use tradeforge_migrator::target::{ApplyOptions, EntryState, Target, VersionedTarget};
@@ -35,6 +35,7 @@ fn migration(
         checksum: Box::leak(format!("sha256:{version}").into_boxed_str()),
         upgrade: script(path, upgrade, transactional),
         downgrade: script(down, downgrade, true),
+        reversal: Reversal::Script,
         data: None,
     }
 }

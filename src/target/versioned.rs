@@ -222,7 +222,15 @@ mod tests {
 
     const SCRIPT: Script = Script { path: "V.sql", sql: "", statements: &["SELECT 1"], transactional: true };
     const fn migration(version: u64, description: &'static str) -> Migration {
-        Migration { version, description, checksum: "sha256:x", upgrade: SCRIPT, downgrade: SCRIPT, data: None }
+        Migration {
+            version,
+            description,
+            checksum: "sha256:x",
+            upgrade: SCRIPT,
+            downgrade: SCRIPT,
+            reversal: crate::plan::Reversal::Script,
+            data: None,
+        }
     }
     static PLAN: [Migration; 4] = [migration(1, "a"), migration(2, "b"), migration(3, "c"), migration(4, "d")];
 
