@@ -297,17 +297,18 @@ async fn a_migrator_refused_the_lock_names_the_holders_working_session() {
 
 // Signals, on the real binary ----------------------------------------------------------------
 
-/// Installs, in `database`, an event trigger that logs every DDL command into `ddl_log` (in the
+/// Installs, in `database`, an event trigger that logs every DDL command into `probe.ddl_log` (in the
 /// command's own transaction, so only committed commands stay logged) and sleeps 0.2 s after
 /// each: the repository's migrations then take many seconds, long enough to be signalled.
 async fn slow_down_ddl(connection: &mut PgConnection) {
     sqlx::raw_sql(
-        "CREATE TABLE ddl_log (tag text, identity text);
+        "CREATE SCHEMA probe;
+         CREATE TABLE probe.ddl_log (tag text, identity text);
          CREATE FUNCTION log_and_sleep() RETURNS event_trigger LANGUAGE plpgsql AS $$
          DECLARE command record;
          BEGIN
              FOR command IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
-                 INSERT INTO public.ddl_log VALUES (command.command_tag, command.object_identity);
+                 INSERT INTO probe.ddl_log VALUES (command.command_tag, command.object_identity);
              END LOOP;
              PERFORM pg_sleep(0.2);
          END $$;
@@ -321,7 +322,7 @@ async fn slow_down_ddl(connection: &mut PgConnection) {
 /// `CREATE …` commands logged more than once: a statement that ran twice.
 async fn repeated_creates(connection: &mut PgConnection) -> Vec<String> {
     sqlx::query_scalar(
-        "SELECT tag || ' ' || identity FROM ddl_log
+        "SELECT tag || ' ' || identity FROM probe.ddl_log
          WHERE tag LIKE 'CREATE%' AND identity NOT LIKE '%migration_history%'
          GROUP BY tag, identity HAVING count(*) > 1",
     )

@@ -276,15 +276,21 @@ impl Target for PostgresTarget {
 
     async fn status(&mut self, plan: &Plan) -> Result<Status, PostgresError> {
         let server = self.connection.server();
+        let config = self.connection.config().clone();
         let connection = self.connection.get().await?;
-        let read = history::read_if_exists(connection, &server).await?;
-        let history = read.clone().unwrap_or_default();
+        let read = async {
+            let read = history::read_if_exists(connection, &server).await?;
+            let intents = intent::read(connection, &server).await?;
+            let refusal = refuse_schema_without_history(connection, &server, plan, read.as_deref()).await?;
+            Ok((read, intents, refusal))
+        };
+        let (read, intents, refusal) = bounded(&config, &server, "reading `migration_history`", read).await?;
+        let history = read.unwrap_or_default();
         let mut status = drift::status(&history, plan.postgres);
-        let intents = intent::read(connection, &server).await?;
         status.problems.extend(intents.iter().map(intent_problem));
         let entries = entries_with_intents(&history, &intents);
         status.problems.extend(versioned::gap_problems(plan.postgres, &entries));
-        if let Err(refusal) = refuse_schema_without_history(connection, &server, plan, read.as_deref()).await? {
+        if let Err(refusal) = refusal {
             status.problems.push(refusal.to_string());
         }
         Ok(status)
@@ -317,14 +323,17 @@ impl VersionedTarget for PostgresTarget {
         let server = self.connection.server();
         let config = self.connection.config().clone();
         let connection = self.connection.get().await?;
-        let read = history::read_if_exists(connection, &server).await?;
-        refuse_schema_without_history(connection, &server, plan, read.as_deref())
-            .await?
-            .map_err(PostgresError::from)?;
-        let history = match read {
-            Some(history) => history,
-            None => history::read_or_create(connection, &server).await?,
+        let prepare = async {
+            let read = history::read_if_exists(connection, &server).await?;
+            refuse_schema_without_history(connection, &server, plan, read.as_deref())
+                .await?
+                .map_err(PostgresError::from)?;
+            match read {
+                Some(history) => Ok(history),
+                None => history::read_or_create(connection, &server).await,
+            }
         };
+        let history = bounded(&config, &server, "reading `migration_history`", prepare).await?;
         refuse_for_upgrade(&history, plan, &server)?;
         let mut done = Changes::default();
         for migration in pending(&history, plan.postgres, to) {
@@ -497,10 +506,14 @@ impl VersionedTarget for PostgresTarget {
             find_version(plan.postgres, to)?;
         }
         let server = self.connection.server();
+        let config = self.connection.config().clone();
         let connection = self.connection.get().await?;
-        let read = history::read_if_exists(connection, &server).await?;
-        refuse_schema_without_history(connection, &server, plan, read.as_deref()).await??;
-        let history = read.unwrap_or_default();
+        let read = async {
+            let read = history::read_if_exists(connection, &server).await?;
+            refuse_schema_without_history(connection, &server, plan, read.as_deref()).await??;
+            Ok(read)
+        };
+        let history = bounded(&config, &server, "reading `migration_history`", read).await?.unwrap_or_default();
         refuse_for_upgrade(&history, plan, &server)?;
         let mut statements = Vec::new();
         for migration in pending(&history, plan.postgres, to) {
