@@ -842,21 +842,7 @@ mod tests {
     use chrono::{DateTime, Utc};
 
     use super::*;
-    use crate::plan::Script;
-
-    const SCRIPT: Script = Script { path: "V.sql", sql: "", statements: &[], transactional: true };
-
-    const fn migration(version: u64, description: &'static str) -> Migration {
-        Migration {
-            version,
-            description,
-            checksum: "sha256:x",
-            upgrade: SCRIPT,
-            downgrade: SCRIPT,
-            data: None,
-            reversal: crate::plan::Reversal::Script,
-        }
-    }
+    use crate::target::versioned::tests::migration;
 
     static PLAN: [Migration; 5] =
         [migration(1, "one"), migration(2, "two"), migration(4, "four"), migration(5, "five"), migration(8, "eight")];

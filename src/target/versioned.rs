@@ -214,14 +214,16 @@ pub fn refuse_schema_without_history(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use chrono::{DateTime, Utc};
 
     use super::*;
     use crate::plan::Script;
 
     const SCRIPT: Script = Script { path: "V.sql", sql: "", statements: &["SELECT 1"], transactional: true };
-    const fn migration(version: u64, description: &'static str) -> Migration {
+
+    /// A one-statement migration `V<version> <description>`, for the SQL targets' unit tests.
+    pub(crate) const fn migration(version: u64, description: &'static str) -> Migration {
         Migration {
             version,
             description,
