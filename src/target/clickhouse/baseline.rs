@@ -4,8 +4,8 @@
 use chrono::Utc;
 
 use super::drift::find;
-use super::history::{History, HistoryRow, MigrationState};
-use super::{saturating_u32, ClickHouseError};
+use super::history::{History, HistoryRow};
+use super::ClickHouseError;
 use crate::plan::Migration;
 
 /// The `applied` row of every plan migration up to and including `version`; refused when
@@ -28,20 +28,7 @@ pub(super) fn rows(
         .iter()
         .take_while(|migration| migration.version <= version)
         .map(|migration| {
-            let total = saturating_u32(migration.upgrade.statements.len());
-            HistoryRow {
-                version: migration.version,
-                description: migration.description.to_owned(),
-                checksum: migration.checksum.to_owned(),
-                state: MigrationState::Applied,
-                statements_done: total,
-                statements_total: total,
-                applied_at,
-                execution_ms: 0,
-                downgrade_sql: migration.downgrade.sql.to_owned(),
-                error: String::new(),
-                sequence: history.last_sequence(migration.version) + 1,
-            }
+            HistoryRow::recorded_without_running(migration, applied_at, history.last_sequence(migration.version) + 1)
         })
         .collect();
     Ok(rows)

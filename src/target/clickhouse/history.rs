@@ -155,6 +155,31 @@ pub struct HistoryRow {
     pub sequence: u64,
 }
 
+impl HistoryRow {
+    /// `migration` recorded as applied without the migrator running it (`baseline`, and `repair`
+    /// of a gap a person checked), as row `sequence` of its version.
+    pub(super) fn recorded_without_running(
+        migration: &crate::plan::Migration,
+        applied_at: DateTime<Utc>,
+        sequence: u64,
+    ) -> HistoryRow {
+        let total = super::saturating_u32(migration.upgrade.statements.len());
+        HistoryRow {
+            version: migration.version,
+            description: migration.description.to_owned(),
+            checksum: migration.checksum.to_owned(),
+            state: MigrationState::Applied,
+            statements_done: total,
+            statements_total: total,
+            applied_at,
+            execution_ms: 0,
+            downgrade_sql: migration.downgrade.sql.to_owned(),
+            error: String::new(),
+            sequence,
+        }
+    }
+}
+
 /// What `migration_history` holds now.
 #[derive(Debug, Default)]
 pub(super) struct History {

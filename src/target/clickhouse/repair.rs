@@ -45,20 +45,8 @@ pub(super) fn fixes(history: &History, plan: &'static [Migration]) -> Vec<Fix> {
     let entries = history_entries(&history.rows);
     let head = versioned::applied_head(plan, &entries);
     fixes.extend(versioned::unrecorded_gaps(plan, &entries).into_iter().map(|migration| {
-        let total = saturating_u32(migration.upgrade.statements.len());
-        let row = HistoryRow {
-            version: migration.version,
-            description: migration.description.to_owned(),
-            checksum: migration.checksum.to_owned(),
-            state: MigrationState::Applied,
-            statements_done: total,
-            statements_total: total,
-            applied_at: Utc::now(),
-            execution_ms: 0,
-            downgrade_sql: migration.downgrade.sql.to_owned(),
-            error: String::new(),
-            sequence: history.last_sequence(migration.version) + 1,
-        };
+        let sequence = history.last_sequence(migration.version) + 1;
+        let row = HistoryRow::recorded_without_running(migration, Utc::now(), sequence);
         (migration.version, Fix { line: versioned::gap_repair_line(migration, head), write: Some(Write::Current(row)) })
     }));
     fixes.sort_by_key(|(version, _)| *version);
