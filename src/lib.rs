@@ -1,20 +1,22 @@
-//! Trade Forge Migrator: applies the plan compiled from `migrations/`, `kafka_topics.yml` and
-//! `indicators/` to PostgreSQL, ClickHouse, Kafka and the indicator catalogue.
+//! Trade Forge Migrator for this repository: the plan compiled from `migrations/`,
+//! `kafka_topics.yml` and `indicators/`, and the typed names application code uses.
+//!
+//! build.rs makes Cargo recompile this crate whenever a source file is added, removed or edited,
+//! so the plan is never stale. Only this small crate recompiles: the runtime that applies the plan
+//! is `tradeforge-migrator-runtime` (`runtime/`), re-exported here whole, so
+//! `tradeforge_migrator::run`, `::targets` and the rest keep their paths.
+//!
+//! With `default-features = false` the crate holds the `topics` and `indicators` constants only
+//! (checked by the same compiler) and links no database client.
 
-// The generated plan names its types `::tradeforge_migrator::plan::…`, which must also resolve
-// inside this crate.
+// The generated plan names its types `::tradeforge_migrator::plan::…`.
 extern crate self as tradeforge_migrator;
 
-pub mod cli;
-pub mod commands;
-pub mod compiled;
-pub mod config;
-pub mod logging;
-pub mod plan;
-pub mod run;
-pub mod target;
+#[cfg(feature = "runtime")]
+pub use tradeforge_migrator_runtime::*;
 
-pub use compiled::{indicators, topics, PLAN};
-/// `plan!()` compiles a sources folder into a typed plan; `#[data_migration]` marks a PostgreSQL
-/// data migration written in Rust. See `tradeforge_migrator_macros`.
-pub use tradeforge_migrator_macros::{data_migration, plan};
+#[cfg(feature = "runtime")]
+tradeforge_migrator_macros::plan!();
+
+#[cfg(not(feature = "runtime"))]
+tradeforge_migrator_macros::names!();

@@ -18,8 +18,8 @@ use tradeforge_migrator::cli::exit_code;
 use tradeforge_migrator::config::{Config, Environment, Overrides};
 use tradeforge_migrator::plan::Plan;
 use tradeforge_migrator::run::{self, Request, RunError};
-use tradeforge_migrator::target::postgres::PostgresTarget;
-use tradeforge_migrator::target::{ApplyOptions, Target, TargetName, VersionedTarget};
+use tradeforge_migrator::targets::postgres::PostgresTarget;
+use tradeforge_migrator::targets::{ApplyOptions, Target, TargetName, VersionedTarget};
 
 mod pg {
     tradeforge_migrator_macros::plan!("fixtures/bounds_pg");

@@ -7,8 +7,8 @@ mod common;
 use common::clickhouse::TestDatabase;
 use tradeforge_migrator::config::{ClickHouseConfig, Secret};
 use tradeforge_migrator::plan::{Migration, Plan};
-use tradeforge_migrator::target::clickhouse::{ClickHouseError, ClickHouseTarget, HistoryRow, MigrationState};
-use tradeforge_migrator::target::{ApplyOptions, Changes, Failure, Target};
+use tradeforge_migrator::targets::clickhouse::{ClickHouseError, ClickHouseTarget, HistoryRow, MigrationState};
+use tradeforge_migrator::targets::{ApplyOptions, Changes, Failure, Target};
 
 /// V1 applies; V2's second statement reads a table no migration creates; V3 comes after.
 mod partial {

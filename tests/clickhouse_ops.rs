@@ -9,8 +9,8 @@ use clickhouse::sql::Identifier;
 use clickhouse::Client;
 use common::clickhouse::TestDatabase;
 use tradeforge_migrator::plan::{Migration, Plan};
-use tradeforge_migrator::target::clickhouse::{ClickHouseError, ClickHouseTarget, HistoryRow, MigrationState};
-use tradeforge_migrator::target::{
+use tradeforge_migrator::targets::clickhouse::{ClickHouseError, ClickHouseTarget, HistoryRow, MigrationState};
+use tradeforge_migrator::targets::{
     ApplyOptions, Changes, EntryState, Failure, HistoryEntry, Target, VersionTarget, VersionedTarget,
 };
 

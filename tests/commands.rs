@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 use tradeforge_migrator::plan::Migration;
-use tradeforge_migrator::target::postgres::RunLock;
+use tradeforge_migrator::targets::postgres::RunLock;
 use tradeforge_migrator::PLAN;
 
 /// One test's servers: its own PostgreSQL and ClickHouse databases.

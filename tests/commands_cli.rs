@@ -8,7 +8,7 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use tradeforge_migrator::target::TargetName;
+use tradeforge_migrator::targets::TargetName;
 use tradeforge_migrator::PLAN;
 use tradeforge_migrator_spec::diag::Problems;
 

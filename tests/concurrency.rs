@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tradeforge_migrator::cli::exit_code;
-use tradeforge_migrator::target::postgres::RunLock;
+use tradeforge_migrator::targets::postgres::RunLock;
 use tradeforge_migrator::PLAN;
 
 use common::postgres::database_url;

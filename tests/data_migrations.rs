@@ -8,8 +8,8 @@ mod common;
 use common::postgres::{history_versions, TestDatabase};
 use sqlx::PgConnection;
 use tradeforge_migrator::plan::{Migration, Plan};
-use tradeforge_migrator::target::postgres::PostgresTarget;
-use tradeforge_migrator::target::{VersionTarget, VersionedTarget};
+use tradeforge_migrator::targets::postgres::PostgresTarget;
+use tradeforge_migrator::targets::{VersionTarget, VersionedTarget};
 use tradeforge_migrator_spec::data::STORED_DOWNGRADE_PREFIX;
 
 /// V1 accounts, V2 seed_accounts (SQL), V3 backfill_display_names (Rust), V4 display_name_required.

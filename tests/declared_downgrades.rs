@@ -4,9 +4,9 @@
 
 mod common;
 
-use tradeforge_migrator::target::clickhouse::{ClickHouseError, ClickHouseTarget};
-use tradeforge_migrator::target::postgres::{PostgresError, PostgresTarget};
-use tradeforge_migrator::target::{VersionTarget, VersionedTarget};
+use tradeforge_migrator::targets::clickhouse::{ClickHouseError, ClickHouseTarget};
+use tradeforge_migrator::targets::postgres::{PostgresError, PostgresTarget};
+use tradeforge_migrator::targets::{VersionTarget, VersionedTarget};
 
 mod pg_declared {
     tradeforge_migrator_macros::plan!("fixtures/verify_pg_declared");
@@ -64,7 +64,7 @@ async fn clickhouse_down_crosses_a_no_op_and_stops_before_an_irreversible_migrat
     target.upgrade_to(&ch_declared::PLAN, None).await.expect("apply V1..V3");
 
     target.downgrade_to(&ch_declared::PLAN, VersionTarget::Version(2)).await.expect("undo the no-op V3");
-    let versions = |entries: Vec<tradeforge_migrator::target::HistoryEntry>| {
+    let versions = |entries: Vec<tradeforge_migrator::targets::HistoryEntry>| {
         entries.iter().map(|entry| entry.version).collect::<Vec<_>>()
     };
     assert_eq!(versions(target.history_entries().await.expect("history")), [1, 2]);

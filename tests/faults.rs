@@ -17,7 +17,7 @@ use tradeforge_migrator::cli::exit_code;
 use tradeforge_migrator::config::{Config, Environment, Overrides};
 use tradeforge_migrator::plan::Plan;
 use tradeforge_migrator::run::{self, Request, RunError};
-use tradeforge_migrator::target::{ApplyOptions, TargetName};
+use tradeforge_migrator::targets::{ApplyOptions, TargetName};
 
 mod pg_transaction {
     tradeforge_migrator_macros::plan!("fixtures/fault_pg_transaction");
@@ -203,8 +203,8 @@ async fn postgres_session_killed_inside_a_no_transaction_migration() {
         .await
         .expect("finish V2 by hand");
     drop(connection);
-    let mut target = tradeforge_migrator::target::postgres::PostgresTarget::new(&faulted.config());
-    let repaired = tradeforge_migrator::target::VersionedTarget::repair(&mut target, plan).await.expect("repair");
+    let mut target = tradeforge_migrator::targets::postgres::PostgresTarget::new(&faulted.config());
+    let repaired = tradeforge_migrator::targets::VersionedTarget::repair(&mut target, plan).await.expect("repair");
     assert!(repaired.0[0].starts_with("V2 orders: recorded as applied"), "{repaired:?}");
 
     pg_converges(plan, &faulted, &undisturbed, 1).await;

@@ -1,4 +1,4 @@
-//! The run stops at a safe point when it must (`target::checkpoint`): the run lock's session is
+//! The run stops at a safe point when it must (`targets::checkpoint`): the run lock's session is
 //! terminated mid-run (as `pg_terminate_backend`, a restart or a failover would), or the real
 //! `migrator` binary gets SIGTERM or SIGINT at a random point of a long run. Each stop must say
 //! why, exit with its own code, leave history honest, run no statement twice (every statement of
@@ -15,7 +15,7 @@ use tradeforge_migrator::cli::exit_code;
 use tradeforge_migrator::config::{Config, Environment, Overrides};
 use tradeforge_migrator::plan::Plan;
 use tradeforge_migrator::run::{self, Request, RunError};
-use tradeforge_migrator::target::{ApplyOptions, TargetName};
+use tradeforge_migrator::targets::{ApplyOptions, TargetName};
 
 use common::postgres::{database_url, history_versions, TestDatabase};
 

@@ -10,9 +10,9 @@ use std::process::{Command, Stdio};
 
 use sqlx::PgConnection;
 use tradeforge_migrator::plan::{Migration, Plan, Reversal, Script};
-use tradeforge_migrator::target::clickhouse::ClickHouseTarget;
-use tradeforge_migrator::target::postgres::PostgresTarget;
-use tradeforge_migrator::target::{ApplyOptions, EntryState, Target, VersionedTarget};
+use tradeforge_migrator::targets::clickhouse::ClickHouseTarget;
+use tradeforge_migrator::targets::postgres::PostgresTarget;
+use tradeforge_migrator::targets::{ApplyOptions, EntryState, Target, VersionedTarget};
 
 fn script(path: &'static str, statements: &'static [&'static str], transactional: bool) -> Script {
     let sql: String = statements.iter().map(|statement| format!("{statement};\n")).collect();

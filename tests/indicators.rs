@@ -7,9 +7,9 @@ use chrono::{DateTime, Utc};
 use common::postgres::TestDatabase;
 use sqlx::PgConnection;
 use tradeforge_migrator::plan::{Indicator, Plan};
-use tradeforge_migrator::target::indicators::IndicatorsTarget;
-use tradeforge_migrator::target::postgres::PostgresTarget;
-use tradeforge_migrator::target::{ApplyOptions, Target};
+use tradeforge_migrator::targets::indicators::IndicatorsTarget;
+use tradeforge_migrator::targets::postgres::PostgresTarget;
+use tradeforge_migrator::targets::{ApplyOptions, Target};
 use tradeforge_migrator::PLAN;
 
 /// One `system_indicators` row as the tests compare it.

@@ -11,8 +11,8 @@ mod common;
 
 use common::kafka::{plan, run_on, tombstone, topic, unique_prefix, Broker, BrokerKind, Capability, TopicState};
 use tradeforge_migrator::config::KafkaConfig;
-use tradeforge_migrator::target::kafka::{KafkaError, KafkaTarget, PartitionIncrease};
-use tradeforge_migrator::target::{ApplyOptions, Target};
+use tradeforge_migrator::targets::kafka::{KafkaError, KafkaTarget, PartitionIncrease};
+use tradeforge_migrator::targets::{ApplyOptions, Target};
 
 const ONE_DAY: &str = "86400000";
 const TWO_DAYS: &str = "172800000";

@@ -6,6 +6,26 @@ fn repository_plan() {
     insta::assert_snapshot!(tradeforge_migrator::PLAN.render());
 }
 
+/// `plan --sql` prints every upgrade statement of the repository's plan, in order, each terminated
+/// once, and a line per topic and per indicator.
+#[test]
+fn plan_sql_prints_every_statement_in_order() {
+    use tradeforge_migrator::commands::plan_sql::{render, terminated};
+    use tradeforge_migrator::targets::TargetName;
+    let plan = &tradeforge_migrator::PLAN;
+    let text = render(plan, &TargetName::ALL);
+    let mut position = 0;
+    for migration in plan.postgres.iter().chain(plan.clickhouse) {
+        for statement in migration.upgrade.statements {
+            let expected = terminated(statement);
+            let found = text[position..].find(&expected).unwrap_or_else(|| panic!("missing: {expected}"));
+            position += found + expected.len();
+        }
+    }
+    assert_eq!(text.matches("--   create topic ").count(), plan.topics.iter().filter(|topic| !topic.deleted).count());
+    assert_eq!(text.matches("--   upsert ").count(), plan.indicators.len());
+}
+
 /// The binary's plan was compiled from the repository's sources as they are now: a source
 /// replaced by a file with an older modification time would leave a stale plan, which Cargo does
 /// not notice. This is `migrator plan --check-sources .`, run on the test binary's own plan.

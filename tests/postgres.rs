@@ -6,8 +6,8 @@ use common::postgres::TestDatabase;
 use sqlx::PgConnection;
 use tradeforge_migrator::config::Secret;
 use tradeforge_migrator::plan::{Migration, Plan};
-use tradeforge_migrator::target::postgres::{PostgresError, PostgresTarget};
-use tradeforge_migrator::target::{ApplyOptions, Target};
+use tradeforge_migrator::targets::postgres::{PostgresError, PostgresTarget};
+use tradeforge_migrator::targets::{ApplyOptions, Target};
 use tradeforge_migrator::PLAN;
 
 mod failing {

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use common::postgres::TestDatabase;
 use sqlx::PgConnection;
 use tradeforge_migrator::config::PostgresConfig;
-use tradeforge_migrator::target::postgres::{PostgresError, PostgresTarget, RunLock, RUN_LOCK_KEY};
-use tradeforge_migrator::target::{ApplyOptions, Target};
+use tradeforge_migrator::targets::postgres::{PostgresError, PostgresTarget, RunLock, RUN_LOCK_KEY};
+use tradeforge_migrator::targets::{ApplyOptions, Target};
 
 mod ops {
     tradeforge_migrator_macros::plan!("fixtures/pg_ops");
@@ -133,7 +133,7 @@ async fn lock_through_pgbouncer_in_transaction_pooling_is_refused() {
     let database = TestDatabase::new().await;
     let direct = database.config();
     let Some(pgbouncer) = PgBouncer::start(&direct, "transaction") else {
-        eprintln!("skipped: pgbouncer is not installed (apt-get install pgbouncer); the decision is unit-tested in target::postgres::lock");
+        eprintln!("skipped: pgbouncer is not installed (apt-get install pgbouncer); the decision is unit-tested in targets::postgres::lock");
         return;
     };
     let mut pooled = direct.clone();

@@ -7,8 +7,8 @@ mod common;
 use common::postgres::{history_versions, TestDatabase};
 use sqlx::PgConnection;
 use tradeforge_migrator::plan::{Migration, Plan, Script};
-use tradeforge_migrator::target::postgres::{PostgresError, PostgresTarget};
-use tradeforge_migrator::target::{EntryState, Failure, Target, VersionTarget, VersionedTarget};
+use tradeforge_migrator::targets::postgres::{PostgresError, PostgresTarget};
+use tradeforge_migrator::targets::{EntryState, Failure, Target, VersionTarget, VersionedTarget};
 
 mod ops {
     tradeforge_migrator_macros::plan!("fixtures/pg_ops");

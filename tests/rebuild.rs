@@ -5,7 +5,7 @@
 //!
 //! It builds a scratch crate in a temporary folder: this repository's build.rs, a main.rs
 //! printing what `plan!()` compiled, and one migration pair. The scratch crate depends on the
-//! compiler crates (spec and macros) by path and includes the real `src/plan.rs` as its own
+//! compiler crates (spec and macros) by path and includes the real `runtime/src/plan.rs` as its own
 //! `plan` module, so it builds exactly what the repository builds at compile time without the
 //! runtime's heavy dependencies (rdkafka, the ClickHouse client, tokio): only sqlx's PostgreSQL
 //! driver, whose `PgConnection` the plan names for data migrations. The target folder `target/rebuild-test` is
@@ -25,7 +25,7 @@ const DROP_USERS: &str = "DROP TABLE users;\n";
 /// plan names its types `::tradeforge_migrator::plan::…`: this crate plays that part.
 const MAIN: &str = r#"extern crate self as tradeforge_migrator;
 
-#[path = "REPOSITORY/src/plan.rs"]
+#[path = "REPOSITORY/runtime/src/plan.rs"]
 pub mod plan;
 
 tradeforge_migrator_macros::plan!();
@@ -167,4 +167,24 @@ fn timed<T>(step: &str, action: impl FnOnce() -> T) -> T {
     let result = action();
     eprintln!("{step}: {:.1?}", start.elapsed());
     result
+}
+
+/// Application code that wants only the typed topic and indicator names depends on this crate
+/// with `default-features = false`: no database or Kafka client is then in its dependency graph.
+#[test]
+fn the_names_alone_need_no_database_client() {
+    let repository = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .current_dir(&repository)
+        .args(["tree", "--offline", "--prefix", "none", "-e", "normal", "-p", "tradeforge-migrator"])
+        .arg("--no-default-features")
+        .output()
+        .expect("run cargo tree");
+    let tree = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "cargo tree failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(tree.contains("tradeforge-migrator-macros"), "{tree}");
+    for client in ["sqlx ", "rdkafka ", "clickhouse ", "tokio ", "tradeforge-migrator-runtime "] {
+        assert!(!tree.lines().any(|line| line.starts_with(client)), "`{client}` is linked by the names alone:\n{tree}");
+    }
 }

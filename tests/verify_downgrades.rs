@@ -13,8 +13,8 @@ use tradeforge_migrator::commands::versions::Session;
 use tradeforge_migrator::commands::CommandError;
 use tradeforge_migrator::config::{Config, Environment, Overrides};
 use tradeforge_migrator::plan::{Plan, SqlTarget};
-use tradeforge_migrator::target::postgres::PostgresTarget;
-use tradeforge_migrator::target::VersionedTarget;
+use tradeforge_migrator::targets::postgres::PostgresTarget;
+use tradeforge_migrator::targets::VersionedTarget;
 
 mod pg_broken {
     tradeforge_migrator_macros::plan!("fixtures/verify_pg_broken");

@@ -58,7 +58,7 @@ fn expand(root: &Path) -> Duration {
     let started = Instant::now();
     let plan = tradeforge_migrator_spec::compile(root)
         .unwrap_or_else(|problems| panic!("the generated corpus must be valid:\n{problems}"));
-    let tokens = tradeforge_migrator_spec::codegen::expand(&plan);
+    let tokens = tradeforge_migrator_spec::codegen::expand(&plan, tradeforge_migrator_spec::codegen::Expansion::Plan);
     std::hint::black_box(tokens);
     started.elapsed()
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use proc_macro::TokenStream;
 use syn::LitStr;
+use tradeforge_migrator_spec::codegen::{self, Expansion};
 
 /// Checks every migration source and expands to the typed plan: `static PLAN` plus the
 /// `topics` and `indicators` constant modules. Every problem in the sources becomes one
@@ -18,13 +19,26 @@ use syn::LitStr;
 /// every source with `cargo:rerun-if-changed` (see `tradeforge_migrator_spec::source`).
 #[proc_macro]
 pub fn plan(input: TokenStream) -> TokenStream {
+    expand(input, Expansion::Plan)
+}
+
+/// Checks the sources exactly as `plan!()` does and expands to the `topics` and `indicators`
+/// constant modules only: for application code that wants the typed names without the plan
+/// types (and so without the runtime's sqlx, rdkafka and ClickHouse client). Takes the same
+/// optional sources folder.
+#[proc_macro]
+pub fn names(input: TokenStream) -> TokenStream {
+    expand(input, Expansion::Names)
+}
+
+fn expand(input: TokenStream, expansion: Expansion) -> TokenStream {
     let root = match sources_root(input) {
         Ok(root) => root,
         Err(error) => return error.to_compile_error().into(),
     };
     match tradeforge_migrator_spec::compile(&root) {
-        Ok(plan) => tradeforge_migrator_spec::codegen::expand(&plan).into(),
-        Err(problems) => tradeforge_migrator_spec::codegen::expand_errors(&problems).into(),
+        Ok(plan) => codegen::expand(&plan, expansion).into(),
+        Err(problems) => codegen::expand_errors(&problems, expansion).into(),
     }
 }
 

@@ -43,7 +43,8 @@ fn main() {
             Err(problems) => panic!("the generated corpus must be valid:\n{problems}"),
         };
         let checked = Instant::now();
-        let tokens = tradeforge_migrator_spec::codegen::expand(&plan);
+        let tokens =
+            tradeforge_migrator_spec::codegen::expand(&plan, tradeforge_migrator_spec::codegen::Expansion::Plan);
         let done = Instant::now();
         generated_bytes = tokens.to_string().len();
         check_times.push(checked - start);

@@ -14,19 +14,27 @@ use crate::{data, indicators, topics};
 /// The module `plan!()` includes the data migration files into, one `v<version>` module each.
 const DATA_MODULE: &str = "__tradeforge_data_migrations";
 
+/// What a macro expands the checked sources to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expansion {
+    /// `plan!()`: the `static PLAN` the runtime applies, plus the names.
+    Plan,
+    /// `names!()`: only the `topics` and `indicators` constant modules, for application code that
+    /// must not link the runtime (sqlx, rdkafka, the ClickHouse client).
+    Names,
+}
+
 /// The items the plan expands to.
-pub fn expand(plan: &Plan) -> TokenStream {
+pub fn expand(plan: &Plan, expansion: Expansion) -> TokenStream {
+    let names = names(plan);
+    if expansion == Expansion::Names {
+        return names;
+    }
     let fingerprint = &plan.fingerprint;
     let postgres = plan.postgres.iter().map(migration);
     let clickhouse = plan.clickhouse.iter().map(migration);
     let topic_items = plan.topics.iter().map(topic);
     let indicator_items = plan.indicators.iter().map(indicator);
-    let topic_constants = plan.topics.iter().filter(|topic| !topic.deleted).map(|topic| {
-        let constant = Ident::new(&topics::constant_name(&topic.name), Span::call_site());
-        let name = &topic.name;
-        let doc = format!("The topic `{name}`.");
-        quote! { #[doc = #doc] pub const #constant: &str = #name; }
-    });
     let data_module = Ident::new(DATA_MODULE, Span::call_site());
     let data_files = plan.postgres.iter().filter_map(|migration| {
         let file = &migration.data.as_ref()?.file;
@@ -36,12 +44,6 @@ pub fn expand(plan: &Plan) -> TokenStream {
     let rejected_files = plan.rejected_data_files.iter().enumerate().map(|(index, file)| {
         let module = Ident::new(&format!("rejected_{index}"), Span::call_site());
         quote! { #[path = #file] mod #module; }
-    });
-    let indicator_constants = plan.indicators.iter().map(|indicator| {
-        let constant = Ident::new(&indicators::constant_name(&indicator.name), Span::call_site());
-        let name = &indicator.name;
-        let doc = format!("The indicator `{name}` ({}).", indicator.display_name);
-        quote! { #[doc = #doc] pub const #constant: &str = #name; }
     });
     quote! {
         /// The plan compiled from the sources: what `migrate` applies, in this order.
@@ -58,6 +60,25 @@ pub fn expand(plan: &Plan) -> TokenStream {
             #(#data_files)*
             #(#rejected_files)*
         }
+        #names
+    }
+}
+
+/// The `topics` and `indicators` constant modules.
+fn names(plan: &Plan) -> TokenStream {
+    let topic_constants = plan.topics.iter().filter(|topic| !topic.deleted).map(|topic| {
+        let constant = Ident::new(&topics::constant_name(&topic.name), Span::call_site());
+        let name = &topic.name;
+        let doc = format!("The topic `{name}`.");
+        quote! { #[doc = #doc] pub const #constant: &str = #name; }
+    });
+    let indicator_constants = plan.indicators.iter().map(|indicator| {
+        let constant = Ident::new(&indicators::constant_name(&indicator.name), Span::call_site());
+        let name = &indicator.name;
+        let doc = format!("The indicator `{name}` ({}).", indicator.display_name);
+        quote! { #[doc = #doc] pub const #constant: &str = #name; }
+    });
+    quote! {
         /// A constant per declared topic (tombstones excluded), named after the topic.
         pub mod topics {
             #(#topic_constants)*
@@ -70,12 +91,12 @@ pub fn expand(plan: &Plan) -> TokenStream {
 }
 
 /// One `compile_error!` per problem, followed by the plan's items, empty.
-pub fn expand_errors(problems: &Problems) -> TokenStream {
+pub fn expand_errors(problems: &Problems, expansion: Expansion) -> TokenStream {
     let errors = problems.iter().map(|problem| {
         let message = problem.to_string();
         quote! { ::core::compile_error!(#message); }
     });
-    let items = expand(&Plan::default());
+    let items = expand(&Plan::default(), expansion);
     quote! { #(#errors)* #items }
 }
 

@@ -16,6 +16,6 @@ fuzz_target!(|bytes: &[u8]| {
     }
     if problems.is_empty() {
         let plan = Plan { indicators, ..Plan::default() };
-        let _ = codegen::expand(&plan);
+        let _ = codegen::expand(&plan, codegen::Expansion::Plan);
     }
 });

@@ -1,0 +1,823 @@
+//! The command line: clap types whose doc comments are the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::builder::PossibleValue;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::Overrides;
+use crate::logging::LogFormat;
+use crate::plan::SqlTarget;
+use crate::targets::{TargetName, VersionTarget};
+
+/// The exit codes, for `--help` and for deploy scripts.
+pub mod exit_code {
+    /// Every selected target is at the plan, or `MIGRATE` switched migrations off.
+    pub const SUCCESS: u8 = 0;
+    /// A target failed part-way (the error line says what was applied before it), or a
+    /// confirmation prompt was answered with anything but `y`.
+    pub const FAILED: u8 = 1;
+    /// A bad flag, variable, env file, version or description, or `down`/`redo`/`repair`
+    /// outside a terminal without `--yes`; nothing was contacted or changed.
+    pub const USAGE: u8 = 2;
+    /// A server did not pass its health check within `--wait`, or refused it in a way waiting
+    /// cannot fix (`Target::is_permanent`); nothing of it was changed.
+    pub const UNREACHABLE: u8 = 3;
+    /// `status` and `check`: a target has pending changes or problems.
+    pub const NOT_AT_PLAN: u8 = 4;
+    /// Another migrator held the run lock for all of `--lock-timeout`; nothing was changed.
+    pub const LOCKED: u8 = 5;
+    /// The run lock was lost mid-run (its PostgreSQL session ended: a restart, a failover,
+    /// `pg_terminate_backend`); the run stopped before its next step, and the error line says
+    /// what was applied.
+    pub const LOCK_LOST: u8 = 6;
+    /// SIGINT: the run stopped at the next safe point (a second signal stops it at once).
+    pub const INTERRUPTED: u8 = 130;
+    /// SIGTERM (`docker stop`, Kubernetes): the run stopped at the next safe point.
+    pub const TERMINATED: u8 = 143;
+}
+
+const MAIN_AFTER_HELP: &str = "\
+Examples:
+  migrator plan                          print what this binary would apply; contacts no server
+  migrator migrate                       apply everything: PostgreSQL, ClickHouse, Kafka, indicators
+  migrator migrate postgres clickhouse   only these targets, still in that order
+  migrator migrate --dry-run             print the SQL and admin operations migrate would run
+  migrator status                        where each target stands; changes nothing
+  migrator check                         for CI: exit 4 when the servers and the plan disagree
+  migrator history -v                    what was applied, when, how long it took
+  migrator down --target postgres        undo the last PostgreSQL migration (asks first)
+  migrator new clickhouse \"add sentiment\"  create the next upgrade/downgrade pair
+  migrator verify-downgrades --create-scratch   prove every downgrade undoes its upgrade, on throwaway databases
+  migrator --env-file .env migrate --wait 2m
+
+Coming from Alembic or migrate.py:
+  alembic upgrade head / migrate.py up         migrator up --target postgres   (or: migrator migrate)
+  alembic upgrade <rev> / migrate.py up -r     migrator up --target postgres --to <version>
+  alembic downgrade -1 / migrate.py down       migrator down --target postgres
+  alembic downgrade <rev> / base               migrator down --target postgres --to <version>|base
+  alembic current / migrate.py current         migrator status postgres
+  alembic history [--verbose]                  migrator history --target postgres [-v]
+  alembic upgrade head --sql                   migrator plan --sql postgres     (offline)
+  alembic check                                migrator check
+  alembic revision -m / migrate.py create      migrator new postgres \"<description>\"
+  data_migrations/NNN_x.py (migrate())          migrator new postgres --data \"<description>\"  (Rust, with a downgrade)
+  alembic stamp <rev>                          migrator baseline --target postgres <version>
+  migrate.py production / python main.py       migrator migrate
+  migrate.py clickhouse                        migrator migrate clickhouse
+
+Exit codes:
+  0  success (or migrations disabled by MIGRATE=disabled|false)
+  1  a target failed (the error line says what was already applied), or a prompt was declined
+  2  bad command line, environment variable, env file, version or description; or `down`/`redo`
+     (or `repair`) without --yes outside a terminal; nothing was changed
+  3  a server did not answer its health check within --wait, or refused it for good (wrong
+     password, missing database, no privilege, TLS mismatch, refused librdkafka setting)
+  4  (status, check) a target has pending changes or problems
+  5  another migrator held the run lock for all of --lock-timeout; nothing was changed
+  6  the run lock was lost mid-run (its session ended); stopped before the next step
+130  SIGINT; 143  SIGTERM: stopped at the next safe point (a second signal stops at once)";
+
+/// Trade Forge Migrator: applies the migrations, Kafka topics and indicator catalogue compiled
+/// into this binary.
+///
+/// Logs go to stderr, the plan and the summaries to stdout.
+#[derive(Debug, Parser)]
+#[command(name = "migrator", version, after_help = MAIN_AFTER_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// Read variables from this dotenv file before the environment; a variable already set in the
+    /// environment wins over the file.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub env_file: Option<PathBuf>,
+
+    /// Log format on stderr: `json` (one object per line), `text`, or `auto` (text when stderr
+    /// is a terminal, JSON otherwise).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Auto, value_name = "FORMAT")]
+    pub log_format: LogFormat,
+
+    /// Log level or filter directives (`debug`, `info,sqlx=warn`) [default: `RUST_LOG`, else
+    /// `info`].
+    #[arg(long, global = true, value_name = "FILTER")]
+    pub log_level: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply the plan: PostgreSQL → ClickHouse → Kafka → indicators, stopping at the first
+    /// failure.
+    ///
+    /// Each target is health-checked first (retried until `--wait` runs out), then brought to the
+    /// plan; a second run with nothing to do changes nothing. When `MIGRATE` is set to anything
+    /// but `enabled`, logs that migrations are disabled and exits 0 without contacting a server.
+    /// With `--dry-run`, prints the SQL and admin operations it would run and changes nothing;
+    /// the Kafka broker is asked to validate the topics it would create.
+    #[command(after_long_help = MIGRATE_AFTER_HELP, after_help = MIGRATE_AFTER_HELP)]
+    Migrate(MigrateArgs),
+
+    /// Show where each target stands against the plan: the version it is at, the plan's head,
+    /// what is pending and what does not match (drift), without changing anything.
+    ///
+    /// Exits 0 when every selected target is at the plan and 4 when something is pending or
+    /// wrong, so a deploy can check a database before starting the services.
+    #[command(after_help = STATUS_AFTER_HELP)]
+    Status(StatusArgs),
+
+    /// For CI: exit 4, saying why, when the servers and this binary's plan disagree (pending
+    /// migrations, drift, topics that differ, indicators out of date); exit 0 when they match.
+    ///
+    /// The same reading as `status` (`alembic check` for the whole platform); changes nothing.
+    #[command(after_help = CHECK_AFTER_HELP)]
+    Check(StatusArgs),
+
+    /// Print the plan compiled into this binary (migrations, topics, indicators and the plan
+    /// fingerprint) without contacting any server.
+    ///
+    /// With `--sql`, print every upgrade statement instead, as `migrate` would run them on empty
+    /// servers (`alembic upgrade head --sql`).
+    #[command(after_help = PLAN_AFTER_HELP)]
+    Plan(PlanArgs),
+
+    /// Show what was applied to PostgreSQL and ClickHouse: version, description, when, how long
+    /// it took, and any migration ClickHouse left half-applied.
+    #[command(after_help = HISTORY_AFTER_HELP)]
+    History(HistoryArgs),
+
+    /// Apply the pending migrations of one database, all of them or up to `--to`.
+    #[command(after_help = UP_AFTER_HELP)]
+    Up(UpArgs),
+
+    /// Undo migrations of one database: the last one, or every one above `--to` (`base`: all),
+    /// newest first, each with its downgrade.
+    ///
+    /// Asks for confirmation on a terminal; elsewhere `--yes` is required.
+    #[command(after_help = DOWN_AFTER_HELP)]
+    Down(DownArgs),
+
+    /// Undo the last migration of one database and apply it again: for trying a migration out
+    /// on your own database.
+    ///
+    /// Asks for confirmation on a terminal; elsewhere `--yes` is required.
+    #[command(after_help = REDO_AFTER_HELP)]
+    Redo(RedoArgs),
+
+    /// Create the next-numbered upgrade and downgrade files of a new migration.
+    ///
+    /// Writes `migrations/<target>/upgrade/V<next>-<description>.sql` and its downgrade under
+    /// the current directory (or `--dir`), each with a header saying what to write; the build
+    /// refuses them until both hold SQL. Never overwrites a file.
+    #[command(after_help = NEW_AFTER_HELP)]
+    New(NewArgs),
+
+    /// Record the plan's migrations up to a version as applied without running them, for a
+    /// database whose schema another tool (Alembic, migrate.py) already created.
+    ///
+    /// Refuses when the database already has history.
+    #[command(after_help = BASELINE_AFTER_HELP)]
+    Baseline(BaselineArgs),
+
+    /// Accept the database as it is after a fix by hand: clear a half-applied mark, record a
+    /// migration whose history row was lost, record the plan's checksums and downgrades for
+    /// edited migrations. Prints what it will record and asks first (`--yes` in scripts).
+    #[command(after_help = REPAIR_AFTER_HELP)]
+    Repair(RepairArgs),
+
+    /// Prove that every downgrade undoes its upgrade. ONLY ON A SCRATCH DATABASE: it applies and
+    /// reverts every migration.
+    ///
+    /// On a database with an empty history (it refuses any other), applies the migrations one at
+    /// a time, then walks down to base and up again one version at a time, comparing the schema
+    /// after each downgrade with the schema before the matching upgrade. The first difference
+    /// fails (exit 1) naming the migration, its downgrade file and what differs. With
+    /// `--create-scratch`, runs on a fresh `tfm_verify_<random>` database made on the configured
+    /// server and dropped afterwards.
+    #[command(after_help = VERIFY_AFTER_HELP)]
+    VerifyDowngrades(VerifyDowngradesArgs),
+
+    /// Convert another tool's migration folder (golang-migrate, dbmate, goose, sqlx) into
+    /// `migrations/<target>/{upgrade,downgrade}/`, keeping the version numbers.
+    ///
+    /// Splits one-file formats, maps their no-transaction markers to `-- migrator:no-transaction`,
+    /// and lists what needs a person: missing or empty downgrades (written with a placeholder) and
+    /// what the build will refuse. Never overwrites a file.
+    #[command(after_help = IMPORT_AFTER_HELP)]
+    Import(ImportArgs),
+}
+
+const IMPORT_AFTER_HELP: &str = "\
+Examples:
+  migrator import golang-migrate db/migrations --target postgres
+  migrator import dbmate db/migrations --target postgres --into migrations
+  migrator import goose clickhouse/ --target clickhouse
+
+Review every file listed after `needs a person:`, then build: the build checks the rest.";
+
+const PLAN_AFTER_HELP: &str = "\
+Examples:
+  migrator plan > plan.txt                   review it, or compare the fingerprint with the one `migrate` logs
+  migrator plan --sql                        every statement, topic and indicator, from empty servers
+  migrator plan --sql postgres > upgrade.sql only PostgreSQL's SQL, for a DBA to review or run
+
+`--sql` prints migration SQL as written; topics and indicators are described in `--` comments (they
+are admin requests and a bound-parameter upsert, not SQL). History rows are not included: after
+running the SQL by hand, record it with `migrator baseline`.";
+
+const STATUS_AFTER_HELP: &str = "\
+Examples:
+  migrator status
+  migrator status postgres clickhouse && echo \"databases are at the plan\"
+  migrator status --format json | jq '.targets[] | {target, current, plan}'
+
+Connections are configured as for `migrate` (see `migrator migrate --help`).";
+
+const CHECK_AFTER_HELP: &str = "\
+Examples:
+  migrator check                             in CI after deploying: fails when anything is pending or drifted
+  migrator check postgres clickhouse         only the databases
+  migrator check --format json
+
+Connections are configured as for `migrate` (see `migrator migrate --help`).";
+
+const MIGRATE_AFTER_HELP: &str = "\
+Examples:
+  migrator migrate
+  migrator migrate postgres kafka --wait 2m
+  migrator migrate --dry-run > what-would-run.sql
+  DATABASE_URL=postgresql+asyncpg://app@db:5432/trading_users POSTGRES_PASSWORD=… migrator migrate
+  migrator migrate kafka --kafka-config security.protocol=SASL_SSL
+  migrator migrate --lock-database-url postgres://app@db-primary:5432/trading_users   (behind PgBouncer)
+
+Environment (a flag wins over its variable; an empty variable counts as unset):
+  MIGRATE                   unset, `enabled` or `true` runs; `disabled` or `false` skips with
+                            exit 0 (any case); any other value is refused with exit 2
+                            (`--dry-run` still prints, since it changes nothing)
+  DATABASE_URL              postgres://, postgresql:// or postgresql+asyncpg|psycopg|psycopg2://
+  POSTGRES_HOST             [default: localhost]  (each fills what DATABASE_URL leaves out)
+  POSTGRES_PORT             [default: 5432]
+  POSTGRES_DB               [default: trading_users]
+  POSTGRES_USER             [default: postgres]
+  POSTGRES_PASSWORD         [default: postgres]
+  CLICKHOUSE_URL            http(s)://user:password@host:port/?database=name
+  CLICKHOUSE_HOST           [default: localhost]
+  CLICKHOUSE_PORT           [default: 8123, the HTTP interface]
+  CLICKHOUSE_DB             [default: default]  (`?database=` in CLICKHOUSE_URL wins)
+  CLICKHOUSE_USER           [default: default]
+  CLICKHOUSE_PASSWORD       [default: empty]
+  KAFKA_BOOTSTRAP_SERVERS   [default: localhost:9092]
+  KAFKA_CONFIG              librdkafka `key=value` entries separated by `;` or new lines
+  MIGRATOR_LOCK_DATABASE_URL  a direct PostgreSQL URL for the run lock (see below)
+  MIGRATOR_LOCK_TIMEOUT     [default: 5m]
+  MIGRATOR_MIGRATION_LOCK_TIMEOUT  [default: 10s]  (PostgreSQL `lock_timeout` of each migration)
+  MIGRATOR_STATEMENT_TIMEOUT       [default: none] (longest a migration statement may run)
+  MIGRATOR_IO_TIMEOUT              [default: 30s]  (longest a server may leave a request unanswered)
+  RUST_LOG                  log filter when --log-level is not given
+
+Run lock: migrate, up, down, redo, baseline and repair hold a PostgreSQL advisory lock for the
+whole run, so two deploys never migrate at once (the second waits up to --lock-timeout, then exits
+5). It is taken whenever PostgreSQL is configured (DATABASE_URL, a POSTGRES_* variable or
+--database-url) or a postgres/indicators target runs, even when only ClickHouse or Kafka is
+migrated. A session lock does not survive PgBouncer's transaction pooling: when DATABASE_URL goes
+through PgBouncer, give a direct URL with --lock-database-url; parts it leaves out (the password)
+come from DATABASE_URL. The lock is checked before every migration and statement: if its session
+ends mid-run (a restart, a failover, pg_terminate_backend), the run stops with `run lock lost`
+(exit 6). SIGINT/SIGTERM stop the run at the next safe point (exit 130/143).
+
+Passwords are never logged or printed; prefer variables or --env-file to flags for them,
+since command lines are visible to other users of the machine.";
+
+const HISTORY_AFTER_HELP: &str = "\
+Examples:
+  migrator history                           both databases
+  migrator history --target clickhouse
+  migrator history --target postgres -v      also checksums and the size of each stored downgrade
+
+Connections are configured as for `migrate` (see `migrator migrate --help`).";
+
+const UP_AFTER_HELP: &str = "\
+Examples:
+  migrator up --target postgres              every pending PostgreSQL migration
+  migrator up --target clickhouse --to 5     pending ClickHouse migrations up to and including V5
+  migrator up --target postgres --to V0003   versions may be written `3`, `V3` or `V0003`
+
+Only the SQL migrations of that database run; `migrate` runs every target. Holds the run lock
+(see `migrator migrate --help`).";
+
+const DOWN_AFTER_HELP: &str = "\
+Examples:
+  migrator down --target postgres            undo the last applied migration
+  migrator down --target clickhouse --to 3   undo every migration above V3, newest first
+  migrator down --target postgres --to base --yes   undo everything, without asking (scripts, CI)
+
+A migration this binary does not know (applied by a newer release) is undone with the downgrade
+stored in the history when it was applied. Holds the run lock (see `migrator migrate --help`), but
+not while it asks: under the lock it reads the history again and refuses if what it would undo
+changed meanwhile.";
+
+const REDO_AFTER_HELP: &str = "\
+Examples:
+  migrator redo --target postgres            run the last migration's downgrade, then its upgrade
+  migrator redo --target clickhouse --yes
+
+Meant for a developer's own database while writing a migration. Holds the run lock.";
+
+const NEW_AFTER_HELP: &str = "\
+Examples:
+  migrator new postgres \"add orders table\"     → migrations/postgres/{upgrade,downgrade}/V0009-add_orders_table.sql
+  migrator new postgres --data \"fill limits\"  → migrations/postgres/data/fill_limits.rs (Rust data migration)
+  migrator new clickhouse sentiment_scores --dir ../platform
+
+The version is one above the highest of that database's upgrade and downgrade files (and, for
+PostgreSQL, its data migrations), written with as many digits as the newest file (4 for the
+first). Spaces in the description become `_`. A data migration's description must make a Rust
+module name (letters, digits, `_`; not starting with a digit).";
+
+const BASELINE_AFTER_HELP: &str = "\
+Examples:
+  migrator baseline --target postgres 7      the schema of V1..V7 is already there: record them
+  migrator baseline --target clickhouse V5
+
+Adopting a database managed by Alembic: make this repository's migrations reproduce the schema
+Alembic built, check with `migrator plan --sql postgres` against `pg_dump --schema-only`, then
+run `migrator baseline --target postgres <last version>` once; from then on `migrate` applies
+only newer migrations. Holds the run lock (see `migrator migrate --help`).";
+
+const VERIFY_AFTER_HELP: &str = "\
+Examples:
+  migrator verify-downgrades --create-scratch                   in CI: both databases, on throwaway databases
+  migrator verify-downgrades --target postgres --create-scratch
+  DATABASE_URL=postgres://app@localhost/scratch migrator verify-downgrades --target postgres
+
+WARNING: without --create-scratch it runs on the configured database and applies and reverts every
+migration there; it refuses a database whose history is not empty, and leaves it at the plan's head.
+Schemas are compared from the catalogs (PostgreSQL: tables, columns, constraints, indexes, views,
+sequences, types, functions, triggers; ClickHouse: system.tables and system.columns), without
+`migration_history`; data is not compared. No run lock is taken.";
+
+const REPAIR_AFTER_HELP: &str = "\
+Examples:
+  migrator repair                            both databases
+  migrator repair --target clickhouse        after finishing a half-applied migration by hand
+  migrator repair --target postgres --yes    in a script, after checking what it prints
+
+It runs no migration: it only writes history, so it first prints every line it would record and
+asks on a terminal; elsewhere it prints them and stops unless given --yes (exit 2).
+
+Holds the run lock (see `migrator migrate --help`).";
+
+/// `migrator migrate`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Only these targets, in the fixed order whatever order they are given in [default: all]
+    #[arg(value_enum, value_name = "TARGET")]
+    pub targets: Vec<TargetName>,
+
+    /// Delete the Kafka topics that `kafka_topics.yml` marks `deleted: true`; without it they are
+    /// only reported.
+    #[arg(long)]
+    pub allow_delete: bool,
+
+    /// Print the SQL statements and admin operations `migrate` would run against the servers as
+    /// they are now, in order, and change nothing (no run lock is taken).
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+/// How `status` and `check` print.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Lines for people.
+    #[default]
+    Text,
+    /// One JSON document, for machines.
+    Json,
+}
+
+/// `migrator status` and `migrator check`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Only these targets, in the fixed order [default: all]
+    #[arg(value_enum, value_name = "TARGET")]
+    pub targets: Vec<TargetName>,
+
+    /// `text` for people, `json` for machines
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text, value_name = "FORMAT")]
+    pub format: OutputFormat,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// `migrator plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Print every upgrade statement (with `;`), then the topic and indicator operations, as they
+    /// would run on empty servers; no server is contacted.
+    #[arg(long)]
+    pub sql: bool,
+
+    /// With `--sql`: only these targets [default: all]
+    #[arg(value_enum, value_name = "TARGET", requires = "sql")]
+    pub targets: Vec<TargetName>,
+
+    /// Check that this binary's plan was compiled from the sources under ROOT (the folder
+    /// holding `migrations/`): recompute the fingerprint from the files and compare; exit 1 when
+    /// they differ (a stale build)
+    #[arg(long, value_name = "ROOT", conflicts_with = "sql")]
+    pub check_sources: Option<PathBuf>,
+}
+
+/// `migrator history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Only this database [default: postgres and clickhouse]
+    #[arg(long, value_enum, value_name = "TARGET")]
+    pub target: Option<SqlTarget>,
+
+    /// Also show each migration's checksum (and whether the plan's file still has it) and the
+    /// size of the downgrade stored with it
+    #[arg(short, long)]
+    pub verbose: bool,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// `migrator up`.
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// The database to migrate
+    #[arg(long, value_enum, value_name = "TARGET")]
+    pub target: SqlTarget,
+
+    /// The last version to apply (`5`, `V0005`, or `head`) [default: head, every pending one]
+    #[arg(long, value_name = "VERSION", value_parser = parse_upgrade_target)]
+    pub to: Option<UpgradeTarget>,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+/// `migrator down`.
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    /// The database to roll back
+    #[arg(long, value_enum, value_name = "TARGET")]
+    pub target: SqlTarget,
+
+    /// The version to stay at (`3`, `V0003`), or `base` to undo everything [default: undo only
+    /// the last applied migration]
+    #[arg(long, value_name = "VERSION", value_parser = parse_version_target)]
+    pub to: Option<VersionTarget>,
+
+    /// Do not ask for confirmation (required when stdin is not a terminal)
+    #[arg(short, long)]
+    pub yes: bool,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+/// `migrator redo`.
+#[derive(Debug, Args)]
+pub struct RedoArgs {
+    /// The database whose last migration to redo
+    #[arg(long, value_enum, value_name = "TARGET")]
+    pub target: SqlTarget,
+
+    /// Do not ask for confirmation (required when stdin is not a terminal)
+    #[arg(short, long)]
+    pub yes: bool,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+/// `migrator new`.
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The database the migration is for
+    #[arg(value_enum, value_name = "TARGET")]
+    pub target: SqlTarget,
+
+    /// What the migration does, e.g. "add orders table" (becomes `add_orders_table` in the file
+    /// names)
+    #[arg(value_name = "DESCRIPTION")]
+    pub description: String,
+
+    /// The sources root holding `migrations/` [default: the current directory]
+    #[arg(long, value_name = "ROOT")]
+    pub dir: Option<PathBuf>,
+
+    /// Create a PostgreSQL data migration in Rust (`migrations/postgres/data/<description>.rs`)
+    /// instead of an SQL pair
+    #[arg(long)]
+    pub data: bool,
+}
+
+/// `migrator import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The tool the folder comes from
+    #[arg(value_enum, value_name = "TOOL")]
+    pub tool: crate::commands::import::Tool,
+
+    /// The folder holding its migration files
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// The database the migrations are for
+    #[arg(long, value_enum, value_name = "TARGET")]
+    pub target: SqlTarget,
+
+    /// The `migrations` folder of the sources root to write into
+    #[arg(long, value_name = "FOLDER", default_value = "migrations")]
+    pub into: PathBuf,
+}
+
+/// `migrator baseline`.
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// The database to baseline
+    #[arg(long, value_enum, value_name = "TARGET")]
+    pub target: SqlTarget,
+
+    /// The last version whose schema is already there (`7`, `V0007`)
+    #[arg(value_name = "VERSION", value_parser = parse_version)]
+    pub version: u64,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+/// `migrator verify-downgrades`.
+#[derive(Debug, Args)]
+pub struct VerifyDowngradesArgs {
+    /// Only this database [default: postgres and clickhouse]
+    #[arg(long, value_enum, value_name = "TARGET")]
+    pub target: Option<SqlTarget>,
+
+    /// Create a fresh `tfm_verify_<random>` database on the configured server (PostgreSQL: needs
+    /// CREATEDB), verify there and drop it afterwards; without it, the configured database must
+    /// be a scratch database with an empty history
+    #[arg(long)]
+    pub create_scratch: bool,
+
+    /// Report every downgrade that does not undo its upgrade, not only the first: the walk goes
+    /// on, expecting what a broken downgrade left behind, and the run fails at the end
+    #[arg(long)]
+    pub keep_going: bool,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// `migrator repair`.
+#[derive(Debug, Args)]
+pub struct RepairArgs {
+    /// Only this database [default: postgres and clickhouse]
+    #[arg(long, value_enum, value_name = "TARGET")]
+    pub target: Option<SqlTarget>,
+
+    /// Do not ask for confirmation (required when stdin is not a terminal)
+    #[arg(short, long)]
+    pub yes: bool,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+/// Where the servers are; each flag wins over its environment variable.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Connections")]
+pub struct ConnectionArgs {
+    /// PostgreSQL URL [env: DATABASE_URL]
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+
+    /// ClickHouse HTTP URL [env: CLICKHOUSE_URL]
+    #[arg(long, value_name = "URL")]
+    pub clickhouse_url: Option<String>,
+
+    /// Kafka brokers, `host:port` separated by commas [env: KAFKA_BOOTSTRAP_SERVERS]
+    #[arg(long, value_name = "SERVERS")]
+    pub kafka_bootstrap_servers: Option<String>,
+
+    /// A librdkafka property as `key=value` (`security.protocol=SASL_SSL`); repeatable, wins
+    /// over the same key in `KAFKA_CONFIG`
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub kafka_config: Vec<String>,
+
+    /// How long to wait for each server to pass its health check (`30s`, `2m`) [default: 60s]
+    #[arg(long, value_name = "DURATION")]
+    pub wait: Option<String>,
+
+    /// How long one PostgreSQL migration waits for a table lock another session holds before it
+    /// fails, naming that session (PostgreSQL `lock_timeout`; `0s`: no limit) [default: 10s]
+    /// [env: MIGRATOR_MIGRATION_LOCK_TIMEOUT]
+    #[arg(long, value_name = "DURATION", help_heading = "Timeouts")]
+    pub migration_lock_timeout: Option<String>,
+
+    /// How long one migration statement may run (PostgreSQL `statement_timeout`, ClickHouse
+    /// `max_execution_time`; `0s`: no limit) [default: no limit] [env: MIGRATOR_STATEMENT_TIMEOUT]
+    #[arg(long, value_name = "DURATION", help_heading = "Timeouts")]
+    pub statement_timeout: Option<String>,
+
+    /// How long a server may leave a request unanswered before the run stops, naming the server
+    /// (a stalled connection); a migration's own SQL gets this on top of `--statement-timeout`
+    /// [default: 30s] [env: MIGRATOR_IO_TIMEOUT]
+    #[arg(long, value_name = "DURATION", help_heading = "Timeouts")]
+    pub io_timeout: Option<String>,
+}
+
+/// The PostgreSQL advisory lock that keeps two migrators from changing the servers at once.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Run lock")]
+pub struct LockArgs {
+    /// How long to wait for a run lock held by another migrator (`30s`, `5m`; `0s` tries once)
+    /// [default: 5m] [env: MIGRATOR_LOCK_TIMEOUT]
+    #[arg(long, value_name = "DURATION")]
+    pub lock_timeout: Option<String>,
+
+    /// A direct PostgreSQL URL to hold the run lock on, when DATABASE_URL goes through PgBouncer;
+    /// parts it leaves out come from DATABASE_URL [env: MIGRATOR_LOCK_DATABASE_URL]
+    #[arg(long, value_name = "URL")]
+    pub lock_database_url: Option<String>,
+}
+
+/// Where `up` stops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpgradeTarget {
+    /// Every pending migration.
+    Head,
+    /// Up to and including this version.
+    Version(u64),
+}
+
+impl UpgradeTarget {
+    /// The `to` of `VersionedTarget::upgrade_to`.
+    pub fn as_option(self) -> Option<u64> {
+        match self {
+            UpgradeTarget::Head => None,
+            UpgradeTarget::Version(version) => Some(version),
+        }
+    }
+}
+
+/// `7`, `07`, `V7`, `v0007` → 7. Zero is not a version (it stands for `base`).
+pub fn parse_version(text: &str) -> Result<u64, String> {
+    let digits = text.trim().strip_prefix(['V', 'v']).unwrap_or(text.trim());
+    let malformed = || format!("`{text}` is not a migration version; write it like `7`, `V7` or `V0007`");
+    if digits.is_empty() || !digits.bytes().all(|byte| byte.is_ascii_digit()) {
+        return Err(malformed());
+    }
+    match digits.parse::<u64>() {
+        Ok(0) => Err(format!("`{text}`: version 0 stands for the database before any migration; write `base`")),
+        Ok(version) => Ok(version),
+        Err(_) => Err(malformed()),
+    }
+}
+
+/// `base` or a version, for `down --to`.
+pub fn parse_version_target(text: &str) -> Result<VersionTarget, String> {
+    if text.trim().eq_ignore_ascii_case("base") {
+        return Ok(VersionTarget::Base);
+    }
+    parse_version(text).map(VersionTarget::Version).map_err(|error| format!("{error}, or `base`"))
+}
+
+/// `head` or a version, for `up --to`.
+pub fn parse_upgrade_target(text: &str) -> Result<UpgradeTarget, String> {
+    if text.trim().eq_ignore_ascii_case("head") {
+        return Ok(UpgradeTarget::Head);
+    }
+    parse_version(text).map(UpgradeTarget::Version).map_err(|error| format!("{error}, or `head`"))
+}
+
+/// `--target postgres|clickhouse` and `new <postgres|clickhouse>`: only the SQL databases have
+/// versions. Spelt as `TargetName` spells them.
+impl ValueEnum for SqlTarget {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[SqlTarget::Postgres, SqlTarget::ClickHouse]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.name()))
+    }
+}
+
+/// The databases `--target` names, or both when it is not given.
+pub fn sql_targets(target: Option<SqlTarget>) -> Vec<SqlTarget> {
+    target.map_or_else(|| vec![SqlTarget::Postgres, SqlTarget::ClickHouse], |target| vec![target])
+}
+
+impl MigrateArgs {
+    /// The selected targets in run order, each once; all of them when none is named.
+    pub fn selected_targets(&self) -> Vec<TargetName> {
+        in_run_order(&self.targets)
+    }
+}
+
+impl StatusArgs {
+    /// The selected targets in run order, each once; all of them when none is named.
+    pub fn selected_targets(&self) -> Vec<TargetName> {
+        in_run_order(&self.targets)
+    }
+}
+
+impl PlanArgs {
+    /// The selected targets in run order, each once; all of them when none is named.
+    pub fn selected_targets(&self) -> Vec<TargetName> {
+        in_run_order(&self.targets)
+    }
+}
+
+fn in_run_order(named: &[TargetName]) -> Vec<TargetName> {
+    if named.is_empty() {
+        return TargetName::ALL.to_vec();
+    }
+    let mut targets = named.to_vec();
+    targets.sort();
+    targets.dedup();
+    targets
+}
+
+impl ConnectionArgs {
+    /// The connection flags, without run-lock settings (for commands that take no lock).
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            database_url: self.database_url.clone(),
+            clickhouse_url: self.clickhouse_url.clone(),
+            kafka_bootstrap_servers: self.kafka_bootstrap_servers.clone(),
+            kafka_config: self.kafka_config.clone(),
+            wait: self.wait.clone(),
+            migration_lock_timeout: self.migration_lock_timeout.clone(),
+            statement_timeout: self.statement_timeout.clone(),
+            io_timeout: self.io_timeout.clone(),
+            ..Overrides::default()
+        }
+    }
+
+    /// The connection flags together with the run-lock flags.
+    pub fn overrides_with_lock(&self, lock: &LockArgs) -> Overrides {
+        Overrides {
+            lock_database_url: lock.lock_database_url.clone(),
+            lock_timeout: lock.lock_timeout.clone(),
+            ..self.overrides()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_read_with_or_without_v_and_zeros() {
+        for text in ["7", "07", "V7", "v0007", " V0007 "] {
+            assert_eq!(parse_version(text), Ok(7), "{text}");
+        }
+        for text in ["", "V", "x7", "7a", "-1", "V 7", "99999999999999999999999"] {
+            assert!(parse_version(text).is_err(), "{text}");
+        }
+        assert!(parse_version("0").unwrap_err().contains("`base`"));
+    }
+
+    #[test]
+    fn down_takes_base_and_up_takes_head() {
+        assert_eq!(parse_version_target("base"), Ok(VersionTarget::Base));
+        assert_eq!(parse_version_target("V3"), Ok(VersionTarget::Version(3)));
+        assert!(parse_version_target("head").is_err());
+        assert_eq!(parse_upgrade_target("HEAD"), Ok(UpgradeTarget::Head));
+        assert_eq!(parse_upgrade_target("0005"), Ok(UpgradeTarget::Version(5)));
+        assert!(parse_upgrade_target("base").is_err());
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,661 @@
+//! ClickHouse: applies `plan.clickhouse` to the configured database (created if missing) over
+//! HTTP, one statement per request, recording progress after every statement; reports where the
+//! database stands; and gives the operator commands (`up --to`, `down`, `baseline`, `repair`,
+//! `migrate --dry-run`, `history`) through [`VersionedTarget`].
+//!
+//! # History
+//!
+//! `migration_history` in the configured database holds, per version, what PostgreSQL's holds
+//! (description, checksum, `applied_at`, `execution_ms`, the downgrade SQL as applied) plus
+//! where the migration stands: `status` (`partial`, `applied`, `reverting` or `reverted`),
+//! `statements_done` of `statements_total`, and ClickHouse's error for the statement it stopped
+//! at. ClickHouse 18.16 has neither transactions nor a cheap `UPDATE`/`DELETE`, so every step is
+//! an `INSERT` of a new row and the newest row of a version wins (see the `history` submodule).
+//!
+//! # A failure half-way, and the resume
+//!
+//! ClickHouse DDL is not transactional: when statement `k` of `n` fails, statements `1..k-1`
+//! stay applied. So a migration is recorded as it goes:
+//!
+//! 1. Before statement `k`, a `running` row at `k-1/n`: the intent record. It says statements
+//!    `1..k-1` ran and `k` was started, so one row per statement covers both the intent and the
+//!    progress; after the last, the `applied` row with the execution time (`n + 1` inserts).
+//! 2. When ClickHouse refuses statement `k`, a `partial` row at `k-1/n` keeps its error, and
+//!    `migrate` stops. The error names the migration, the statement (`k/n`, its file and first
+//!    line), ClickHouse's error and what to check; later migrations are not run. Without an answer
+//!    (a cut connection), no `partial` row is written: the statement may have run.
+//! 3. The next `migrate` starts a `partial` migration at statement `k`: it never re-runs
+//!    statements `1..k-1` and never skips `k`. Once the cause is fixed, the change reads
+//!    `V2 name (resumed at statement k/n, 35 ms)`.
+//! 4. A `running` row left behind (the migrator was killed, or the answer lost) is settled first
+//!    from the catalog (`targets::versioned::effect`, `catalog`): statement `k` ran if its table,
+//!    view, database or column is there (or gone, for a DROP), and the run goes on after it or at
+//!    it. Where the catalog cannot tell (an INSERT, several actions), the run stops before
+//!    running anything and asks for `repair`.
+//! 5. A partial migration whose file has changed since (another checksum or statement count)
+//!    is refused: which of its applied statements the edited file still holds cannot be known.
+//! 6. When the operator finishes the migration by hand instead, `repair` records it as applied
+//!    and says which statements the migrator did not run; `migrate` then goes on with the next
+//!    version.
+//!
+//! Mutations (`ALTER TABLE … UPDATE/DELETE`) run in the background on ClickHouse: a statement
+//! counts as applied once the server has accepted it.
+//!
+//! # Going down
+//!
+//! `down` reverts versions newest first, each with the plan's downgrade statements, or, for a
+//! version the plan does not know (a newer release applied it, or its file was deleted), with
+//! the downgrade SQL stored in its history row, split by the build's own splitter. A downgrade
+//! is recorded exactly like an upgrade, in the other direction:
+//!
+//! 1. A `reverting` row at `0/n` before its first statement (`n` counts the downgrade's
+//!    statements), a `reverting` row at `i/n` after each statement, and after the last a
+//!    `reverted` row. A version whose newest row is `reverted` reads as never applied: every
+//!    reader drops it (in Rust: a `WHERE` next to `FINAL` is applied before `FINAL` on 18.16), and
+//!    a later upgrade of the version writes past its `sequence`.
+//! 2. When downgrade statement `k` fails, a `reverting` row at `k-1/n` keeps ClickHouse's error
+//!    and `down` stops, naming the statement. `migrate` refuses while a version is `reverting`
+//!    (its objects are half gone); the next `down` resumes at statement `k`, and `repair`
+//!    records it as reverted when the operator finished it by hand.
+//! 3. `down` refuses before running anything while a migration is `partial` (resume it with
+//!    `migrate` or accept it with `repair` first), for a target above the current version, and
+//!    when a version to revert has an edited upgrade file (`repair` first).
+//!
+//! Tables `migration_history` created by older releases get the `reverting`, `reverted` and
+//! `running` values added to `status` (an `ALTER … MODIFY COLUMN` that only adds enum values,
+//! which ClickHouse does without rewriting data) the first time a command writes to it.
+//!
+//! # Drift
+//!
+//! Before running anything, `migrate`/`up` refuse a database holding versions newer than the
+//! plan (an application rollback: undo them with `down`), a version below the plan's head that
+//! the plan no longer has (a deleted or renumbered file: running around it could repeat or skip
+//! its changes), an applied migration whose file has changed, and (shared with PostgreSQL, in
+//! `targets::versioned`) gaps below the newest applied version and tables without any history. `status` lists every one of
+//! them. ClickHouse has no lock to take, so two runs at once against one database are not
+//! guarded against here: `migrate` runs once per deploy.
+
+mod baseline;
+mod catalog;
+mod connection;
+mod downgrade;
+mod drift;
+#[cfg(test)]
+mod fixtures;
+mod history;
+mod read_timeout;
+mod repair;
+pub mod schema;
+mod script;
+mod upgrade;
+
+use std::time::Instant;
+
+use self::connection::Connection;
+pub use self::history::{HistoryRow, MigrationState};
+use self::script::{first_line, statement_location};
+use super::versioned::{self, VersionedError};
+use super::{
+    ApplyOptions, Changes, Checkpoint, EntryState, Failure, HistoryEntry, PlannedStatement, Status, Stop, Target,
+    TargetName, VersionTarget, VersionedTarget,
+};
+use crate::config::ClickHouseConfig;
+use crate::plan::{Migration, Plan, SqlTarget};
+use crate::targets::irreversible::{self, IrreversibleError, Undo};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClickHouseError {
+    /// A refusal shared with the other SQL target (`targets::versioned`), boxed to keep the
+    /// error small.
+    #[error(transparent)]
+    Versioned(Box<VersionedError>),
+    #[error(transparent)]
+    Irreversible(#[from] IrreversibleError),
+    #[error(
+        "cannot reach ClickHouse at `{server}`: {reason}; check that the server is running and that CLICKHOUSE_URL \
+         (or CLICKHOUSE_HOST and CLICKHOUSE_PORT) points at its HTTP interface (port 8123 by default, 8443 with https)"
+    )]
+    Unreachable { server: String, reason: String },
+    #[error(
+        "cannot log in to ClickHouse at `{server}` as `{user}`: {reason}; check CLICKHOUSE_USER and \
+         CLICKHOUSE_PASSWORD (or the user and password in CLICKHOUSE_URL)"
+    )]
+    Authentication { server: String, user: String, reason: String },
+    #[error("`{server}`: cannot {action}: {reason}")]
+    Query { server: String, action: String, reason: String },
+    #[error(
+        "`{server}`: `migration_history` cannot be read: {reason}; it was written by another tool or a newer migrator"
+    )]
+    InvalidHistory { server: String, reason: String },
+    #[error(
+        "{location}: V{version} {description} {stopped} at statement {number}/{total} (`{first_line}`) on `{server}`: \
+         {reason}; {applied} and `migration_history` records V{version} as partial; check what this statement needs \
+         in ClickHouse (the tables and columns it reads or changes) and fix the cause, then run migrate again: it \
+         resumes at statement {number}/{total} without re-running the statements before it",
+        location = statement_location(
+            .migration.upgrade.path, .migration.upgrade.sql, .migration.upgrade.statements, .number.saturating_sub(1)
+        ),
+        version = .migration.version,
+        description = .migration.description,
+        stopped = if *.again { "stopped again" } else { "stopped" },
+        total = .migration.upgrade.statements.len(),
+        first_line = first_line(upgrade_statement(.migration, *.number)),
+        applied = applied_clause(.migration.version, .number.saturating_sub(1)),
+    )]
+    Statement {
+        server: String,
+        migration: &'static Migration,
+        /// 1-based.
+        number: usize,
+        /// This run was already a resume at this statement, and it failed again.
+        again: bool,
+        reason: String,
+    },
+    #[error(transparent)]
+    DowngradeStatement(Box<DowngradeStatementError>),
+    #[error(
+        "{location}: statement {number}/{total} of {script} ran on `{server}`, but recording it in \
+         `migration_history` failed: {reason}; the history still says {recorded}/{total}, so the next run will run \
+         statement {number} again: check that it can run twice (or undo its change) before running {command} again",
+        number = .recorded + 1,
+        script = .direction.script(*.version),
+        command = .direction.command(),
+    )]
+    Record {
+        server: String,
+        /// The script's path, or where its statement is.
+        location: String,
+        version: u64,
+        direction: Direction,
+        /// How many statements the history records as run: the one that ran is the next.
+        recorded: usize,
+        total: usize,
+        reason: String,
+    },
+    #[error(
+        "{path}: cannot record the start of statement {number}/{total} of V{version} in `migration_history` on \
+         `{server}`: {reason}; the statement was not run; run migrate again once the server answers"
+    )]
+    RecordIntent { server: String, path: &'static str, version: u64, number: usize, total: usize, reason: String },
+    #[error(
+        "{path}: every statement of V{version} ran on `{server}`, but recording it as applied in \
+         `migration_history` failed: {reason}; the history still holds the start of its last statement, which the \
+         next migrate settles from the catalog without running it again (or stops and asks for repair where the \
+         catalog cannot tell)"
+    )]
+    RecordApplied { server: String, path: &'static str, version: u64, reason: String },
+    #[error(
+        "database is at V{database_head}, newer than this binary's plan (head V{plan_head}): `{server}` holds \
+         {unknown}, applied by a newer release; deploy that release, or undo them with down (which runs the \
+         `downgrade_sql` recorded in `migration_history`), before migrating with this binary"
+    )]
+    AheadOfPlan { server: String, database_head: u64, plan_head: u64, unknown: String },
+    #[error(
+        "`{server}` records {missing}, but this binary's plan (head V{plan_head}) has no such migration: its file was \
+         deleted or renumbered, and migrating around it could repeat or skip its changes, so nothing was run; \
+         restore the file under its old version, undo it with down (which runs the downgrade stored in \
+         `migration_history`), or run repair to forget its history row (what it created stays), then run migrate \
+         again"
+    )]
+    MissingFromPlan { server: String, missing: String, plan_head: u64 },
+    #[error(
+        "{path}: V{version} was applied to `{server}` with checksum `{recorded}`, but the file now has `{planned}`; \
+         an applied migration must not change: restore the file and put the change in a new migration, or, if the \
+         database already matches the file as it is now, run repair to record its checksum"
+    )]
+    ChecksumMismatch { server: String, path: &'static str, version: u64, recorded: String, planned: &'static str },
+    #[error(
+        "{path}: V{version} stopped part-way on `{server}` after {done} of {recorded_total} statements (checksum \
+         `{recorded}`), but the file now has `{planned}` ({planned_total} statements), so which applied statements it \
+         still holds cannot be known; restore the file as it was and run migrate to resume, or finish V{version} by \
+         hand as the file now reads and run repair, which records it as applied"
+    )]
+    EditedAfterPartial {
+        server: String,
+        path: &'static str,
+        version: u64,
+        done: u32,
+        recorded_total: u32,
+        recorded: String,
+        planned_total: usize,
+        planned: &'static str,
+    },
+    #[error(
+        "the downgrade of V{version} {description} stopped part-way on `{server}` after {done} of {total} statements, \
+         so its objects are half gone and nothing was run; run down to a version below V{version} to finish the \
+         downgrade (it resumes at statement {next}/{total}), or finish it by hand and run repair, which records \
+         V{version} as reverted",
+        next = .done + 1,
+    )]
+    Reverting { server: String, version: u64, description: String, done: u32, total: u32 },
+    #[error(
+        "V{version} {description} stopped part-way on `{server}` after {done} of {total} statements, and down cannot \
+         undo a half-applied migration, so nothing was run; resume it with migrate, or finish it by hand and run \
+         repair, then run down again"
+    )]
+    PartialBlocksDowngrade { server: String, version: u64, description: String, done: u32, total: u32 },
+    #[error(
+        "cannot go down to V{to}: `{server}` is at {current}; down only goes back to an older version or to base, \
+         and up goes forward",
+        current = .current.map_or_else(|| "base (no migration applied)".to_owned(), |version| format!("V{version}")),
+    )]
+    DowngradeAboveCurrent { server: String, to: u64, current: Option<u64> },
+    #[error(
+        "the downgrade of V{version} {description} stopped on `{server}` after {done} of {recorded_total} statements, \
+         but {downgrade} now has {total} statements, so where to resume cannot be known; finish the downgrade by hand \
+         and run repair, which records V{version} as reverted"
+    )]
+    DowngradeChanged {
+        server: String,
+        version: u64,
+        description: String,
+        done: u32,
+        recorded_total: u32,
+        /// `path` of the plan's downgrade file, or "the downgrade … stored in `migration_history`".
+        downgrade: String,
+        total: usize,
+    },
+    #[error(
+        "the downgrade of V{version} {description} stored in `migration_history` on `{server}` cannot be split into \
+         statements: {reason}; run down with the release that applied V{version}, which has its downgrade file"
+    )]
+    StoredDowngrade { server: String, version: u64, description: String, reason: String },
+    #[error(
+        "V{version} is not a ClickHouse migration of this binary's plan ({known}); give a version the plan has \
+         (`migrator plan` lists them)"
+    )]
+    UnknownVersion { version: u64, known: String },
+    #[error(
+        "cannot baseline `{server}`: `migration_history` already records {recorded}; baseline only starts the history \
+         of a database whose schema another tool created; see status, and use repair to accept changes made by hand"
+    )]
+    BaselineNotEmpty { server: String, recorded: String },
+    /// The run lock was lost or a signal asked to stop (see `targets::checkpoint`).
+    #[error("{0}")]
+    Stopped(#[from] Stop),
+    /// A stop between two statements of one migration: the progress row says how far it got.
+    #[error(
+        "{source}, after statement {done}/{total} of {}: `migration_history` records it as {state} at \
+         {done}/{total}, and the next {} resumes at statement {next}/{total}",
+        .direction.script(*.version), .direction.command(),
+        state = match .direction { Direction::Upgrade => "partial", Direction::Downgrade => "reverting" },
+        next = .done + 1
+    )]
+    StoppedPartWay { source: Stop, direction: Direction, version: u64, done: usize, total: usize },
+}
+
+impl From<VersionedError> for ClickHouseError {
+    fn from(error: VersionedError) -> Self {
+        ClickHouseError::Versioned(Box::new(error))
+    }
+}
+
+/// Which way a migration was going when something failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    Upgrade,
+    Downgrade,
+}
+
+/// The error of a stop at a safe point between statement `done` and the next of a migration.
+fn stopped_part_way(stop: Stop, direction: Direction, version: u64, done: usize, total: usize) -> ClickHouseError {
+    ClickHouseError::StoppedPartWay { source: stop, direction, version, done, total }
+}
+
+impl Direction {
+    /// `V3`, or `the downgrade of V3`.
+    fn script(self, version: u64) -> String {
+        match self {
+            Direction::Upgrade => format!("V{version}"),
+            Direction::Downgrade => format!("the downgrade of V{version}"),
+        }
+    }
+
+    /// The command that resumes it.
+    fn command(self) -> &'static str {
+        match self {
+            Direction::Upgrade => "migrate",
+            Direction::Downgrade => "down",
+        }
+    }
+}
+
+/// A downgrade statement ClickHouse refused: [`ClickHouseError::DowngradeStatement`], boxed
+/// to keep the error small.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{location}: the downgrade of V{version} {description} {stopped} at statement {number}/{total} \
+     (`{first_line}`) on `{server}`: {reason}; {done} and `migration_history` records V{version} as reverting, so \
+     migrate refuses until it is finished; fix the cause, then run down again: it resumes at statement \
+     {number}/{total} without re-running the statements before it (or finish the downgrade by hand and run \
+     repair, which records V{version} as reverted)",
+    stopped = if *.again { "stopped again" } else { "stopped" },
+    done = downgrade_done_clause(.number.saturating_sub(1)),
+)]
+pub struct DowngradeStatementError {
+    pub server: String,
+    /// `path:line` of the statement, or its line in the stored downgrade.
+    pub location: String,
+    pub version: u64,
+    pub description: String,
+    /// 1-based.
+    pub number: usize,
+    pub total: usize,
+    pub first_line: String,
+    /// This run was already a resume at this statement, and it failed again.
+    pub again: bool,
+    pub reason: String,
+}
+
+/// Applies `plan.clickhouse` to one database. Contacts the server on first use (normally the
+/// health check).
+pub struct ClickHouseTarget {
+    connection: Connection,
+    checkpoint: Checkpoint,
+}
+
+impl ClickHouseTarget {
+    pub fn new(config: &ClickHouseConfig) -> Self {
+        ClickHouseTarget { connection: Connection::new(config), checkpoint: Checkpoint::default() }
+    }
+
+    /// The current row of every recorded version (reverted versions left out), in ascending
+    /// version order; empty when the database or `migration_history` does not exist yet.
+    /// Creates nothing.
+    pub async fn history(&mut self) -> Result<Vec<HistoryRow>, ClickHouseError> {
+        Ok(history::read_if_exists(&self.connection).await?.rows)
+    }
+
+    /// The configured database's schema as sorted text lines, `migration_history` left out (see
+    /// `clickhouse/schema.rs`): what `verify-downgrades` compares.
+    pub async fn schema_dump(&mut self) -> Result<String, ClickHouseError> {
+        schema::dump(&self.connection).await
+    }
+}
+
+impl Target for ClickHouseTarget {
+    type Error = ClickHouseError;
+
+    fn name(&self) -> TargetName {
+        TargetName::Clickhouse
+    }
+
+    fn set_checkpoint(&mut self, checkpoint: Checkpoint) {
+        self.checkpoint = checkpoint;
+    }
+
+    async fn health_check(&mut self) -> Result<(), ClickHouseError> {
+        self.connection.health_check().await
+    }
+
+    /// Refused credentials: the server answered, and will answer the same until the settings change.
+    fn is_permanent(error: &ClickHouseError) -> bool {
+        matches!(error, ClickHouseError::Authentication { .. })
+    }
+
+    async fn status(&mut self, plan: &Plan) -> Result<Status, ClickHouseError> {
+        let history = history::read_if_exists(&self.connection).await?;
+        let mut status = drift::status(&history.rows, plan.clickhouse);
+        match refuse_schema_without_history(&self.connection, &history, plan).await {
+            Err(ClickHouseError::Versioned(refusal)) => status.problems.push(refusal.to_string()),
+            other => other?,
+        }
+        Ok(status)
+    }
+
+    async fn apply(&mut self, plan: &Plan, _options: &ApplyOptions) -> Result<Changes, Failure<ClickHouseError>> {
+        self.upgrade_to(plan, None).await
+    }
+}
+
+impl VersionedTarget for ClickHouseTarget {
+    /// A downgrade left half-way (`reverting`, which [`EntryState`] has no variant for) shows as
+    /// `Partial` with the downgrade's statement counts; `status` says which direction it stopped in.
+    async fn history_entries(&mut self) -> Result<Vec<HistoryEntry>, ClickHouseError> {
+        Ok(self.history().await?.into_iter().map(history_entry).collect())
+    }
+
+    /// Refuses, before changing anything, a `to` the plan does not have and every drift `apply`
+    /// refuses. Creates the database and `migration_history` if they are missing.
+    async fn upgrade_to(&mut self, plan: &Plan, to: Option<u64>) -> Result<Changes, Failure<ClickHouseError>> {
+        check_version(plan.clickhouse, to)?;
+        let connection = &self.connection;
+        let history = history::read_if_exists(connection).await?;
+        refuse_schema_without_history(connection, &history, plan).await?;
+        let created = history.missing;
+        let history = if created { history::prepare(connection).await? } else { history };
+        let steps = drift::schedule(&history, plan.clickhouse, to, connection.server())?;
+        if !steps.is_empty() && !created {
+            // Intent rows are `running`, which a table created by an older release lacks.
+            history::extend_status(connection).await?;
+        }
+        let mut done = Changes::default();
+        for step in steps {
+            match upgrade::apply_migration(connection, step, &self.checkpoint).await {
+                Ok(change) => done.push(change),
+                Err(error) => return Err(Failure::new(error, done)),
+            }
+        }
+        if done.is_empty() {
+            let version = history.rows.last().map(|row| row.version);
+            tracing::info!(
+                event = "clickhouse_migrator.up_to_date",
+                target = "clickhouse",
+                version,
+                "clickhouse is up to date"
+            );
+        }
+        Ok(done)
+    }
+
+    /// Reverts newest first, one history row per statement (see "Going down" in the module
+    /// docs). Changes nothing when the database is already at `to`, and creates nothing when
+    /// there is nothing to revert.
+    async fn downgrade_to(&mut self, plan: &Plan, to: VersionTarget) -> Result<Changes, Failure<ClickHouseError>> {
+        let connection = &self.connection;
+        let history = history::read_if_exists(connection).await?;
+        let reverts = downgrade::schedule(&history.rows, plan.clickhouse, to, connection.server())?;
+        irreversible::refuse_crossing(
+            SqlTarget::ClickHouse,
+            plan.clickhouse,
+            reverts.iter().map(|revert| revert.row).map(|row| Undo {
+                version: row.version,
+                description: &row.description,
+                stored_downgrade: &row.downgrade_sql,
+            }),
+        )
+        .map_err(ClickHouseError::from)?;
+        if reverts.is_empty() {
+            return Ok(Changes::default());
+        }
+        history::extend_status(connection).await?;
+        let mut done = Changes::default();
+        for revert in reverts {
+            match downgrade::revert(connection, revert, &self.checkpoint).await {
+                Ok(change) => done.push(change),
+                Err(error) => return Err(Failure::new(error, done)),
+            }
+        }
+        Ok(done)
+    }
+
+    /// Writes every `applied` row in one `INSERT` (all or none). Refuses a version the plan does
+    /// not have, before creating anything, and a history that records any version.
+    async fn baseline(&mut self, plan: &Plan, version: u64) -> Result<Changes, ClickHouseError> {
+        check_version(plan.clickhouse, Some(version))?;
+        let connection = &self.connection;
+        let history = history::prepare(connection).await?;
+        let rows = baseline::rows(&history, plan.clickhouse, version, connection.server())?;
+        history::write_all(connection, &rows)
+            .await
+            .map_err(|error| connection.error("record the baseline in `migration_history`", &error))?;
+        tracing::info!(
+            event = "clickhouse_migrator.baseline",
+            target = "clickhouse",
+            version,
+            "recorded V{version} and every version before it as applied without running them"
+        );
+        let lines = rows.iter().map(|row| {
+            format!("V{} {}: recorded as applied without running it (baseline)", row.version, row.description)
+        });
+        Ok(Changes(lines.collect()))
+    }
+
+    /// One line per version it changed or left (see the `repair` submodule); empty when the
+    /// history already matches the plan. Runs no migration statement. Each row is written on its
+    /// own: after an error, the lines logged before it were written.
+    async fn repair(&mut self, plan: &Plan) -> Result<Changes, ClickHouseError> {
+        let connection = &self.connection;
+        let history = history::read_if_exists(connection).await?;
+        let fixes = repair::fixes(&history, plan.clickhouse);
+        if fixes.iter().any(|fix| fix.write.is_some()) {
+            // A repair may write `reverting` or `reverted`, which an older table's `status` lacks.
+            history::extend_status(connection).await?;
+        }
+        let mut done = Changes::default();
+        for fix in fixes {
+            let written = match &fix.write {
+                Some(repair::Write::Current(row)) => history::write(connection, row).await,
+                Some(repair::Write::Reverted(row)) => history::write_reverted(connection, row).await,
+                None => Ok(()),
+            };
+            written.map_err(|error| connection.error(&format!("write `migration_history` ({})", fix.line), &error))?;
+            tracing::info!(event = "clickhouse_migrator.repaired", target = "clickhouse", "{}", fix.line);
+            done.push(fix.line);
+        }
+        Ok(done)
+    }
+
+    async fn repair_preview(&mut self, plan: &Plan) -> Result<Changes, ClickHouseError> {
+        let history = history::read_if_exists(&self.connection).await?;
+        let fixes = repair::fixes(&history, plan.clickhouse);
+        Ok(Changes(fixes.into_iter().filter(|fix| fix.write.is_some()).map(|fix| fix.line).collect()))
+    }
+
+    /// Reads the history without creating anything; refuses what `upgrade_to` refuses.
+    async fn pending_sql(&mut self, plan: &Plan, to: Option<u64>) -> Result<Vec<PlannedStatement>, ClickHouseError> {
+        check_version(plan.clickhouse, to)?;
+        let history = history::read_if_exists(&self.connection).await?;
+        refuse_schema_without_history(&self.connection, &history, plan).await?;
+        let steps = drift::schedule(&history, plan.clickhouse, to, self.connection.server())?;
+        let statements = steps.iter().flat_map(|step| {
+            let first = step.partial.map_or(0, |row| row.statements_done as usize);
+            let migration = step.migration;
+            migration.upgrade.statements.iter().skip(first).map(move |statement| PlannedStatement {
+                version: migration.version,
+                description: migration.description,
+                path: migration.upgrade.path,
+                sql: (*statement).to_owned(),
+            })
+        });
+        Ok(statements.collect())
+    }
+}
+
+/// The rows as the shared decisions of `targets::versioned` read them.
+fn history_entries(rows: &[HistoryRow]) -> Vec<HistoryEntry> {
+    rows.iter().cloned().map(history_entry).collect()
+}
+
+/// The shared refusal of a database whose history table is missing while it already holds
+/// tables; asks the catalog only then.
+async fn refuse_schema_without_history(
+    connection: &Connection,
+    history: &history::History,
+    plan: &Plan,
+) -> Result<(), ClickHouseError> {
+    if !history.missing || plan.clickhouse.is_empty() {
+        return Ok(());
+    }
+    let tables = catalog::tables_besides_history(connection).await?;
+    versioned::refuse_schema_without_history(plan.clickhouse, tables, connection.server(), TargetName::Clickhouse)?;
+    Ok(())
+}
+
+fn history_entry(row: HistoryRow) -> HistoryEntry {
+    let state = match row.state {
+        MigrationState::Applied => EntryState::Applied,
+        MigrationState::Partial | MigrationState::Running => {
+            EntryState::Partial { done: row.statements_done, total: row.statements_total }
+        }
+        MigrationState::Reverting => EntryState::Reverting { done: row.statements_done, total: row.statements_total },
+    };
+    HistoryEntry {
+        version: row.version,
+        description: row.description,
+        checksum: row.checksum,
+        applied_at: row.applied_at,
+        execution_ms: row.execution_ms,
+        state,
+        downgrade_sql: row.downgrade_sql,
+    }
+}
+
+/// Refuses a `to` that is not one of the plan's versions.
+fn check_version(plan: &'static [Migration], to: Option<u64>) -> Result<(), ClickHouseError> {
+    match to {
+        Some(version) if drift::find(plan, version).is_none() => Err(unknown_version(plan, version)),
+        _ => Ok(()),
+    }
+}
+
+fn unknown_version(plan: &[Migration], version: u64) -> ClickHouseError {
+    let known = match (plan.first(), plan.last()) {
+        (Some(first), Some(last)) if first.version == last.version => format!("it has V{} only", first.version),
+        (Some(first), Some(last)) => format!("it has V{} to V{}", first.version, last.version),
+        _ => "it has none".to_owned(),
+    };
+    ClickHouseError::UnknownVersion { version, known }
+}
+
+/// Statement `number` (1-based) of the migration's upgrade.
+fn upgrade_statement(migration: &Migration, number: usize) -> &str {
+    number.checked_sub(1).and_then(|index| migration.upgrade.statements.get(index)).copied().unwrap_or_default()
+}
+
+fn applied_clause(version: u64, index: usize) -> String {
+    match index {
+        0 => format!("no statement of V{version} has run,"),
+        1 => format!("statement 1 of V{version} stays applied,"),
+        _ => format!("statements 1-{index} of V{version} stay applied,"),
+    }
+}
+
+fn downgrade_done_clause(index: usize) -> String {
+    match index {
+        0 => "no statement of the downgrade has run,".to_owned(),
+        1 => "statement 1 of the downgrade has run,".to_owned(),
+        _ => format!("statements 1-{index} of the downgrade have run,"),
+    }
+}
+
+fn elapsed_ms(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+fn saturating_u32(value: usize) -> u32 {
+    u32::try_from(value).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn applied_clause_counts_the_statements_before_the_failure() {
+        assert_eq!(applied_clause(3, 0), "no statement of V3 has run,");
+        assert_eq!(applied_clause(3, 1), "statement 1 of V3 stays applied,");
+        assert_eq!(applied_clause(3, 4), "statements 1-4 of V3 stay applied,");
+    }
+
+    #[test]
+    fn an_unknown_target_version_names_the_plans_range() {
+        static PLAN: [Migration; 0] = [];
+        assert_eq!(
+            check_version(&PLAN, Some(3)).expect_err("refused").to_string(),
+            "V3 is not a ClickHouse migration of this binary's plan (it has none); give a version the plan has \
+             (`migrator plan` lists them)"
+        );
+        assert!(check_version(&PLAN, None).is_ok());
+    }
+}

@@ -1,0 +1,48 @@
+//! What `system.tables`, `system.columns` and `system.databases` say, for the shared decisions of
+//! `targets::versioned`: the tables of a database that has no history, and whether a statement's
+//! effect is there. Plain `SELECT count()` with bound values, valid from 18.16 on.
+
+use super::connection::Connection;
+use super::history::TABLE;
+use super::ClickHouseError;
+use crate::targets::versioned::effect::{Object, Seen};
+
+const TABLES: &str = "SELECT name FROM system.tables WHERE database = ? AND name != ? ORDER BY name";
+const RELATION: &str = "SELECT count() FROM system.tables WHERE database = ? AND name = ?";
+const COLUMN: &str = "SELECT count() FROM system.columns WHERE database = ? AND table = ? AND name = ?";
+const DATABASE: &str = "SELECT count() FROM system.databases WHERE name = ?";
+
+/// The tables (views included) of the configured database besides `migration_history`; none
+/// when the database does not exist.
+pub(super) async fn tables_besides_history(connection: &Connection) -> Result<Vec<String>, ClickHouseError> {
+    connection
+        .server_client()
+        .query(TABLES)
+        .bind(connection.database())
+        .bind(TABLE)
+        .fetch_all::<String>()
+        .await
+        .map_err(|error| connection.error("list the tables of the database", &error))
+}
+
+/// Whether `object` is in the catalog now; a name without a database is in the configured one.
+pub(super) async fn seen(connection: &Connection, object: &Object) -> Result<Seen, ClickHouseError> {
+    let in_database = |schema: &Option<String>| schema.clone().unwrap_or_else(|| connection.database().to_owned());
+    let query = match object {
+        Object::Relation { schema, name } | Object::Index { schema, name } => {
+            connection.server_client().query(RELATION).bind(in_database(schema)).bind(name.as_str())
+        }
+        Object::Column { schema, table, column } => connection
+            .server_client()
+            .query(COLUMN)
+            .bind(in_database(schema))
+            .bind(table.as_str())
+            .bind(column.as_str()),
+        Object::Database { name } => connection.server_client().query(DATABASE).bind(name.as_str()),
+    };
+    let count: u64 = query
+        .fetch_one()
+        .await
+        .map_err(|error| connection.error("read the catalog to settle an unrecorded statement", &error))?;
+    Ok(if count > 0 { Seen::Present } else { Seen::Absent })
+}

@@ -1,0 +1,918 @@
+//! PostgreSQL: applies `plan.postgres` in ascending version order, each migration in one
+//! transaction together with its `migration_history` row; undoes migrations newest first; and
+//! gives the operator `baseline`, `repair`, the pending SQL and the run lock.
+//!
+//! - History: `migration_history` (see `postgres/history.rs`) keeps each applied migration's
+//!   checksum and its downgrade as applied, so an older binary that meets versions it does not
+//!   know (after an application rollback) can still undo them.
+//! - Drift (see `postgres/drift.rs`): `migrate`/`up` and the dry run refuse before running
+//!   anything when a newer release migrated the database, when an applied migration is gone from
+//!   the plan below its head, or when an applied migration's file changed; `status` lists all of
+//!   them. `down` only refuses edited migrations; `repair` accepts the drift it can.
+//! - Running a script (see `postgres/execute.rs`): whole in one transaction with its history
+//!   change, or statement by statement for `-- migrator:no-transaction` scripts.
+//! - The run lock (see `postgres/lock.rs`, [`RunLock`]): a session advisory lock on a connection
+//!   of its own, refused behind a transaction-pooling PgBouncer.
+//!
+//! # Adopting a database managed by Alembic (or any other tool)
+//!
+//! 1. `alembic current` prints the revision the database is at. Find the migration of
+//!    `migrations/postgres` that brings a fresh database to the same schema, say V7; check it by
+//!    comparing `pg_dump --schema-only` of the database with that of a scratch database brought
+//!    there with `up --to 7`.
+//! 2. Run `baseline` at V7 ([`VersionedTarget::baseline`]): it records V1..V7 in
+//!    `migration_history` as applied, with the plan's checksums and downgrades and an execution
+//!    time of 0, and runs nothing. It refuses a database whose history is not empty.
+//! 3. `migrate` then applies only V8 onwards.
+//!
+//! The migrator never reads or writes `alembic_version`: leave it while Alembic may still run
+//! against the database, and drop it (`DROP TABLE alembic_version`) once Alembic is retired.
+//!
+//! # What guards ClickHouse and Kafka
+//!
+//! ClickHouse has no session locks and Kafka no locks at all, so the PostgreSQL run lock is the
+//! one lock of a run: whoever wires the commands takes [`RunLock`] whenever PostgreSQL is
+//! configured and reachable, before the first target runs, even when the run migrates only
+//! ClickHouse, Kafka or the indicators, and holds it until the last target is done.
+
+mod catalog;
+mod connection;
+mod drift;
+mod execute;
+mod history;
+mod intent;
+mod lock;
+pub mod schema;
+mod watch;
+
+use std::collections::HashSet;
+
+use sqlx::Connection as _;
+
+use self::connection::bounded;
+pub(crate) use self::connection::{describe_error, is_undefined_table, Connection};
+pub use self::execute::Direction;
+use self::execute::Step;
+pub use self::history::HistoryRow;
+pub use self::lock::{working_application_name, RunLock, RUN_LOCK_KEY};
+use super::versioned::{self, VersionedError};
+use super::{
+    ApplyOptions, Changes, Checkpoint, Failure, HistoryEntry, PlannedStatement, Status, Stop, Target, TargetName,
+    VersionTarget, VersionedTarget,
+};
+use crate::config::PostgresConfig;
+use crate::plan::{Migration, Plan, SqlTarget};
+use crate::targets::irreversible::{self, IrreversibleError, Undo};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PostgresError {
+    /// A refusal shared with the other SQL target (`targets::versioned`), boxed to keep the
+    /// error small.
+    #[error(transparent)]
+    Versioned(Box<VersionedError>),
+    #[error(transparent)]
+    Irreversible(#[from] IrreversibleError),
+    #[error("cannot connect to PostgreSQL at `{server}`: {reason}; {fix}")]
+    Connect {
+        server: String,
+        reason: String,
+        fix: String,
+        /// Waiting cannot fix it (a refused password, a missing database, TLS): see
+        /// [`PostgresError::is_permanent`].
+        permanent: bool,
+    },
+    #[error("`{server}`: unsupported connection parameter `{key}` in DATABASE_URL; supported: {supported}")]
+    UnsupportedParameter { server: String, key: String, supported: String },
+    #[error("`{server}`: invalid `sslmode={value}` in DATABASE_URL; use disable, allow, prefer, require, verify-ca or verify-full")]
+    InvalidSslMode { server: String, value: String },
+    #[error("`{server}`: cannot {action}: {reason}")]
+    Query { server: String, action: String, reason: String },
+    #[error("{location}: {direction} of V{version} {description} failed on `{server}`: {reason}; {consequence}")]
+    Migration {
+        server: String,
+        direction: Direction,
+        version: u64,
+        // Boxed strings keep the error, returned everywhere, small.
+        description: Box<str>,
+        /// `path` or `path:line:column` of the failing SQL; for a downgrade stored in history,
+        /// `` `migration_history` (downgrade_sql of V<n>) ``.
+        location: String,
+        reason: String,
+        /// What state the failure left the database in, and what to do.
+        consequence: Box<str>,
+    },
+    #[error(
+        "database is at V{database_head}, newer than this binary's plan (head V{plan_head}): `{server}` holds {unknown}, \
+         applied by a newer release; deploy that release, or undo them with `down` (which runs the `downgrade_sql` \
+         recorded in `migration_history`), before migrating with this binary"
+    )]
+    AheadOfPlan { server: String, database_head: u64, plan_head: u64, unknown: String },
+    #[error(
+        "`{server}`: V{version} is applied but no longer in the plan, below its head V{plan_head} (a deleted or \
+         renumbered migration file; not in the plan: {missing}); restore the file as it was, or run `repair` to \
+         forget the row (what it created stays in the database)"
+    )]
+    MissingFromPlan { server: String, version: u64, missing: String, plan_head: u64 },
+    #[error(
+        "{path}: V{version} was applied to `{server}` with checksum `{recorded}`, but the file now has `{planned}`; \
+         an applied migration must not change: restore the file and put the change in a new migration, or, if the \
+         edit changes nothing in the database (comments, formatting), accept it with `repair`"
+    )]
+    ChecksumMismatch { server: String, path: &'static str, version: u64, recorded: String, planned: &'static str },
+    #[error("`{server}`: `migration_history` holds version {version}, which no migration file can have; fix or delete that row")]
+    InvalidHistoryVersion { server: String, version: i64 },
+    #[error("{path}: version {version} does not fit PostgreSQL's BIGINT; renumber the migration")]
+    VersionOutOfRange { path: &'static str, version: u64 },
+    #[error("V{version} is not a PostgreSQL migration of this plan; {known}")]
+    UnknownVersion { version: u64, known: String },
+    #[error("`{server}` is at {current}; `down` cannot go to V{to}, which is above it; `up --to {to}` goes forward")]
+    DowngradeAboveCurrent { server: String, to: u64, current: String },
+    #[error(
+        "`{server}`: `migration_history` already records {count} migrations (up to {current}); `baseline` only adopts \
+         a database with an empty history; use `migrate` or `up` to go further"
+    )]
+    BaselineOnHistory { server: String, count: usize, current: String },
+    #[error(
+        "`{server}`: the downgrade of V{version} stored in `migration_history` cannot be split into statements: \
+         {reason}; undo V{version} by hand, then delete its row"
+    )]
+    StoredDowngradeUnreadable { server: String, version: u64, reason: String },
+    #[error(
+        "`{server}`: {label} is a Rust data migration that this release does not know (history says: `{note}`); \
+         its downgrade exists only as code in the release that applied it: run `down` with that release"
+    )]
+    UnknownDataMigration { server: String, label: String, note: String },
+    #[error(
+        "`{server}`: the row of V{version} disappeared from `migration_history` during its downgrade; another \
+         migrator is running against this database without the run lock: stop it, then check `history`"
+    )]
+    HistoryRowVanished { server: String, version: u64 },
+    #[error(
+        "run lock: {source}; the lock connection uses MIGRATOR_LOCK_DATABASE_URL when it is set, else DATABASE_URL"
+    )]
+    LockConnection { source: Box<PostgresError> },
+    #[error(
+        "`{server}`: the run lock (PostgreSQL advisory lock {key}) is still taken after {waited}, {holder}: another \
+         migrator is running against this database; let it finish and run again, or wait longer with \
+         `--lock-timeout`{terminate}",
+        key = RUN_LOCK_KEY,
+        terminate = pid.map(|pid| format!(
+            "; if that migrator is stuck, end {} with `SELECT pg_terminate_backend({pid})`",
+            if *working { "its working session (it then stops and releases the lock)" } else { "that session" }
+        )).unwrap_or_default()
+    )]
+    LockTimeout {
+        server: String,
+        waited: String,
+        holder: String,
+        /// The session to end: the holder's working session when it names one, else the lock's.
+        pid: Option<i32>,
+        working: bool,
+    },
+    #[error(
+        "`{server}`: cannot hold the run lock through this connection: it does not keep one server session \
+         (two statements on it ran in backends {first} and {second}, and another connection was given backend \
+         {other}), as behind PgBouncer in transaction or \
+         statement pooling, where a session lock protects nothing; set MIGRATOR_LOCK_DATABASE_URL (or \
+         `--lock-database-url`) to a direct, non-pooled URL of the same database, used for the lock alone"
+    )]
+    LockBehindPooler { server: String, first: i32, other: i32, second: i32 },
+    #[error(
+        "`{server}` did not answer within {waited} (--io-timeout) while {action}: {reason}; the connection or the \
+         server stalled, and the run stopped; {consequence}; check the server and the network between, or raise \
+         --io-timeout (MIGRATOR_IO_TIMEOUT) if the server is only slow"
+    )]
+    Stalled { server: String, action: String, waited: String, reason: String, consequence: String },
+    /// The run lock was lost or a signal asked to stop (see `targets::checkpoint`).
+    #[error("{0}")]
+    Stopped(#[from] Stop),
+    /// A stop between the statements of a `-- migrator:no-transaction` script (only a lost lock
+    /// stops there).
+    #[error(
+        "{source}, after statement {done} of {total} of V{version} {description}'s `-- migrator:no-transaction` \
+         {direction}: those statements stay applied and V{version} is {recorded}; {next}"
+    )]
+    StoppedPartWay {
+        source: Stop,
+        direction: Direction,
+        version: u64,
+        description: Box<str>,
+        done: usize,
+        total: usize,
+        recorded: &'static str,
+        /// What the next run does about it.
+        next: &'static str,
+    },
+}
+
+impl From<VersionedError> for PostgresError {
+    fn from(error: VersionedError) -> Self {
+        PostgresError::Versioned(Box::new(error))
+    }
+}
+
+/// Applies `plan.postgres` to one database. Connects on first use (normally the health check).
+pub struct PostgresTarget {
+    connection: Connection,
+    checkpoint: Checkpoint,
+}
+
+impl PostgresTarget {
+    pub fn new(config: &PostgresConfig) -> Self {
+        PostgresTarget { connection: Connection::new(config), checkpoint: Checkpoint::default() }
+    }
+
+    /// The applied migrations in ascending version order; empty when `migration_history` does
+    /// not exist yet. Creates nothing.
+    pub async fn history(&mut self) -> Result<Vec<HistoryRow>, PostgresError> {
+        let server = self.connection.server();
+        let config = self.connection.config().clone();
+        let connection = self.connection.get().await?;
+        let read = history::read_if_exists(connection, &server);
+        Ok(bounded(&config, &server, "reading `migration_history`", read).await?.unwrap_or_default())
+    }
+
+    /// The database's schema as sorted text lines, `migration_history` left out (see
+    /// `postgres/schema.rs`): what `verify-downgrades` compares.
+    pub async fn schema_dump(&mut self) -> Result<String, PostgresError> {
+        let server = self.connection.server();
+        let connection = self.connection.get().await?;
+        schema::dump(connection, &server).await
+    }
+
+    /// Creates `migration_history` if it is missing and reads it.
+    async fn prepare_history(&mut self) -> Result<Vec<HistoryRow>, PostgresError> {
+        let server = self.connection.server();
+        let config = self.connection.config().clone();
+        let connection = self.connection.get().await?;
+        bounded(&config, &server, "reading `migration_history`", history::read_or_create(connection, &server)).await
+    }
+
+    /// The connection the health check opened, for the run lock to take over (see
+    /// `commands::lock`): one connection fewer per run.
+    pub(crate) fn into_connection(self) -> Option<sqlx::PgConnection> {
+        self.connection.into_inner()
+    }
+}
+
+impl Target for PostgresTarget {
+    type Error = PostgresError;
+
+    fn name(&self) -> TargetName {
+        TargetName::Postgres
+    }
+
+    fn set_checkpoint(&mut self, checkpoint: Checkpoint) {
+        self.checkpoint = checkpoint;
+    }
+
+    async fn health_check(&mut self) -> Result<(), PostgresError> {
+        self.connection.health_check().await
+    }
+
+    fn is_permanent(error: &PostgresError) -> bool {
+        error.is_permanent()
+    }
+
+    async fn status(&mut self, plan: &Plan) -> Result<Status, PostgresError> {
+        let server = self.connection.server();
+        let config = self.connection.config().clone();
+        let connection = self.connection.get().await?;
+        let read = async {
+            let read = history::read_if_exists(connection, &server).await?;
+            let intents = intent::read(connection, &server).await?;
+            let refusal = refuse_schema_without_history(connection, &server, plan, read.as_deref()).await?;
+            Ok((read, intents, refusal))
+        };
+        let (read, intents, refusal) = bounded(&config, &server, "reading `migration_history`", read).await?;
+        let history = read.unwrap_or_default();
+        let mut status = drift::status(&history, plan.postgres);
+        status.problems.extend(intents.iter().map(intent_problem));
+        let entries = entries_with_intents(&history, &intents);
+        status.problems.extend(versioned::gap_problems(plan.postgres, &entries));
+        if let Err(refusal) = refusal {
+            status.problems.push(refusal.to_string());
+        }
+        Ok(status)
+    }
+
+    async fn apply(&mut self, plan: &Plan, _options: &ApplyOptions) -> Result<Changes, Failure<PostgresError>> {
+        self.upgrade_to(plan, None).await
+    }
+}
+
+impl VersionedTarget for PostgresTarget {
+    /// Rows of `migration_history`, and a `-- migrator:no-transaction` upgrade that was
+    /// interrupted (`migration_intent`) as `Partial`.
+    async fn history_entries(&mut self) -> Result<Vec<HistoryEntry>, PostgresError> {
+        let history = self.history().await?;
+        let server = self.connection.server();
+        let intents = intent::read(self.connection.get().await?, &server).await?;
+        Ok(entries_with_intents(&history, &intents))
+    }
+
+    /// Applies the pending migrations up to and including `to`, in ascending order, after
+    /// refusing drift (see the module doc). A pending migration below an applied one (merged
+    /// from another branch) is applied too. Refuses a `to` that is not in the plan, naming the
+    /// nearest versions, before touching the database.
+    async fn upgrade_to(&mut self, plan: &Plan, to: Option<u64>) -> Result<Changes, Failure<PostgresError>> {
+        check_versions_fit(plan.postgres)?;
+        if let Some(to) = to {
+            find_version(plan.postgres, to)?;
+        }
+        let server = self.connection.server();
+        let config = self.connection.config().clone();
+        let connection = self.connection.get().await?;
+        let prepare = async {
+            let read = history::read_if_exists(connection, &server).await?;
+            refuse_schema_without_history(connection, &server, plan, read.as_deref())
+                .await?
+                .map_err(PostgresError::from)?;
+            match read {
+                Some(history) => Ok(history),
+                None => history::read_or_create(connection, &server).await,
+            }
+        };
+        let history = bounded(&config, &server, "reading `migration_history`", prepare).await?;
+        refuse_for_upgrade(&history, plan, &server)?;
+        let mut done = Changes::default();
+        for migration in pending(&history, plan.postgres, to) {
+            match execute::run(connection, &config, &server, &Step::upgrade(migration), &self.checkpoint).await {
+                Ok(execution_ms) => {
+                    done.push(format!("V{} {} ({execution_ms} ms)", migration.version, migration.description))
+                }
+                Err(error) => return Err(Failure::new(error, done)),
+            }
+        }
+        if done.is_empty() {
+            let version = history.last().map(|row| row.version);
+            let position = to.map_or_else(|| "up to date".to_owned(), |to| format!("already at or past V{to}"));
+            tracing::info!(
+                event = "postgresql_migrator.up_to_date",
+                target = "postgres",
+                version,
+                "postgres is {position}"
+            );
+        }
+        Ok(done)
+    }
+
+    /// Undoes applied migrations newest first until the newest left is `to` (none for `Base`).
+    /// Each downgrade and the deletion of its row share one transaction (a
+    /// `-- migrator:no-transaction` downgrade runs statement by statement, then the row goes). A
+    /// version the plan knows is undone with the plan's downgrade; one it does not know (applied
+    /// by a newer release, or deleted from the plan) with the `downgrade_sql` of its row.
+    /// Refuses a `to` above the current version, a `to` neither applied nor in the plan, and an
+    /// edited applied migration, before undoing anything; stops at the first failure.
+    async fn downgrade_to(&mut self, plan: &Plan, to: VersionTarget) -> Result<Changes, Failure<PostgresError>> {
+        let history = self.history().await?;
+        let server = self.connection.server();
+        drift::refuse_for_downgrade(&history, plan.postgres, &server)?;
+        let undo = rows_to_undo(&history, plan.postgres, to, &server)?;
+        irreversible::refuse_crossing(
+            SqlTarget::Postgres,
+            plan.postgres,
+            undo.iter().map(|row| Undo {
+                version: row.version,
+                description: &row.description,
+                stored_downgrade: &row.downgrade_sql,
+            }),
+        )
+        .map_err(PostgresError::from)?;
+        // Every step is prepared before the first runs, so an unreadable stored downgrade stops
+        // the command before anything is undone.
+        let steps = undo
+            .iter()
+            .map(|row| match plan.postgres.iter().find(|migration| migration.version == row.version) {
+                Some(migration) => Ok(Step::downgrade(migration)),
+                None => Step::stored_downgrade(row, &server),
+            })
+            .collect::<Result<Vec<Step>, PostgresError>>()?;
+        let config = self.connection.config().clone();
+        let connection = self.connection.get().await?;
+        let mut done = Changes::default();
+        for step in &steps {
+            match execute::run(connection, &config, &server, step, &self.checkpoint).await {
+                Ok(execution_ms) => done.push(undone(step, execution_ms)),
+                Err(error) => return Err(Failure::new(error, done)),
+            }
+        }
+        Ok(done)
+    }
+
+    /// Records every plan migration up to and including `version` as applied (plan checksum and
+    /// downgrade, execution time 0) in one transaction, running none of them; creates
+    /// `migration_history` if it is missing. Refuses a `version` not in the plan and a database
+    /// whose history is not empty. See the module doc for adopting an Alembic database.
+    async fn baseline(&mut self, plan: &Plan, version: u64) -> Result<Changes, PostgresError> {
+        check_versions_fit(plan.postgres)?;
+        find_version(plan.postgres, version)?;
+        let history = self.prepare_history().await?;
+        let server = self.connection.server();
+        if let Some(last) = history.last() {
+            return Err(PostgresError::BaselineOnHistory { server, count: history.len(), current: last.label() });
+        }
+        let adopted: Vec<&'static Migration> =
+            plan.postgres.iter().take_while(|migration| migration.version <= version).collect();
+        let connection = self.connection.get().await?;
+        let mut transaction =
+            connection.begin().await.map_err(|error| query_error(&server, "begin the baseline", &error))?;
+        for migration in &adopted {
+            history::insert(&mut transaction, migration, 0).await.map_err(|error| {
+                query_error(&server, &format!("record V{} in `migration_history`", migration.version), &error)
+            })?;
+        }
+        transaction.commit().await.map_err(|error| query_error(&server, "commit the baseline", &error))?;
+        tracing::info!(
+            event = "postgresql_migrator.baselined",
+            target = "postgres",
+            version,
+            migrations = adopted.len(),
+            "recorded V{} to V{version} as applied without running them",
+            adopted.first().map_or(version, |migration| migration.version)
+        );
+        Ok(Changes(
+            adopted
+                .iter()
+                .map(|migration| {
+                    format!("V{} {} recorded as applied (baseline, not run)", migration.version, migration.description)
+                })
+                .collect(),
+        ))
+    }
+
+    /// Accepts what the operator decided, in one transaction, one line per row it looked at:
+    /// - an applied migration whose file changed (or whose description or downgrade changed):
+    ///   its row takes the plan's description, checksum and downgrade;
+    /// - an applied version below the plan's head that the plan no longer has: its row is
+    ///   deleted (what it created stays; the stored downgrade is logged with
+    ///   `postgresql_migrator.history_row_forgotten`);
+    /// - an applied version above the plan's head (a newer release's): left as it is, and said
+    ///   so: `down` can still undo it with its stored downgrade.
+    async fn repair(&mut self, plan: &Plan) -> Result<Changes, PostgresError> {
+        let history = self.history().await?;
+        let server = self.connection.server();
+        let connection = self.connection.get().await?;
+        let intents = intent::read(connection, &server).await?;
+        let fixes = repair_fixes(&history, &intents, plan.postgres);
+        let mut transaction =
+            connection.begin().await.map_err(|error| query_error(&server, "begin the repair", &error))?;
+        let mut changes = Changes::default();
+        for fix in fixes {
+            match fix.write {
+                RepairWrite::Accept(migration) => accept(&mut transaction, &server, migration, &fix.line).await?,
+                RepairWrite::Forget(row) => forget(&mut transaction, &server, row).await?,
+                RepairWrite::Record(migration) => {
+                    history::insert(&mut transaction, migration, 0).await.map_err(|error| {
+                        query_error(&server, &format!("record V{} in `migration_history`", migration.version), &error)
+                    })?;
+                    if intents.iter().any(|intent| intent.version == migration.version) {
+                        intent::delete(&mut transaction, migration.version).await.map_err(|error| {
+                            query_error(&server, &format!("clear V{} in `migration_intent`", migration.version), &error)
+                        })?;
+                    }
+                    tracing::info!(
+                        event = "postgresql_migrator.history_row_recorded",
+                        target = "postgres",
+                        version = migration.version,
+                        "{}",
+                        fix.line
+                    );
+                }
+                RepairWrite::Nothing => {}
+            }
+            changes.push(fix.line);
+        }
+        transaction.commit().await.map_err(|error| query_error(&server, "commit the repair", &error))?;
+        Ok(changes)
+    }
+
+    async fn repair_preview(&mut self, plan: &Plan) -> Result<Changes, PostgresError> {
+        let history = self.history().await?;
+        let server = self.connection.server();
+        let intents = intent::read(self.connection.get().await?, &server).await?;
+        let fixes = repair_fixes(&history, &intents, plan.postgres);
+        Ok(Changes(
+            fixes.into_iter().filter(|fix| !matches!(fix.write, RepairWrite::Nothing)).map(|fix| fix.line).collect(),
+        ))
+    }
+
+    /// The SQL `upgrade_to(plan, to)` would send, in order, after the same refusals: a
+    /// transactional script as one statement (it is sent whole, inside `BEGIN` … `COMMIT` with
+    /// the insertion of its history row), a `-- migrator:no-transaction` script as its
+    /// statements. Creates nothing.
+    async fn pending_sql(&mut self, plan: &Plan, to: Option<u64>) -> Result<Vec<PlannedStatement>, PostgresError> {
+        if let Some(to) = to {
+            find_version(plan.postgres, to)?;
+        }
+        let server = self.connection.server();
+        let config = self.connection.config().clone();
+        let connection = self.connection.get().await?;
+        let read = async {
+            let read = history::read_if_exists(connection, &server).await?;
+            refuse_schema_without_history(connection, &server, plan, read.as_deref()).await??;
+            Ok(read)
+        };
+        let history = bounded(&config, &server, "reading `migration_history`", read).await?.unwrap_or_default();
+        refuse_for_upgrade(&history, plan, &server)?;
+        let mut statements = Vec::new();
+        for migration in pending(&history, plan.postgres, to) {
+            if migration.is_data() {
+                // Its SQL is decided as it runs; the printout names it instead.
+                statements.push(PlannedStatement {
+                    version: migration.version,
+                    description: migration.description,
+                    path: migration.upgrade.path,
+                    sql: String::new(),
+                });
+                continue;
+            }
+            let step = Step::upgrade(migration);
+            statements.extend(step.sent().into_iter().map(|sql| PlannedStatement {
+                version: migration.version,
+                description: migration.description,
+                path: migration.upgrade.path,
+                sql: sql.to_owned(),
+            }));
+        }
+        Ok(statements)
+    }
+}
+
+/// Everything that stops `migrate`/`up` before they run anything: the drift of `postgres/drift.rs`,
+/// then the gaps (see `targets::versioned`).
+fn refuse_for_upgrade(history: &[HistoryRow], plan: &Plan, server: &str) -> Result<(), PostgresError> {
+    drift::refuse_for_upgrade(history, plan.postgres, server)?;
+    versioned::refuse_gaps(plan.postgres, &entries(history), server, TargetName::Postgres)?;
+    Ok(())
+}
+
+fn entries(history: &[HistoryRow]) -> Vec<HistoryEntry> {
+    history.iter().cloned().map(HistoryEntry::from).collect()
+}
+
+/// The history with each interrupted no-transaction upgrade as a `Partial` entry, in version
+/// order.
+fn entries_with_intents(history: &[HistoryRow], intents: &[intent::Intent]) -> Vec<HistoryEntry> {
+    let mut entries = entries(history);
+    entries.extend(intents.iter().filter(|intent| !history.iter().any(|row| row.version == intent.version)).map(
+        |intent| HistoryEntry {
+            version: intent.version,
+            description: String::new(),
+            checksum: intent.checksum.clone(),
+            applied_at: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
+            execution_ms: 0,
+            state: super::EntryState::Partial { done: intent.statements_done, total: intent.total },
+            downgrade_sql: String::new(),
+        },
+    ));
+    entries.sort_by_key(|entry| entry.version);
+    entries
+}
+
+fn intent_problem(intent: &intent::Intent) -> String {
+    let next = intent.statements_done + 1;
+    if intent.running {
+        format!(
+            "V{} (`-- migrator:no-transaction`) was interrupted during statement {next}/{} before its outcome was \
+             recorded; migrate settles it from the catalog and resumes (or, where the catalog cannot tell, stops and \
+             asks for repair)",
+            intent.version, intent.total
+        )
+    } else {
+        format!(
+            "V{} (`-- migrator:no-transaction`) stopped at statement {next}/{}, which failed; fix the cause and run \
+             migrate to resume there, or finish it by hand and run repair",
+            intent.version, intent.total
+        )
+    }
+}
+
+/// The shared refusal of a database whose history table is missing (`history` is `None`) while
+/// it already holds tables: the outer error is the catalog read failing, the inner one the
+/// refusal.
+async fn refuse_schema_without_history(
+    connection: &mut sqlx::PgConnection,
+    server: &str,
+    plan: &Plan,
+    history: Option<&[HistoryRow]>,
+) -> Result<Result<(), VersionedError>, PostgresError> {
+    if history.is_some() || plan.postgres.is_empty() {
+        return Ok(Ok(()));
+    }
+    let tables = catalog::tables_besides_history(connection, server).await?;
+    Ok(versioned::refuse_schema_without_history(plan.postgres, tables, server, TargetName::Postgres))
+}
+
+/// The plan's migrations that are not applied, up to and including `to`, ascending.
+fn pending(
+    history: &[HistoryRow],
+    plan: &'static [Migration],
+    to: Option<u64>,
+) -> impl Iterator<Item = &'static Migration> {
+    let applied: HashSet<u64> = history.iter().map(|row| row.version).collect();
+    let last = to.unwrap_or(u64::MAX);
+    plan.iter().filter(move |migration| migration.version <= last && !applied.contains(&migration.version))
+}
+
+/// The rows `down` to `to` removes, newest first.
+fn rows_to_undo<'a>(
+    history: &'a [HistoryRow],
+    plan: &[Migration],
+    to: VersionTarget,
+    server: &str,
+) -> Result<Vec<&'a HistoryRow>, PostgresError> {
+    let floor = match to {
+        VersionTarget::Base => 0,
+        VersionTarget::Version(version) => {
+            let current = history.last().map(|row| row.version).unwrap_or(0);
+            if version > current {
+                let current = history.last().map_or_else(|| "base (nothing applied)".to_owned(), HistoryRow::label);
+                return Err(PostgresError::DowngradeAboveCurrent { server: server.to_owned(), to: version, current });
+            }
+            let known = plan.iter().any(|migration| migration.version == version)
+                || history.iter().any(|row| row.version == version);
+            if !known {
+                return Err(PostgresError::UnknownVersion { version, known: nearby(plan, version) });
+            }
+            version
+        }
+    };
+    Ok(history.iter().rev().take_while(|row| row.version > floor).collect())
+}
+
+/// The change line of one downgrade.
+fn undone(step: &Step<'_>, execution_ms: i64) -> String {
+    if step.origin.starts_with("`migration_history`") {
+        format!("{} undone with the downgrade stored in `migration_history` ({execution_ms} ms)", step.label())
+    } else {
+        format!("{} undone ({execution_ms} ms)", step.label())
+    }
+}
+
+/// One line of `repair`'s report and the write behind it.
+struct RepairFix<'a> {
+    line: String,
+    write: RepairWrite<'a>,
+}
+
+enum RepairWrite<'a> {
+    /// The row takes the plan's description, checksum and downgrade.
+    Accept(&'static Migration),
+    /// The row of a version deleted from the plan is deleted.
+    Forget(&'a HistoryRow),
+    /// A gap (see `targets::versioned`) is recorded as applied.
+    Record(&'static Migration),
+    Nothing,
+}
+
+/// What `repair` does, in version order: the same list for the preview the operator confirms
+/// and for the writes.
+fn repair_fixes<'a>(
+    history: &'a [HistoryRow],
+    intents: &[intent::Intent],
+    plan: &'static [Migration],
+) -> Vec<RepairFix<'a>> {
+    let head = drift::plan_head(plan);
+    let mut fixes: Vec<(u64, RepairFix<'a>)> = history
+        .iter()
+        .filter_map(|row| {
+            let fix = match plan.iter().find(|migration| migration.version == row.version) {
+                Some(migration) => RepairFix { line: accepted(row, migration)?, write: RepairWrite::Accept(migration) },
+                None if row.version > head => RepairFix {
+                    line: format!(
+                        "{}: left as it is: applied by a newer release (this plan ends at V{head}); `down` undoes it \
+                         with its stored downgrade",
+                        row.label()
+                    ),
+                    write: RepairWrite::Nothing,
+                },
+                None => RepairFix {
+                    line: format!(
+                        "{}: forgot its row: no longer in the plan; what it created stays in the database (its \
+                         downgrade is in the log)",
+                        row.label()
+                    ),
+                    write: RepairWrite::Forget(row),
+                },
+            };
+            Some((row.version, fix))
+        })
+        .collect();
+    let entries = entries_with_intents(history, intents);
+    let applied_head = versioned::applied_head(plan, &entries);
+    fixes.extend(versioned::unrecorded_gaps(plan, &entries).into_iter().map(|migration| {
+        let line = versioned::gap_repair_line(migration, applied_head);
+        (migration.version, RepairFix { line, write: RepairWrite::Record(migration) })
+    }));
+    // An interrupted no-transaction upgrade the person finished by hand.
+    fixes.extend(
+        intents
+            .iter()
+            .filter(|intent| !history.iter().any(|row| row.version == intent.version))
+            .filter_map(|intent| Some((intent, plan.iter().find(|migration| migration.version == intent.version)?)))
+            .map(|(intent, migration)| {
+                let how = if intent.running { "was started, its outcome never recorded" } else { "had failed" };
+                let line = format!(
+                    "V{} {}: recorded as applied; the migrator had run {} of its {} statements and statement {} {how}; \
+                     the rest was not run by the migrator",
+                    migration.version,
+                    migration.description,
+                    intent.statements_done,
+                    intent.total,
+                    intent.statements_done + 1
+                );
+                (migration.version, RepairFix { line, write: RepairWrite::Record(migration) })
+            }),
+    );
+    fixes.sort_by_key(|(version, _)| *version);
+    fixes.into_iter().map(|(_, fix)| fix).collect()
+}
+
+/// What accepting the plan's migration changes in its row, or `None` when the row matches.
+fn accepted(row: &HistoryRow, migration: &'static Migration) -> Option<String> {
+    let mut accepted = Vec::new();
+    if row.checksum != migration.checksum {
+        accepted.push(format!(
+            "accepted the edited `{}` (checksum `{}` → `{}`)",
+            migration.upgrade.path, row.checksum, migration.checksum
+        ));
+    }
+    if row.description != migration.description {
+        accepted.push(format!("description `{}` → `{}`", row.description, migration.description));
+    }
+    if row.downgrade_sql != migration.downgrade.sql {
+        accepted.push(format!("stored the downgrade of `{}`", migration.downgrade.path));
+    }
+    (!accepted.is_empty()).then(|| format!("V{} {}: {}", migration.version, migration.description, accepted.join(", ")))
+}
+
+/// Brings the row of a migration the plan knows to the plan's description, checksum and
+/// downgrade.
+async fn accept(
+    connection: &mut sqlx::PgConnection,
+    server: &str,
+    migration: &'static Migration,
+    line: &str,
+) -> Result<(), PostgresError> {
+    history::accept(connection, migration).await.map_err(|error| {
+        query_error(server, &format!("update V{} in `migration_history`", migration.version), &error)
+    })?;
+    tracing::info!(
+        event = "postgresql_migrator.history_row_accepted",
+        target = "postgres",
+        version = migration.version,
+        "{line}"
+    );
+    Ok(())
+}
+
+/// Deletes the row of a version deleted from the plan, logging its stored downgrade so that
+/// it is not lost.
+async fn forget(connection: &mut sqlx::PgConnection, server: &str, row: &HistoryRow) -> Result<(), PostgresError> {
+    history::delete(connection, row.version)
+        .await
+        .map_err(|error| query_error(server, &format!("delete V{} from `migration_history`", row.version), &error))?;
+    tracing::info!(
+        event = "postgresql_migrator.history_row_forgotten",
+        target = "postgres",
+        version = row.version,
+        description = row.description.as_str(),
+        checksum = row.checksum.as_str(),
+        downgrade_sql = row.downgrade_sql.as_str(),
+        "forgot {}: no longer in the plan",
+        row.label()
+    );
+    Ok(())
+}
+
+/// The migration of `version`, or an error naming the nearest versions the plan has.
+fn find_version(plan: &'static [Migration], version: u64) -> Result<&'static Migration, PostgresError> {
+    plan.iter()
+        .find(|migration| migration.version == version)
+        .ok_or_else(|| PostgresError::UnknownVersion { version, known: nearby(plan, version) })
+}
+
+/// `the nearest are V3 orders, V5 audit`: up to two versions on each side of `version`.
+fn nearby(plan: &[Migration], version: u64) -> String {
+    let split = plan.partition_point(|migration| migration.version < version);
+    let below = &plan[split.saturating_sub(2)..split];
+    let above = &plan[split..plan.len().min(split + 2)];
+    let names: Vec<String> = below
+        .iter()
+        .chain(above)
+        .map(|migration| format!("V{} {}", migration.version, migration.description))
+        .collect();
+    if names.is_empty() {
+        "the plan has no PostgreSQL migrations".to_owned()
+    } else {
+        format!("the nearest are {}", names.join(", "))
+    }
+}
+
+/// `migration_history.version` is a BIGINT: a version beyond it could never be recorded.
+fn check_versions_fit(plan: &'static [Migration]) -> Result<(), PostgresError> {
+    match plan.iter().find(|migration| i64::try_from(migration.version).is_err()) {
+        Some(migration) => {
+            Err(PostgresError::VersionOutOfRange { path: migration.upgrade.path, version: migration.version })
+        }
+        None => Ok(()),
+    }
+}
+
+impl PostgresError {
+    /// Whether connecting again cannot help: see `connection::connect_error`, which decides it
+    /// for the server's answers, and the settings this binary refuses before sending anything.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            PostgresError::Connect { permanent, .. } => *permanent,
+            PostgresError::UnsupportedParameter { .. } | PostgresError::InvalidSslMode { .. } => true,
+            PostgresError::LockConnection { source } => source.is_permanent(),
+            _ => false,
+        }
+    }
+}
+
+fn query_error(server: &str, action: &str, error: &sqlx::Error) -> PostgresError {
+    PostgresError::Query { server: server.to_owned(), action: action.to_owned(), reason: describe_error(error) }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+
+    use super::*;
+    use crate::targets::versioned::tests::migration;
+
+    static PLAN: [Migration; 5] =
+        [migration(1, "one"), migration(2, "two"), migration(4, "four"), migration(5, "five"), migration(8, "eight")];
+
+    fn row(version: u64) -> HistoryRow {
+        HistoryRow {
+            version,
+            description: format!("m{version}"),
+            checksum: "sha256:x".to_owned(),
+            applied_at: DateTime::<Utc>::UNIX_EPOCH,
+            execution_ms: 1,
+            downgrade_sql: String::new(),
+        }
+    }
+
+    #[test]
+    fn unknown_version_names_the_nearest_on_both_sides() {
+        let error = find_version(&PLAN, 3).expect_err("not in the plan");
+        assert_eq!(
+            error.to_string(),
+            "V3 is not a PostgreSQL migration of this plan; the nearest are V1 one, V2 two, V4 four, V5 five"
+        );
+        let error = find_version(&PLAN, 99).expect_err("not in the plan");
+        assert!(error.to_string().ends_with("the nearest are V5 five, V8 eight"), "{error}");
+    }
+
+    #[test]
+    fn pending_stops_at_the_target_and_skips_applied_versions() {
+        let history = [row(1), row(4)];
+        let versions: Vec<u64> = pending(&history, &PLAN, Some(5)).map(|migration| migration.version).collect();
+        assert_eq!(versions, [2, 5]);
+        let versions: Vec<u64> = pending(&history, &PLAN, None).map(|migration| migration.version).collect();
+        assert_eq!(versions, [2, 5, 8]);
+    }
+
+    #[test]
+    fn down_undoes_newest_first_down_to_the_target() {
+        let history = [row(1), row(2), row(4), row(9)];
+        let undo = |to| -> Vec<u64> {
+            rows_to_undo(&history, &PLAN, to, "s").expect("valid").iter().map(|row| row.version).collect()
+        };
+        assert_eq!(undo(VersionTarget::Version(2)), [9, 4]);
+        assert_eq!(undo(VersionTarget::Version(9)), Vec::<u64>::new());
+        assert_eq!(undo(VersionTarget::Base), [9, 4, 2, 1]);
+    }
+
+    #[test]
+    fn down_refuses_a_target_above_the_current_version_or_unknown() {
+        let history = [row(1), row(2)];
+        let error = rows_to_undo(&history, &PLAN, VersionTarget::Version(4), "s").expect_err("above");
+        assert!(error.to_string().starts_with("`s` is at V2 m2; `down` cannot go to V4"), "{error}");
+        let error = rows_to_undo(&[], &PLAN, VersionTarget::Version(1), "s").expect_err("above base");
+        assert!(error.to_string().contains("base (nothing applied)"), "{error}");
+        let history = [row(1), row(2), row(4)];
+        let error = rows_to_undo(&history, &PLAN, VersionTarget::Version(3), "s").expect_err("unknown");
+        assert!(error.to_string().starts_with("V3 is not a PostgreSQL migration"), "{error}");
+    }
+
+    #[test]
+    fn lock_timeout_names_the_holder_and_how_to_end_it() {
+        let error = PostgresError::LockTimeout {
+            server: "postgres://u@h:1/d".to_owned(),
+            waited: "5s".to_owned(),
+            holder: "held by pid 42 (application `x`)".to_owned(),
+            pid: Some(42),
+            working: false,
+        };
+        let message = error.to_string();
+        assert!(message.contains("advisory lock 8387511655498670452"), "{message}");
+        assert!(message.contains("held by pid 42"), "{message}");
+        assert!(message.ends_with("`SELECT pg_terminate_backend(42)`"), "{message}");
+    }
+}
