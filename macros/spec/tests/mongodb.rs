@@ -52,7 +52,14 @@ fn the_seed_collections_pass_every_check() {
     let collections: Vec<&str> = migrations.iter().map(|m| m.upgrade.commands[0].collection.as_str()).collect();
     assert_eq!(
         collections,
-        ["strategy_configs", "indicator_metadata", "system_logs", "event_store", "ml_models", "genetic_algorithm_config"]
+        [
+            "strategy_configs",
+            "indicator_metadata",
+            "system_logs",
+            "event_store",
+            "ml_models",
+            "genetic_algorithm_config"
+        ]
     );
     assert_eq!(migrations.iter().map(|m| m.version).collect::<Vec<_>>(), [1, 2, 3, 4, 5, 6]);
     for migration in &migrations {
@@ -70,7 +77,10 @@ fn the_seed_collections_pass_every_check() {
     assert_eq!(logs.document["indexes"][0]["expireAfterSeconds"], 2592000);
     // Compound keys keep their order: by aggregate, then time.
     let events = &migrations[3].upgrade.commands[1].document["indexes"][1]["key"];
-    assert_eq!(events.as_object().map(|key| key.keys().cloned().collect::<Vec<_>>()), Some(vec!["aggregate_id".into(), "timestamp".into()]));
+    assert_eq!(
+        events.as_object().map(|key| key.keys().cloned().collect::<Vec<_>>()),
+        Some(vec!["aggregate_id".into(), "timestamp".into()])
+    );
     let checksums: std::collections::HashSet<&str> =
         migrations.iter().flat_map(|m| &m.upgrade.commands).map(|c| c.checksum.as_str()).collect();
     assert_eq!(checksums.len(), migrations.iter().map(|m| m.upgrade.commands.len()).sum::<usize>());
@@ -101,7 +111,10 @@ fn unknown_commands_and_options_get_a_did_you_mean() {
 #[test]
 fn a_command_leads_its_item_and_stands_alone() {
     let error = one_error("commands:\n  - validator: {$jsonSchema: {}}\n    create: a\n");
-    assert!(error.starts_with("migrations/mongodb/upgrade/V1-a.yml:3:5: the command `create` must be the first key"), "{error}");
+    assert!(
+        error.starts_with("migrations/mongodb/upgrade/V1-a.yml:3:5: the command `create` must be the first key"),
+        "{error}"
+    );
     let error = one_error("commands:\n  - create: a\n    drop: b\n");
     assert!(error.contains("one item holds two commands, `create` and `drop`"), "{error}");
 }
@@ -110,10 +123,14 @@ fn a_command_leads_its_item_and_stands_alone() {
 fn required_options_and_option_rules() {
     assert!(one_error("commands:\n  - createIndexes: a\n").contains("`createIndexes` command has no `indexes`; add it"));
     assert!(one_error("commands:\n  - create: a\n    capped: true\n").contains("a capped collection needs its `size`"));
-    assert!(one_error("commands:\n  - create: a\n    size: 100\n").contains("`size` applies only to a capped collection"));
+    assert!(
+        one_error("commands:\n  - create: a\n    size: 100\n").contains("`size` applies only to a capped collection")
+    );
     assert!(one_error("commands:\n  - collMod: a\n").contains("`collMod` changes nothing"));
     assert!(one_error("commands:\n  - renameCollection: a\n    to: a\n").contains("renaming `a` to itself"));
-    assert!(one_error("commands:\n  - dropIndexes: a\n    index: _id_\n").contains("the `_id_` index cannot be dropped"));
+    assert!(
+        one_error("commands:\n  - dropIndexes: a\n    index: _id_\n").contains("the `_id_` index cannot be dropped")
+    );
     let error = one_error("commands:\n  - collMod: a\n    index: {name: ttl, expireAfterSeconds: -5}\n");
     assert!(error.contains("`expireAfterSeconds` must be at least 0"), "{error}");
 }
@@ -123,14 +140,20 @@ fn validators_are_json_schema_and_checked() {
     let error = one_error("commands:\n  - create: a\n    validator: {name: {$type: string}}\n");
     assert!(error.contains("the validator holds `name`; write the whole rule as `$jsonSchema`"), "{error}");
     let error = one_error("commands:\n  - create: a\n    validator:\n      $jsonSchema:\n        properties:\n          n: {bsonType: integer}\n");
-    assert!(error.starts_with("migrations/mongodb/upgrade/V1-a.yml:6:25: `integer` is not a BSON type (did you mean `int`?)"), "{error}");
+    assert!(
+        error.starts_with(
+            "migrations/mongodb/upgrade/V1-a.yml:6:25: `integer` is not a BSON type (did you mean `int`?)"
+        ),
+        "{error}"
+    );
 }
 
 #[test]
 fn collection_names_follow_mongodb_and_spare_the_history() {
     assert!(one_error("commands:\n  - create: system.users\n").contains("names starting with `system.`"));
     assert!(one_error("commands:\n  - create: a$b\n").contains("it contains `$`"));
-    assert!(one_error("commands:\n  - drop: migrations\n").contains("`migrations` is where the migrator keeps its own history"));
+    assert!(one_error("commands:\n  - drop: migrations\n")
+        .contains("`migrations` is where the migrator keeps its own history"));
     assert!(one_error("commands:\n  - renameCollection: a\n    to: system.a\n").contains("not a valid collection name"));
 }
 
@@ -202,18 +225,27 @@ fn two_migrations_with_one_version_clash() {
 
 #[test]
 fn file_names_follow_the_sql_rules_with_yml() {
-    let root = sources(&[("upgrade/V1_a.yml", CREATE_A), ("downgrade/V1_a.yml", DROP_A), ("upgrade/V0-z.yml", CREATE_A)]);
+    let root =
+        sources(&[("upgrade/V1_a.yml", CREATE_A), ("downgrade/V1_a.yml", DROP_A), ("upgrade/V0-z.yml", CREATE_A)]);
     let (_, errors) = run(root.path());
     assert_eq!(errors.len(), 3, "{errors:#?}");
     assert!(errors.iter().any(|e| e.contains("`V1_a.yml` is not a migration file name; name it `V<version>-<description>.yml`, e.g. `V0001-create_users.yml` (did you mean `V1-a.yml`?)")), "{errors:#?}");
-    assert!(errors.iter().any(|e| e.contains("version `0` stands for the database before any migration")), "{errors:#?}");
+    assert!(
+        errors.iter().any(|e| e.contains("version `0` stands for the database before any migration")),
+        "{errors:#?}"
+    );
 }
 
 #[test]
 fn stray_entries_in_the_folder_are_errors() {
-    let root = sources(&[("upgrades/V1-a.yml", CREATE_A), ("upgrade/old/V1-a.yml", CREATE_A), ("downgrade/V1-a.yml", DROP_A)]);
+    let root =
+        sources(&[("upgrades/V1-a.yml", CREATE_A), ("upgrade/old/V1-a.yml", CREATE_A), ("downgrade/V1-a.yml", DROP_A)]);
     let (_, errors) = run(root.path());
-    assert!(errors.iter().any(|e| e.contains("migrations/mongodb/upgrades: does not belong in `migrations/mongodb`") && e.contains("did you mean `upgrade`")), "{errors:#?}");
+    assert!(
+        errors.iter().any(|e| e.contains("migrations/mongodb/upgrades: does not belong in `migrations/mongodb`")
+            && e.contains("did you mean `upgrade`")),
+        "{errors:#?}"
+    );
     assert!(errors.iter().any(|e| e.contains("migrations are not read from subfolders")), "{errors:#?}");
     // The hidden upgrade does not make its downgrade an orphan.
     assert!(!errors.iter().any(|e| e.contains("downgrade has no upgrade")), "{errors:#?}");
@@ -221,7 +253,8 @@ fn stray_entries_in_the_folder_are_errors() {
 
 #[test]
 fn downgrades_may_declare_no_op_or_irreversible_with_a_reason() {
-    let root = sources(&[("upgrade/V1-a.yml", CREATE_A), ("downgrade/V1-a.yml", "no_op: the collection is harmless\n")]);
+    let root =
+        sources(&[("upgrade/V1-a.yml", CREATE_A), ("downgrade/V1-a.yml", "no_op: the collection is harmless\n")]);
     let (migrations, errors) = run(root.path());
     assert_eq!(errors, Vec::<String>::new());
     assert_eq!(migrations[0].reversal, Reversal::NoOp { reason: "the collection is harmless".into() });
@@ -230,11 +263,16 @@ fn downgrades_may_declare_no_op_or_irreversible_with_a_reason() {
     let root = sources(&[("upgrade/V1-a.yml", "irreversible: nope\n"), ("downgrade/V1-a.yml", "irreversible: ''\n")]);
     let (_, errors) = run(root.path());
     assert_eq!(errors.len(), 2, "{errors:#?}");
-    assert!(errors.iter().any(|e| e.contains("belongs in `migrations/mongodb/downgrade/V1-a.yml`, not in the upgrade")), "{errors:#?}");
+    assert!(
+        errors.iter().any(|e| e.contains("belongs in `migrations/mongodb/downgrade/V1-a.yml`, not in the upgrade")),
+        "{errors:#?}"
+    );
     assert!(errors.iter().any(|e| e.contains("`irreversible` gives no reason")), "{errors:#?}");
 
     let root = sources(&[("upgrade/V1-a.yml", CREATE_A), ("downgrade/V1-a.yml", "no_op: x\ncommands:\n  - drop: a\n")]);
-    assert!(run(root.path()).1[0].contains("declares that this downgrade runs nothing, but the file also has `commands`"));
+    assert!(
+        run(root.path()).1[0].contains("declares that this downgrade runs nothing, but the file also has `commands`")
+    );
 }
 
 #[test]
@@ -246,6 +284,19 @@ fn a_file_without_commands_is_an_error() {
 
 #[test]
 fn every_problem_of_a_file_is_reported() {
-    let errors = upgrade_errors("commands:\n  - creat: a\n  - drop: system.x\n  - createIndexes: b\n    indexes: [{key: {x: 0}, name: i}]\n");
+    let errors = upgrade_errors(
+        "commands:\n  - creat: a\n  - drop: system.x\n  - createIndexes: b\n    indexes: [{key: {x: 0}, name: i}]\n",
+    );
     assert_eq!(errors.len(), 3, "{errors:#?}");
+}
+
+#[test]
+fn key_order_makes_a_different_index_and_empty_items_are_errors() {
+    let text = "commands:\n  - createIndexes: a\n    indexes:\n      - {key: {x: 1, y: 1}, name: xy}\n      - {key: {y: 1, x: 1}, name: yx}\n";
+    assert_eq!(upgrade_errors(text), Vec::<String>::new());
+    let error = one_error("commands:\n  - {}\n");
+    assert!(error.starts_with("migrations/mongodb/upgrade/V1-a.yml:2:5: an empty item runs nothing"), "{error}");
+    let error =
+        one_error("commands:\n  - create: a\n    validator: {$jsonSchema: {properties: {n: {multipleOf: 0}}}}\n");
+    assert!(error.contains("`multipleOf` must be greater than 0, found 0"), "{error}");
 }

@@ -69,7 +69,8 @@ const fn option(name: &'static str, kind: OptionKind, required: bool, descriptio
     OptionSpec { name, kind, required, description }
 }
 
-const VALIDATOR: OptionSpec = option("validator", OptionKind::Validator, false, "`{$jsonSchema: …}` every write must satisfy.");
+const VALIDATOR: OptionSpec =
+    option("validator", OptionKind::Validator, false, "`{$jsonSchema: …}` every write must satisfy.");
 const VALIDATION_LEVEL: OptionSpec = option(
     "validationLevel",
     OptionKind::OneOf(VALIDATION_LEVELS),
@@ -139,7 +140,12 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "delete",
         description: "Deletes documents.",
-        options: &[option("deletes", OptionKind::Deletes, true, "Each `{q, limit}`; `limit` 0 deletes every match, 1 one.")],
+        options: &[option(
+            "deletes",
+            OptionKind::Deletes,
+            true,
+            "Each `{q, limit}`; `limit` 0 deletes every match, 1 one.",
+        )],
     },
 ];
 
@@ -164,7 +170,10 @@ pub struct FileState {
 /// Checks one item of `commands`; `None` when it cannot become part of the plan.
 pub fn check(item: &Node, state: &mut FileState, problems: &mut Problems) -> Option<Command> {
     let map = item.expect_map("a command", problems)?;
-    let first = map.entries.first()?;
+    let Some(first) = map.entries.first() else {
+        problems.push(MongoError::EmptyCommand { at: item.at.clone() });
+        return None;
+    };
     let known = command_names();
     let found: Vec<(usize, &CommandSpec)> = map
         .entries
@@ -223,9 +232,7 @@ pub fn check(item: &Node, state: &mut FileState, problems: &mut Problems) -> Opt
     if problems.len() > before {
         return None;
     }
-    let document = Json::Object(
-        map.entries.iter().map(|entry| (entry.key.clone(), entry.value.to_json())).collect(),
-    );
+    let document = Json::Object(map.entries.iter().map(|entry| (entry.key.clone(), entry.value.to_json())).collect());
     let checksum = source::sha256_hex(&document.to_string());
     Some(Command {
         name: spec.name,
@@ -271,7 +278,9 @@ fn check_option(
             }
         }
         OptionKind::CollectionName => {
-            if let Some(error) = node.expect_str(&what, problems).and_then(|name| names::check_collection(name, &node.at)) {
+            if let Some(error) =
+                node.expect_str(&what, problems).and_then(|name| names::check_collection(name, &node.at))
+            {
                 problems.push(error);
             }
         }
@@ -290,7 +299,9 @@ fn check_option(
             let Some(change) = node.expect_map(&what, problems) else { return };
             change.check_keys(&["name", "expireAfterSeconds"], "`collMod`'s `index`", problems);
             if let Some(name) = change.require("name", "`collMod`'s `index`", &node.at, problems) {
-                if let Some(error) = name.expect_str("the index `name`", problems).and_then(|n| names::check_index(n, &name.at)) {
+                if let Some(error) =
+                    name.expect_str("the index `name`", problems).and_then(|n| names::check_index(n, &name.at))
+                {
                     problems.push(error);
                 }
             }
@@ -345,7 +356,9 @@ fn check_validator(node: &Node, problems: &mut Problems) {
 
 fn check_indexes(node: &Node, collection: &str, state: &mut FileState, problems: &mut Problems) {
     let Some(items) = non_empty_list(node, "`indexes` of `createIndexes`", problems) else { return };
-    let mut keys: Vec<(Json, String)> = Vec::new();
+    // Compared as text: key order matters (`{a: 1, b: 1}` is not `{b: 1, a: 1}`), and JSON
+    // maps compare equal whatever their order.
+    let mut keys: Vec<(String, String)> = Vec::new();
     for item in items {
         let checked = indexes::check(item, problems);
         if let Some((name, at)) = &checked.name {
@@ -361,7 +374,7 @@ fn check_indexes(node: &Node, collection: &str, state: &mut FileState, problems:
                 state.indexes.insert(slot, at.clone());
             }
         }
-        if let Some(key) = checked.key {
+        if let Some(key) = checked.key.map(|key| key.to_string()) {
             if let Some((_, first)) = keys.iter().find(|(earlier, _)| *earlier == key) {
                 problems.push(MongoError::DuplicateIndexKey { at: item.at.clone(), first: first.clone() });
             } else {
@@ -399,7 +412,8 @@ fn check_delete(node: &Node, problems: &mut Problems) {
     let Some(statement) = node.expect_map("a delete statement", problems) else { return };
     statement.check_keys(DELETE_KEYS, "a delete statement", problems);
     statement.require("q", "the delete statement", &node.at, problems).map(|q| q.expect_map("`q`", problems));
-    if let Some(limit) = statement.require("limit", "the delete statement (0: every match, 1: one)", &node.at, problems) {
+    if let Some(limit) = statement.require("limit", "the delete statement (0: every match, 1: one)", &node.at, problems)
+    {
         if !matches!(limit.value, Value::Integer(0) | Value::Integer(1)) {
             problems.push(MongoError::DeleteLimit { at: limit.at.clone(), found: limit.describe() });
         }

@@ -13,7 +13,9 @@ pub enum MongoError {
         "{at}: `{key}` declares how the downgrade undoes the upgrade, so it belongs in `{downgrade}`, not in the upgrade"
     )]
     DeclarationInUpgrade { at: Location, key: &'static str, downgrade: String },
-    #[error("{at}: `{key}` declares that this downgrade runs nothing, but the file also has `commands`; keep one of them")]
+    #[error(
+        "{at}: `{key}` declares that this downgrade runs nothing, but the file also has `commands`; keep one of them"
+    )]
     DeclarationWithCommands { at: Location, key: &'static str },
     #[error("{at}: `{key}` gives no reason; write why, e.g. `{key}: the backfilled values are harmless`")]
     DeclarationWithoutReason { at: Location, key: &'static str },
@@ -25,12 +27,16 @@ pub enum MongoError {
     UnknownCommand { at: Location, name: String, hint: DidYouMean, allowed: String },
     #[error("{at}: the command `{command}` must be the first key of its item (before `{first}`), as MongoDB reads it; move it up")]
     CommandNotFirst { at: Location, command: &'static str, first: String },
+    #[error("{at}: an empty item runs nothing; write a command, e.g. `- create: <collection>`, or delete the item")]
+    EmptyCommand { at: Location },
     #[error("{at}: one item holds two commands, `{first}` and `{second}`; give each its own list item")]
     TwoCommands { at: Location, first: &'static str, second: &'static str },
     #[error("{at}: {what} is {found}; use one of {allowed}{hint}")]
     NotOneOf { at: Location, what: String, found: String, allowed: String, hint: DidYouMean },
     #[error("{at}: {what} must be at least {min}, found {found}")]
     TooSmall { at: Location, what: String, min: i64, found: String },
+    #[error("{at}: {what} must be greater than 0, found {found}")]
+    NotPositive { at: Location, what: String, found: String },
     #[error("{at}: {what} must be at most {max}, found {found}")]
     TooLarge { at: Location, what: String, max: i64, found: String },
     #[error("{at}: {what} is empty; list at least one, or delete the command")]
@@ -55,7 +61,9 @@ pub enum MongoError {
     ReservedCollection { at: Location, name: String },
     #[error("{at}: `{name}` is not a valid index name: {reason}")]
     BadIndexName { at: Location, name: String, reason: String },
-    #[error("{at}: index `{name}` on `{collection}` is created twice (first at {first}); give each index its own name")]
+    #[error(
+        "{at}: index `{name}` on `{collection}` is created twice (first at {first}); give each index its own name"
+    )]
     DuplicateIndexName { at: Location, name: String, collection: String, first: Location },
     #[error("{at}: this key pattern is already indexed by `{first}` in the same command; MongoDB refuses the second index, delete one")]
     DuplicateIndexKey { at: Location, first: String },

@@ -23,7 +23,8 @@ pub const INDEX_OPTIONS: &[(&str, &str)] = &[
 pub const SPECIAL_TYPES: &[&str] = &["2dsphere", "2d", "text", "hashed"];
 
 /// The operators MongoDB accepts in a partial filter.
-pub const PARTIAL_FILTER_OPERATORS: &[&str] = &["$eq", "$exists", "$gt", "$gte", "$lt", "$lte", "$type", "$in", "$and", "$or"];
+pub const PARTIAL_FILTER_OPERATORS: &[&str] =
+    &["$eq", "$exists", "$gt", "$gte", "$lt", "$lte", "$type", "$in", "$and", "$or"];
 
 /// The largest `expireAfterSeconds` MongoDB accepts (a 32-bit signed integer).
 pub const MAX_TTL_SECONDS: i64 = i32::MAX as i64;
@@ -111,7 +112,9 @@ fn check_options(spec: &Map, fields: &[Field], problems: &mut Problems) {
     let unique = spec.get("unique").and_then(|node| node.expect_bool("`unique`", problems));
     let sparse = spec.get("sparse").and_then(|node| node.expect_bool("`sparse`", problems));
     if unique == Some(true) {
-        if let (Some(node), Some((_, Some(kind)))) = (spec.get("unique"), fields.iter().find(|(_, kind)| kind.is_some())) {
+        if let (Some(node), Some((_, Some(kind)))) =
+            (spec.get("unique"), fields.iter().find(|(_, kind)| kind.is_some()))
+        {
             problems.push(MongoError::UniqueOnSpecial { at: node.at.clone(), kind: kind.to_string() });
         }
     }
@@ -144,7 +147,12 @@ pub fn check_ttl_range(node: &Node, seconds: i64, problems: &mut Problems) {
     if seconds < 0 {
         problems.push(MongoError::TooSmall { at: node.at.clone(), what, min: 0, found: seconds.to_string() });
     } else if seconds > MAX_TTL_SECONDS {
-        problems.push(MongoError::TooLarge { at: node.at.clone(), what, max: MAX_TTL_SECONDS, found: seconds.to_string() });
+        problems.push(MongoError::TooLarge {
+            at: node.at.clone(),
+            what,
+            max: MAX_TTL_SECONDS,
+            found: seconds.to_string(),
+        });
     }
 }
 
@@ -207,7 +215,9 @@ pub fn editor_schema() -> Json {
                 "minProperties": 1,
                 "additionalProperties": { "anyOf": [{ "enum": [1, -1] }, { "enum": SPECIAL_TYPES }] },
             }),
-            "name" => json!({ "type": "string", "minLength": 1, "maxLength": names::MAX_INDEX_NAME, "not": { "enum": ["_id_", "*"] } }),
+            "name" => {
+                json!({ "type": "string", "minLength": 1, "maxLength": names::MAX_INDEX_NAME, "not": { "enum": ["_id_", "*"] } })
+            }
             "unique" | "sparse" => json!({ "type": "boolean" }),
             "expireAfterSeconds" => json!({ "type": "integer", "minimum": 0, "maximum": MAX_TTL_SECONDS }),
             _ => json!({ "type": "object", "minProperties": 1 }),
@@ -252,7 +262,10 @@ mod tests {
     fn unknown_options_get_a_did_you_mean() {
         let found = errors("key: {a: 1}\nname: a\nuniq: true\n");
         assert_eq!(found.len(), 1);
-        assert!(found[0].starts_with("i.yml:3:1: unknown key `uniq` in an index (did you mean `unique`?)"), "{found:?}");
+        assert!(
+            found[0].starts_with("i.yml:3:1: unknown key `uniq` in an index (did you mean `unique`?)"),
+            "{found:?}"
+        );
     }
 
     #[test]
@@ -269,7 +282,10 @@ mod tests {
     fn ttl_is_on_one_field_only() {
         let found = errors("key: {a: 1, ts: 1}\nname: x\nexpireAfterSeconds: 60\n");
         assert_eq!(found.len(), 1);
-        assert!(found[0].starts_with("i.yml:3:21: a TTL index (`expireAfterSeconds`) must have exactly one"), "{found:?}");
+        assert!(
+            found[0].starts_with("i.yml:3:21: a TTL index (`expireAfterSeconds`) must have exactly one"),
+            "{found:?}"
+        );
         assert!(errors("key: {_id: 1}\nname: x\nexpireAfterSeconds: 60\n")[0].contains("cannot be on `_id`"));
         assert!(errors("key: {ts: 1}\nname: x\nexpireAfterSeconds: -1\n")[0].contains("at least 0"));
         assert!(errors("key: {ts: 1}\nname: x\nexpireAfterSeconds: 3000000000\n")[0].contains("at most 2147483647"));

@@ -144,7 +144,8 @@ pub fn check_root(node: &Node, problems: &mut Problems) {
     {
         if let Value::Map(properties) = &properties.value {
             if properties.get("_id").is_none() {
-                problems.push(MongoError::IdNotDeclared { at: map.get("additionalProperties").unwrap_or(node).at.clone() });
+                problems
+                    .push(MongoError::IdNotDeclared { at: map.get("additionalProperties").unwrap_or(node).at.clone() });
             }
         }
     }
@@ -164,7 +165,11 @@ fn check_schema_map(map: &Map, problems: &mut Problems) {
         let keyword = entry.key.as_str();
         let Some((_, kind, _)) = KEYWORDS.iter().find(|(name, _, _)| *name == keyword) else {
             if let Some((_, fix)) = UNSUPPORTED.iter().find(|(name, _)| *name == keyword) {
-                problems.push(MongoError::UnsupportedSchemaKeyword { at: entry.key_at.clone(), keyword: entry.key.clone(), fix });
+                problems.push(MongoError::UnsupportedSchemaKeyword {
+                    at: entry.key_at.clone(),
+                    keyword: entry.key.clone(),
+                    fix,
+                });
             } else {
                 problems.push(MongoError::UnknownSchemaKeyword {
                     at: entry.key_at.clone(),
@@ -300,7 +305,7 @@ fn check_keyword(keyword: &str, kind: KeywordKind, node: &Node, problems: &mut P
         KeywordKind::PositiveNumber => {
             if let Some(value) = node.expect_number(&what, problems) {
                 if value <= 0.0 {
-                    problems.push(MongoError::TooSmall { at: node.at.clone(), what, min: 1, found: value.to_string() });
+                    problems.push(MongoError::NotPositive { at: node.at.clone(), what, found: value.to_string() });
                 }
             }
         }

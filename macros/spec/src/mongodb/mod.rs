@@ -129,15 +129,17 @@ pub fn check(root: &Path, problems: &mut Problems) -> Vec<MongoMigration> {
         for entry in entries {
             if entry.is_dir {
                 nested[usize::from(direction == Direction::Downgrade)] = true;
-                problems.push(MigrationError::NestedFolder { at: Location::file(entry.path), folder: folder.path.clone() });
+                problems
+                    .push(MigrationError::NestedFolder { at: Location::file(entry.path), folder: folder.path.clone() });
             } else {
                 files.push(MongoFile { direction, name: entry.name, path: entry.path });
             }
         }
     }
-    let paired = migrations::pair_files(&layout, files.iter(), std::iter::empty(), nested, problems, |file, problems| {
-        read_file(root, &layout, file, problems)
-    });
+    let paired =
+        migrations::pair_files(&layout, files.iter(), std::iter::empty(), nested, problems, |file, problems| {
+            read_file(root, &layout, file, problems)
+        });
     paired
         .pairs
         .into_iter()
@@ -155,7 +157,12 @@ pub fn check(root: &Path, problems: &mut Problems) -> Vec<MongoMigration> {
         .collect()
 }
 
-fn read_file(root: &Path, layout: &Layout, file: &MongoFile, problems: &mut Problems) -> Option<(MongoScript, Reversal)> {
+fn read_file(
+    root: &Path,
+    layout: &Layout,
+    file: &MongoFile,
+    problems: &mut Problems,
+) -> Option<(MongoScript, Reversal)> {
     let text = source::read(root, &file.path).map_err(|error| problems.push(error)).ok()?;
     let partner = format!("{}/{}", layout.folder(Direction::Downgrade), file.name);
     let (commands, reversal) = parse(&file.path, &text, file.direction, &partner, problems)?;

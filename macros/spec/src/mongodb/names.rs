@@ -37,8 +37,8 @@ pub fn check_collection(name: &str, at: &Location) -> Option<MongoError> {
         "it contains a NUL character"
     } else if name.starts_with("system.") {
         "names starting with `system.` are MongoDB's own collections"
-    } else if !name.starts_with(|c: char| c == '_' || c.is_alphabetic()) {
-        "it must start with a letter or `_`"
+    } else if !name.starts_with(|c: char| c == '_' || c.is_ascii_alphabetic()) {
+        "it must start with an ASCII letter or `_`"
     } else if name.ends_with('.') || name.contains("..") {
         "it has an empty part between dots"
     } else if name.len() > MAX_COLLECTION_NAME {
