@@ -11,6 +11,7 @@ pub mod indicators;
 pub mod lint;
 pub mod migrations;
 pub mod model;
+pub mod mongodb;
 pub mod other_tools;
 pub mod schema;
 pub mod source;
