@@ -24,8 +24,14 @@ pub const SCHEMA_FILE: &str = "clickhouse-schema.sql";
 pub const SCHEMA_KIND: &str = "clickhouse-schema";
 pub const FREEZE_KIND: &str = "clickhouse-freeze";
 
+/// Plain RowBinary (`with_validation(false)`): 18.16 does not know the typed format the crate
+/// asks for by default.
 fn client(config: &ClickHouseConfig) -> Client {
-    Client::default().with_url(&config.url).with_user(&config.user).with_password(config.password.expose())
+    Client::default()
+        .with_url(&config.url)
+        .with_user(&config.user)
+        .with_password(config.password.expose())
+        .with_validation(false)
 }
 
 /// One request, bounded by `--io-timeout` and named in the error.
@@ -190,16 +196,16 @@ pub async fn restore_steps(
             steps.push(format!("`{database}.{name}` is missing: run its definition from {}", path.display()));
         }
     }
-    if let Some(snapshot) = snapshot {
-        for table in &snapshot.tables {
-            steps.push(format!(
-                "data of `{database}.{table}`: on the ClickHouse server, copy `<clickhouse path>/shadow/{name}/data/{database}/{table}/*` \
-                 into `<clickhouse path>/data/{database}/{table}/detached/` (owned by the clickhouse user), then run \
-                 `ALTER TABLE {database}.{table} ATTACH PARTITION <partition>` for each partition (after emptying the table if it must \
-                 hold only the backup's rows: `TRUNCATE TABLE {database}.{table}`)",
-                name = snapshot.name
-            ));
-        }
+    if let Some(snapshot) = snapshot.filter(|snapshot| !snapshot.tables.is_empty()) {
+        let name = &snapshot.name;
+        steps.push(format!(
+            "data: frozen on the server under `<clickhouse path>/shadow/{name}/data/{database}/<table>/` for {}; \
+             for each table to bring back: (1) `TRUNCATE TABLE {database}.<table>` if it must hold only the backup's rows; \
+             (2) copy that folder's part folders into `<clickhouse path>/data/{database}/<table>/detached/` and give them to \
+             the clickhouse user (`chown -R clickhouse:clickhouse`); (3) `ALTER TABLE {database}.<table> ATTACH PART '<part>'` \
+             for each part copied; then delete `shadow/{name}/` when no longer needed",
+            snapshot.tables.join(", ")
+        ));
     }
     Ok(steps)
 }
