@@ -123,12 +123,13 @@ fn output(tool: &'static str, mut command: Command, config: &PostgresConfig) -> 
     if output.status.success() {
         return Ok(output.stdout);
     }
-    Err(BackupError::ToolFailed {
-        tool,
-        server: config.describe(),
-        status: output.status.to_string(),
-        stderr: mask(config, &String::from_utf8_lossy(&output.stderr)),
-    })
+    let mut stderr = mask(config, &String::from_utf8_lossy(&output.stderr));
+    if stderr.contains("lock timeout") {
+        stderr.push_str(
+            " (another session holds a table: stop the services using the database, or raise --migration-lock-timeout)",
+        );
+    }
+    Err(BackupError::ToolFailed { tool, server: config.describe(), status: output.status.to_string(), stderr })
 }
 
 fn spawn_error(tool: &'static str, source: std::io::Error) -> BackupError {

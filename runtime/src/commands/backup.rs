@@ -223,6 +223,12 @@ pub async fn restore(
             manifest.head("postgres").unwrap_or(0)
         ));
     }
+    if manifest.plan_fingerprint != plan.fingerprint {
+        what.push_str(&format!(
+            "\n  the backup was taken with plan {}, this binary has {}: afterwards `migrator status` shows what differs",
+            manifest.plan_fingerprint, plan.fingerprint
+        ));
+    }
     if manifest.part("clickhouse").is_some() || manifest.part("kafka").is_some() {
         what.push_str("\n  ClickHouse and Kafka are not changed: the steps to restore them are printed");
     }
