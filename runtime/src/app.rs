@@ -89,14 +89,14 @@ fn execute(plan: &'static Plan, cli: Cli) -> anyhow::Result<u8> {
             let config = Config::load(&environment, &args.connection.overrides_with_lock(&args.lock))?;
             let settings = Settings::load(&environment, args.dir.backup_dir.as_deref(), args.backup_keep.as_deref())
                 .map_err(CommandError::from)?;
-            let targets = in_run_order(&args.targets);
+            let targets = crate::cli::in_run_order(&args.targets);
             runtime()?.block_on(backup_command::backup(plan, &config, &settings, &targets, &mut stdout))?;
             Ok(exit_code::SUCCESS)
         }
         Command::Backups(args) => {
             let settings =
                 Settings::load(&environment, args.dir.backup_dir.as_deref(), None).map_err(CommandError::from)?;
-            backup_command::list(&settings, &mut stdout)?;
+            backup_command::list(&settings, &mut stdout).map_err(CommandError::from)?;
             Ok(exit_code::SUCCESS)
         }
         Command::Restore(args) => {
@@ -114,14 +114,6 @@ fn execute(plan: &'static Plan, cli: Cli) -> anyhow::Result<u8> {
             Ok(exit_code::SUCCESS)
         }
     }
-}
-
-/// The named targets in run order, each once; all of them when none is named.
-fn in_run_order(named: &[crate::targets::TargetName]) -> Vec<crate::targets::TargetName> {
-    let mut targets = if named.is_empty() { crate::targets::TargetName::ALL.to_vec() } else { named.to_vec() };
-    targets.sort();
-    targets.dedup();
-    targets
 }
 
 fn import(args: &ImportArgs) -> anyhow::Result<u8> {
@@ -186,7 +178,7 @@ fn migrate(plan: &'static Plan, environment: &Environment, args: &MigrateArgs) -
     }
     // Every setting is checked before the runtime exists, so a typo never reaches a server.
     let config = Config::load(environment, &args.connection.overrides_with_lock(&args.lock))?;
-    let backup = backup_command::migrate_settings(environment, &args.backup)?;
+    let backup = backup_command::migrate_settings(environment, &args.backup).map_err(CommandError::from)?;
     let request = Request {
         plan: plan,
         config: &config,

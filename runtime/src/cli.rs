@@ -777,7 +777,7 @@ impl PlanArgs {
     }
 }
 
-fn in_run_order(named: &[TargetName]) -> Vec<TargetName> {
+pub(crate) fn in_run_order(named: &[TargetName]) -> Vec<TargetName> {
     if named.is_empty() {
         return TargetName::ALL.to_vec();
     }

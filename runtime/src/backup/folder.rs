@@ -114,7 +114,7 @@ pub fn list(dir: &Path) -> Result<Vec<Listed>, BackupError> {
             }
         }
     }
-    listed.sort_by(|a, b| sort_key(a.path()).cmp(&sort_key(b.path())));
+    listed.sort_by_key(|listed| sort_key(listed.path()));
     Ok(listed)
 }
 

@@ -16,7 +16,7 @@ use clap::Args;
 use super::confirm::Confirmation;
 use super::{lock, CommandError};
 use crate::backup::folder::{self, Listed};
-use crate::backup::{self, Reason, Settings};
+use crate::backup::{self, BackupError, Reason, Settings};
 use crate::cli::{ConnectionArgs, LockArgs};
 use crate::config::Config;
 use crate::plan::Plan;
@@ -120,23 +120,15 @@ first (printed; restore it to undo the restore). PostgreSQL is brought back to e
 schema and rows, history included, in one transaction. ClickHouse and Kafka are not changed: the
 steps to restore them are printed.";
 
-fn settings(
-    environment: &crate::config::Environment,
-    dir: &BackupDirArgs,
-    keep: Option<&str>,
-) -> Result<Settings, CommandError> {
-    Settings::load(environment, dir.backup_dir.as_deref(), keep).map_err(CommandError::from)
-}
-
 /// The settings of `migrate --backup`, or `None` without `--backup`.
 pub fn migrate_settings(
     environment: &crate::config::Environment,
     args: &MigrateBackupArgs,
-) -> Result<Option<Settings>, CommandError> {
+) -> Result<Option<Settings>, BackupError> {
     if !args.backup {
         return Ok(None);
     }
-    settings(environment, &args.dir, args.backup_keep.as_deref()).map(Some)
+    Settings::load(environment, args.dir.backup_dir.as_deref(), args.backup_keep.as_deref()).map(Some)
 }
 
 /// `migrator backup`: under the run lock, like a migration, so it never catches one half-way.
@@ -161,7 +153,7 @@ pub async fn backup(
 }
 
 /// `migrator backups`: complete backups oldest first, then any incomplete folder, marked.
-pub fn list(settings: &Settings, out: &mut dyn Write) -> Result<(), CommandError> {
+pub fn list(settings: &Settings, out: &mut dyn Write) -> Result<(), BackupError> {
     let listed = folder::list(&settings.dir)?;
     if listed.is_empty() {
         let _ = writeln!(out, "no backups in {}", settings.dir.display());
