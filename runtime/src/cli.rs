@@ -204,6 +204,22 @@ pub enum Command {
     /// what the build will refuse. Never overwrites a file.
     #[command(after_help = IMPORT_AFTER_HELP)]
     Import(ImportArgs),
+
+    /// Back up the servers now, as `migrate --backup` does before a deploy: PostgreSQL with
+    /// pg_dump, ClickHouse schema + FREEZE, Kafka topic configs; one folder per backup with a
+    /// checksummed manifest. Holds the run lock.
+    #[command(after_help = crate::commands::backup::BACKUP_AFTER_HELP)]
+    Backup(crate::commands::backup::BackupArgs),
+
+    /// List the backups in the backup folder, oldest first; an interrupted one is marked
+    /// INCOMPLETE. Contacts no server.
+    Backups(crate::commands::backup::BackupsArgs),
+
+    /// Bring PostgreSQL back to a backup (schema, rows, history), after taking a safety backup
+    /// of the current state; print the steps for ClickHouse and Kafka. Refuses a backup whose
+    /// checksums do not match. Asks first (`--yes` in scripts).
+    #[command(after_help = crate::commands::backup::RESTORE_AFTER_HELP)]
+    Restore(crate::commands::backup::RestoreArgs),
 }
 
 const IMPORT_AFTER_HELP: &str = "\
@@ -384,6 +400,9 @@ pub struct MigrateArgs {
     pub dry_run: bool,
 
     #[command(flatten)]
+    pub backup: crate::commands::backup::MigrateBackupArgs,
+
+    #[command(flatten)]
     pub connection: ConnectionArgs,
 
     #[command(flatten)]
@@ -441,10 +460,14 @@ pub struct HistoryArgs {
     #[arg(long, value_enum, value_name = "TARGET")]
     pub target: Option<SqlTarget>,
 
-    /// Also show each migration's checksum (and whether the plan's file still has it) and the
-    /// size of the downgrade stored with it
+    /// Also show each migration's checksum (and whether the plan's file still has it), the
+    /// size of the downgrade stored with it, and the backup (in `--backup-dir`) that preceded
+    /// each run
     #[arg(short, long)]
     pub verbose: bool,
+
+    #[command(flatten)]
+    pub backup: crate::commands::backup::BackupDirArgs,
 
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -754,7 +777,7 @@ impl PlanArgs {
     }
 }
 
-fn in_run_order(named: &[TargetName]) -> Vec<TargetName> {
+pub(crate) fn in_run_order(named: &[TargetName]) -> Vec<TargetName> {
     if named.is_empty() {
         return TargetName::ALL.to_vec();
     }

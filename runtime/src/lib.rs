@@ -8,6 +8,7 @@
 extern crate self as tradeforge_migrator;
 
 pub mod app;
+pub mod backup;
 pub mod cli;
 pub mod commands;
 pub mod config;

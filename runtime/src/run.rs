@@ -112,6 +112,9 @@ pub enum RunError {
     /// connection is unusable); nothing ran.
     #[error("{0}; nothing was changed")]
     Lock(#[source] PostgresError),
+    /// `migrate --backup` could not write its backup; the run stopped before any change.
+    #[error("the backup before migrating failed: {0}; nothing was changed (fix it, or run without --backup)")]
+    Backup(#[source] crate::backup::BackupError),
     /// The run lock was lost or a signal asked to stop; the run stopped at a safe point.
     #[error("{error}; {applied}{}", not_applied(.unfinished))]
     Stopped {
@@ -157,7 +160,7 @@ impl RunError {
             RunError::Stopped { code, .. } => *code,
             RunError::Unreachable { .. } | RunError::Refused { .. } => crate::cli::exit_code::UNREACHABLE,
             RunError::Lock(PostgresError::LockTimeout { .. }) => crate::cli::exit_code::LOCKED,
-            RunError::Failed { .. } | RunError::StatusFailed { .. } | RunError::Lock(_) => {
+            RunError::Failed { .. } | RunError::StatusFailed { .. } | RunError::Lock(_) | RunError::Backup(_) => {
                 crate::cli::exit_code::FAILED
             }
         }
@@ -168,6 +171,16 @@ impl RunError {
 /// lock (`crate::commands::lock`) from before the first target until after the last. Returns
 /// what was applied, or the first failure together with what had been applied before it.
 pub async fn migrate(request: &Request<'_>, out: &mut dyn Write) -> Result<Applied, RunError> {
+    migrate_with_backup(request, None, out).await
+}
+
+/// [`migrate`], with `migrate --backup`: under the lock and before the first change, a backup of
+/// what is pending (`crate::backup::before_migrate`); its failure stops the run unchanged.
+pub async fn migrate_with_backup(
+    request: &Request<'_>,
+    backup: Option<&crate::backup::Settings>,
+    out: &mut dyn Write,
+) -> Result<Applied, RunError> {
     let started = Instant::now();
     tracing::info!(
         event = "migrator.started",
@@ -185,6 +198,14 @@ pub async fn migrate(request: &Request<'_>, out: &mut dyn Write) -> Result<Appli
         .await
         .inspect_err(|error| log_stopped(request, TargetName::Postgres, started, error))?;
     let config = guard.working_config(request.config);
+    if let Some(settings) = backup {
+        if let Err(error) = crate::backup::before_migrate(request, &config, settings, out).await {
+            guard.release().await;
+            let error = RunError::Backup(error);
+            log_stopped(request, TargetName::Postgres, started, &error);
+            return Err(error);
+        }
+    }
     let result = apply_targets(request, &config, &guard.checkpoint(), out).await;
     // Released before the last log line, which says how the run ended.
     guard.release().await;

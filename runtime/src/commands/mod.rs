@@ -9,6 +9,7 @@
 //! (stdout in the binary), and fails with a [`CommandError`] whose one line says what failed and
 //! what had been done before it.
 
+pub mod backup;
 pub mod confirm;
 pub mod dry_run;
 pub mod history;
@@ -52,6 +53,9 @@ pub enum CommandError {
     Import(#[from] import::ImportError),
     #[error(transparent)]
     Sources(#[from] sources::SourcesError),
+    /// `backup`, `backups`, `restore`.
+    #[error(transparent)]
+    Backup(#[from] crate::backup::BackupError),
 }
 
 impl CommandError {
@@ -62,6 +66,7 @@ impl CommandError {
             CommandError::Stopped { code, .. } => *code,
             CommandError::Confirm(confirm::ConfirmError::NotATerminal { .. }) => exit_code::USAGE,
             CommandError::New(error) if error.is_usage() => exit_code::USAGE,
+            CommandError::Backup(error) if error.is_usage() => exit_code::USAGE,
             _ => exit_code::FAILED,
         }
     }
