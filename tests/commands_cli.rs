@@ -3,45 +3,31 @@
 //! need `--yes`, and `new` writes a pair the build checks, refuses bad descriptions and never
 //! overwrites. Servers are pointed at closed ports, so a command that tried to connect would fail.
 
+mod common;
+
 use std::fs;
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use tradeforge_migrator::targets::TargetName;
 use tradeforge_migrator::PLAN;
 use tradeforge_migrator_spec::diag::Problems;
 
-struct Outcome {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
+use common::binary::{self, Outcome};
+use common::free_port as closed_port;
 
-/// The binary with an empty environment, every server at a closed port, stdin not a terminal.
+/// The binary with every server at a closed port.
 fn migrator() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_migrator"));
+    let mut command = binary::migrator();
     command
-        .env_clear()
         .env("DATABASE_URL", format!("postgres://app:pw@127.0.0.1:{}/trading", closed_port()))
         .env("CLICKHOUSE_URL", format!("http://127.0.0.1:{}", closed_port()))
-        .env("KAFKA_BOOTSTRAP_SERVERS", format!("127.0.0.1:{}", closed_port()))
-        .stdin(Stdio::null());
+        .env("KAFKA_BOOTSTRAP_SERVERS", format!("127.0.0.1:{}", closed_port()));
     command
-}
-
-fn closed_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    listener.local_addr().expect("local address").port()
 }
 
 fn run(args: &[&str]) -> Outcome {
-    let output = migrator().args(args).output().expect("run migrator");
-    Outcome {
-        code: output.status.code(),
-        stdout: String::from_utf8(output.stdout).expect("UTF-8 stdout"),
-        stderr: String::from_utf8(output.stderr).expect("UTF-8 stderr"),
-    }
+    binary::run(migrator().args(args))
 }
 
 const COMMANDS: [&str; 11] =
