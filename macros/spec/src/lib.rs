@@ -12,6 +12,7 @@ pub mod lint;
 pub mod migrations;
 pub mod model;
 pub mod other_tools;
+pub mod placeholder;
 pub mod schema;
 pub mod source;
 pub mod sql;
