@@ -8,7 +8,8 @@ mod common;
 use clickhouse::sql::Identifier;
 use clickhouse::Client;
 use common::clickhouse::TestDatabase;
-use tradeforge_migrator::plan::{Migration, Plan};
+use common::plan::{leak, plan_of};
+use tradeforge_migrator::plan::{Migration, Plan, SqlTarget};
 use tradeforge_migrator::targets::clickhouse::{ClickHouseError, ClickHouseTarget, HistoryRow, MigrationState};
 use tradeforge_migrator::targets::{
     ApplyOptions, Changes, EntryState, Failure, HistoryEntry, Target, VersionTarget, VersionedTarget,
@@ -27,16 +28,6 @@ mod partial {
 }
 
 /// A plan of these ClickHouse migrations.
-fn plan_of(migrations: Vec<Migration>) -> Plan {
-    Plan {
-        fingerprint: "sha256:test",
-        postgres: &[],
-        clickhouse: Box::leak(migrations.into_boxed_slice()),
-        topics: &[],
-        indicators: &[],
-    }
-}
-
 /// `migration` with another upgrade checksum, as if its file had been edited.
 fn copy(migration: &'static Migration, checksum: &'static str) -> Migration {
     Migration { checksum, ..*migration }
@@ -44,7 +35,7 @@ fn copy(migration: &'static Migration, checksum: &'static str) -> Migration {
 
 /// The `ops` fixture's plan with only these versions, e.g. one left out as if its file was deleted.
 fn ops(versions: &[u64]) -> Plan {
-    plan_of(versions.iter().map(|version| ops_migration(*version)).copied().collect())
+    plan_of(SqlTarget::ClickHouse, leak(versions.iter().map(|version| ops_migration(*version)).copied().collect()))
 }
 
 fn ops_migration(version: u64) -> &'static Migration {
@@ -181,7 +172,7 @@ async fn down_to_base_leaves_only_the_history_and_what_was_there_before() {
     let mut target = ClickHouseTarget::new(&database.config);
     // The history is started before another tool's table appears: a database whose history table
     // is missing but which holds tables is refused (it names `baseline`).
-    apply(&mut target, &plan_of(Vec::new())).await.expect("start the history");
+    apply(&mut target, &plan_of(SqlTarget::ClickHouse, &[])).await.expect("start the history");
     database.execute("CREATE TABLE kept_by_hand (id UInt32) ENGINE = Memory").await;
     let mut before = schema(&database).await;
     before.retain(|(name, _, _)| name != "migration_history");
@@ -351,7 +342,7 @@ async fn repair_records_edited_checksums_and_leaves_versions_the_plan_does_not_k
     apply(&mut target, &ops(&[1, 2, 3])).await.expect("apply V1-V3");
     let (v1, v2) = (ops_migration(1), ops_migration(2));
     // V2's file was edited after it was applied; V3's is not in this binary.
-    let edited = plan_of(vec![copy(v1, v1.checksum), copy(v2, "sha256:edited")]);
+    let edited = plan_of(SqlTarget::ClickHouse, leak(vec![copy(v1, v1.checksum), copy(v2, "sha256:edited")]));
     let before = target.history().await.expect("history");
 
     let repaired = target.repair(&edited).await.expect("repair");

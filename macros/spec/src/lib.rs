@@ -13,6 +13,7 @@ pub mod migrations;
 pub mod model;
 pub mod mongodb;
 pub mod other_tools;
+pub mod placeholder;
 pub mod schema;
 pub mod source;
 pub mod sql;

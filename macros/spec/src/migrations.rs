@@ -36,6 +36,7 @@ use crate::data::{self, DataFile};
 use crate::diag::{DidYouMean, Location, Problems};
 use crate::lint::{self, ALLOW_DESTRUCTIVE};
 use crate::model::{DataSource, Dialect, Migration, Reversal, Script};
+use crate::placeholder;
 use crate::source::{
     self, Direction, Inputs, MigrationFile, DATA_FOLDER, DATA_MIGRATIONS_DIR, DIALECTS, MIGRATIONS_DIR,
 };
@@ -392,7 +393,7 @@ fn data_migration(inputs: &Inputs, file: &DataFile) -> Option<Migration> {
         reversal: Reversal::Script,
         data: Some(DataSource {
             file: inputs.path(&file.path).display().to_string(),
-            holds_placeholder: file.text.contains(lint::PLACEHOLDER_TEXT),
+            holds_placeholder: file.text.contains(placeholder::PLACEHOLDER_TEXT),
         }),
     })
 }
