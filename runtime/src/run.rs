@@ -22,6 +22,7 @@ use crate::targets::clickhouse::ClickHouseTarget;
 use crate::targets::indicators::IndicatorsTarget;
 use crate::targets::kafka::KafkaTarget;
 use crate::targets::postgres::{PostgresError, PostgresTarget};
+use crate::targets::versioned::elapsed_ms;
 use crate::targets::{ApplyOptions, Changes, Checkpoint, Failure, SafePoint, Status, Stop, Target, TargetName};
 
 /// The first pause between two health checks; it doubles up to [`MAX_RETRY_DELAY`].
@@ -570,10 +571,6 @@ pub fn plan_position(plan: &Plan, name: TargetName) -> String {
 
 pub(crate) fn target_list(targets: &[TargetName]) -> String {
     targets.iter().map(|target| target.as_str()).collect::<Vec<_>>().join(", ")
-}
-
-pub(crate) fn elapsed_ms(started: Instant) -> u64 {
-    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

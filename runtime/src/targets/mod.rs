@@ -5,7 +5,6 @@
 pub mod checkpoint;
 pub mod clickhouse;
 pub mod indicators;
-pub mod irreversible;
 pub mod kafka;
 pub mod postgres;
 pub mod versioned;
