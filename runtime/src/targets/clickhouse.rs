@@ -91,12 +91,12 @@ mod upgrade;
 use self::connection::Connection;
 pub use self::history::{HistoryRow, MigrationState};
 use self::script::{first_line, statement_location};
-use super::versioned::runner::{self, Backend};
+use super::versioned::runner::Backend;
 pub use super::versioned::Direction;
 use super::versioned::{self, Step, VersionedError};
 use super::{
-    ApplyOptions, Changes, Checkpoint, EntryState, Failure, HistoryEntry, PlannedStatement, Status, Stop, Target,
-    TargetName, VersionTarget, VersionedTarget,
+    ApplyOptions, Changes, Checkpoint, EntryState, Failure, HistoryEntry, Status, Stop, Target,
+    TargetName, VersionedTarget,
 };
 use crate::config::ClickHouseConfig;
 use crate::plan::{Migration, Plan};
@@ -343,32 +343,6 @@ impl Target for ClickHouseTarget {
 }
 
 impl VersionedTarget for ClickHouseTarget {
-    /// A downgrade left half-way (`reverting`, which [`EntryState`] has no variant for) shows as
-    /// `Partial` with the downgrade's statement counts; `status` says which direction it stopped in.
-    async fn history_entries(&mut self) -> Result<Vec<HistoryEntry>, ClickHouseError> {
-        Ok(self.history().await?.into_iter().map(history_entry).collect())
-    }
-
-    /// See `versioned::runner::upgrade`; creates the database and `migration_history` if they
-    /// are missing.
-    async fn upgrade_to(&mut self, plan: &Plan, to: Option<u64>) -> Result<Changes, Failure<ClickHouseError>> {
-        let checkpoint = self.checkpoint.clone();
-        runner::upgrade(self, plan.clickhouse, to, &checkpoint).await
-    }
-
-    /// Reverts newest first, one history row per statement (see "Going down" in the module
-    /// docs). Changes nothing when the database is already at `to`, and creates nothing when
-    /// there is nothing to revert.
-    async fn downgrade_to(&mut self, plan: &Plan, to: VersionTarget) -> Result<Changes, Failure<ClickHouseError>> {
-        let checkpoint = self.checkpoint.clone();
-        runner::downgrade(self, plan.clickhouse, to, &checkpoint).await
-    }
-
-    /// Writes every `applied` row in one `INSERT` (all or none).
-    async fn baseline(&mut self, plan: &Plan, version: u64) -> Result<Changes, ClickHouseError> {
-        runner::baseline(self, plan.clickhouse, version).await
-    }
-
     /// One line per version it changed or left (see the `repair` submodule); empty when the
     /// history already matches the plan. Runs no migration statement. Each row is written on its
     /// own: after an error, the lines logged before it were written.
@@ -400,22 +374,6 @@ impl VersionedTarget for ClickHouseTarget {
         Ok(Changes(fixes.into_iter().filter(|fix| fix.write.is_some()).map(|fix| fix.line).collect()))
     }
 
-    /// Reads the history without creating anything; refuses what `upgrade_to` refuses.
-    async fn pending_sql(&mut self, plan: &Plan, to: Option<u64>) -> Result<Vec<PlannedStatement>, ClickHouseError> {
-        let planned = runner::planned(self, plan.clickhouse, to).await?;
-        Ok(planned
-            .into_iter()
-            .flat_map(|planned| {
-                let migration = planned.migration;
-                planned.sql.into_iter().map(move |sql| PlannedStatement {
-                    version: migration.version,
-                    description: migration.description,
-                    path: migration.upgrade.path,
-                    sql,
-                })
-            })
-            .collect())
-    }
 }
 
 impl ClickHouseTarget {
@@ -442,10 +400,12 @@ impl ClickHouseTarget {
 
 /// ClickHouse's primitives for the engine (`targets::versioned::runner`).
 impl Backend for ClickHouseTarget {
-    type Error = ClickHouseError;
+    fn migrations(plan: &Plan) -> &'static [Migration] {
+        plan.clickhouse
+    }
 
-    fn target(&self) -> TargetName {
-        TargetName::Clickhouse
+    fn checkpoint(&self) -> &Checkpoint {
+        &self.checkpoint
     }
 
     fn server(&self) -> String {

@@ -51,12 +51,12 @@ pub(crate) use self::connection::{describe_error, is_undefined_table, Connection
 use self::execute::Step;
 pub use self::history::HistoryRow;
 pub use self::lock::{working_application_name, RunLock, RUN_LOCK_KEY};
-use super::versioned::runner::{self, Backend};
+use super::versioned::runner::Backend;
 pub use super::versioned::Direction;
 use super::versioned::{self, VersionedError};
 use super::{
-    ApplyOptions, Changes, Checkpoint, Failure, HistoryEntry, PlannedStatement, Status, Stop, Target, TargetName,
-    VersionTarget, VersionedTarget,
+    ApplyOptions, Changes, Checkpoint, Failure, HistoryEntry, Status, Stop, Target, TargetName,
+    VersionedTarget,
 };
 use crate::config::PostgresConfig;
 use crate::plan::{Migration, Plan};
@@ -274,35 +274,6 @@ impl Target for PostgresTarget {
 }
 
 impl VersionedTarget for PostgresTarget {
-    /// Rows of `migration_history`, and a `-- migrator:no-transaction` upgrade that was
-    /// interrupted (`migration_intent`) as `Partial`.
-    async fn history_entries(&mut self) -> Result<Vec<HistoryEntry>, PostgresError> {
-        Ok(self.read_history().await?.unwrap_or_default())
-    }
-
-    /// See `versioned::runner::upgrade`: applies the pending migrations up to and including
-    /// `to`, each in one transaction with its history row (a `-- migrator:no-transaction` script
-    /// statement by statement, with its intent recorded before each).
-    async fn upgrade_to(&mut self, plan: &Plan, to: Option<u64>) -> Result<Changes, Failure<PostgresError>> {
-        let checkpoint = self.checkpoint.clone();
-        runner::upgrade(self, plan.postgres, to, &checkpoint).await
-    }
-
-    /// See `versioned::runner::downgrade`: each downgrade and the deletion of its row share one
-    /// transaction (a `-- migrator:no-transaction` downgrade runs statement by statement, then
-    /// the row goes); a version the plan does not know is undone with its stored `downgrade_sql`.
-    async fn downgrade_to(&mut self, plan: &Plan, to: VersionTarget) -> Result<Changes, Failure<PostgresError>> {
-        let checkpoint = self.checkpoint.clone();
-        runner::downgrade(self, plan.postgres, to, &checkpoint).await
-    }
-
-    /// Records every plan migration up to and including `version` as applied (plan checksum and
-    /// downgrade, execution time 0) in one transaction, running none of them; creates
-    /// `migration_history` if it is missing. See the module doc for adopting an Alembic database.
-    async fn baseline(&mut self, plan: &Plan, version: u64) -> Result<Changes, PostgresError> {
-        runner::baseline(self, plan.postgres, version).await
-    }
-
     /// Accepts what the operator decided, in one transaction, one line per row it looked at:
     /// - an applied migration whose file changed (or whose description or downgrade changed):
     ///   its row takes the plan's description, checksum and downgrade;
@@ -359,33 +330,16 @@ impl VersionedTarget for PostgresTarget {
         ))
     }
 
-    /// The SQL `upgrade_to(plan, to)` would send, in order, after the same refusals: a
-    /// transactional script as one statement (it is sent whole, inside `BEGIN` … `COMMIT` with
-    /// the insertion of its history row), a `-- migrator:no-transaction` script as its
-    /// statements. Creates nothing.
-    async fn pending_sql(&mut self, plan: &Plan, to: Option<u64>) -> Result<Vec<PlannedStatement>, PostgresError> {
-        let planned = runner::planned(self, plan.postgres, to).await?;
-        Ok(planned
-            .into_iter()
-            .flat_map(|planned| {
-                let migration = planned.migration;
-                planned.sql.into_iter().map(move |sql| PlannedStatement {
-                    version: migration.version,
-                    description: migration.description,
-                    path: migration.upgrade.path,
-                    sql,
-                })
-            })
-            .collect())
-    }
 }
 
 /// PostgreSQL's primitives for the engine (`targets::versioned::runner`).
 impl Backend for PostgresTarget {
-    type Error = PostgresError;
+    fn migrations(plan: &Plan) -> &'static [Migration] {
+        plan.postgres
+    }
 
-    fn target(&self) -> TargetName {
-        TargetName::Postgres
+    fn checkpoint(&self) -> &Checkpoint {
+        &self.checkpoint
     }
 
     fn server(&self) -> String {

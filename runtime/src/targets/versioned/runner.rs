@@ -7,7 +7,9 @@ use super::drift;
 use super::refusal::VersionedError;
 use super::schedule::{self, Direction, Step};
 use crate::plan::Migration;
-use crate::targets::{Changes, Checkpoint, Failure, HistoryEntry, SafePoint, Stop, TargetName, VersionTarget};
+use crate::targets::{
+    Changes, Checkpoint, Failure, HistoryEntry, PlannedStatement, SafePoint, Stop, Target, VersionTarget,
+};
 
 /// What a server must do for the engine. Reads and checks change nothing; the writes are
 /// [`Backend::prepare_history`], [`Backend::run_step`] and [`Backend::record_applied`].
@@ -19,10 +21,12 @@ use crate::targets::{Changes, Checkpoint, Failure, HistoryEntry, SafePoint, Stop
 /// (one per statement, or batched) is the backend's business: the engine sees only the entries
 /// [`Backend::read_history`] returns.
 #[allow(async_fn_in_trait)] // Used through generics only.
-pub trait Backend {
-    type Error: From<VersionedError> + From<Stop>;
+pub trait Backend: Target<Error: From<VersionedError> + From<Stop>> {
+    /// The plan's migrations for this server.
+    fn migrations(plan: &crate::plan::Plan) -> &'static [Migration];
 
-    fn target(&self) -> TargetName;
+    /// The checkpoint `Target::set_checkpoint` gave it.
+    fn checkpoint(&self) -> &Checkpoint;
 
     /// The server as messages name it, without a password.
     fn server(&self) -> String;
@@ -71,7 +75,7 @@ async fn history_for_upgrade<B: Backend>(
         None => {
             if !plan.is_empty() {
                 let objects = backend.objects_without_history().await?;
-                drift::refuse_schema_without_history(plan, objects, &backend.server(), backend.target())?;
+                drift::refuse_schema_without_history(plan, objects, &backend.server(), backend.name())?;
             }
             Ok((Vec::new(), true))
         }
@@ -87,14 +91,14 @@ pub async fn upgrade<B: Backend>(
 ) -> Result<Changes, Failure<B::Error>> {
     backend.check_plan(plan)?;
     if let Some(to) = to {
-        schedule::find_version(plan, to, backend.target()).map_err(B::Error::from)?;
+        schedule::find_version(plan, to, backend.name()).map_err(B::Error::from)?;
     }
     let (history, _) = history_for_upgrade(backend, plan).await?;
-    let steps = schedule::upgrade_steps(plan, &history, to, &backend.server(), backend.target())
+    let steps = schedule::upgrade_steps(plan, &history, to, &backend.server(), backend.name())
         .map_err(B::Error::from)?;
     let done = run(backend, Direction::Upgrade, &steps, checkpoint).await?;
     if done.is_empty() {
-        let target = backend.target();
+        let target = backend.name();
         let position = to.map_or_else(|| "up to date".to_owned(), |to| format!("already at or past V{to}"));
         tracing::info!(
             event = format!("{}.up_to_date", target.event_prefix()),
@@ -115,7 +119,7 @@ pub async fn downgrade<B: Backend>(
     checkpoint: &Checkpoint,
 ) -> Result<Changes, Failure<B::Error>> {
     let history = backend.read_history().await?.unwrap_or_default();
-    let steps = schedule::downgrade_steps(plan, &history, to, &backend.server(), backend.target())
+    let steps = schedule::downgrade_steps(plan, &history, to, &backend.server(), backend.name())
         .map_err(B::Error::from)?;
     run(backend, Direction::Downgrade, &steps, checkpoint).await
 }
@@ -153,12 +157,12 @@ pub async fn baseline<B: Backend>(
     version: u64,
 ) -> Result<Changes, B::Error> {
     backend.check_plan(plan)?;
-    schedule::find_version(plan, version, backend.target())?;
+    schedule::find_version(plan, version, backend.name())?;
     let history = backend.read_history().await?.unwrap_or_default();
-    let adopted = schedule::baseline_migrations(plan, &history, version, &backend.server(), backend.target())?;
+    let adopted = schedule::baseline_migrations(plan, &history, version, &backend.server(), backend.name())?;
     backend.prepare_history(Direction::Upgrade, adopted.len()).await?;
     backend.record_applied(&adopted).await?;
-    let target = backend.target();
+    let target = backend.name();
     tracing::info!(
         event = format!("{}.baselined", target.event_prefix()),
         target = target.as_str(),
@@ -177,28 +181,28 @@ pub async fn baseline<B: Backend>(
     ))
 }
 
-/// One statement of the dry run, with the migration it belongs to.
-pub struct Planned {
-    pub migration: &'static Migration,
-    pub sql: Vec<String>,
-}
-
-/// What `upgrade(plan, to)` would run now, after the same refusals; writes nothing.
+/// What `upgrade(plan, to)` would send now, statement by statement, after the same refusals;
+/// writes nothing.
 pub async fn planned<B: Backend>(
     backend: &mut B,
     plan: &'static [Migration],
     to: Option<u64>,
-) -> Result<Vec<Planned>, B::Error> {
+) -> Result<Vec<PlannedStatement>, B::Error> {
     if let Some(to) = to {
-        schedule::find_version(plan, to, backend.target())?;
+        schedule::find_version(plan, to, backend.name())?;
     }
     let (history, _) = history_for_upgrade(backend, plan).await?;
-    let steps = schedule::upgrade_steps(plan, &history, to, &backend.server(), backend.target())?;
-    Ok(steps
-        .iter()
-        .filter_map(|step| match step {
-            Step::Upgrade { migration, .. } => Some(Planned { migration, sql: backend.planned_sql(step) }),
-            Step::Downgrade { .. } => None,
-        })
-        .collect())
+    let steps = schedule::upgrade_steps(plan, &history, to, &backend.server(), backend.name())?;
+    let mut statements = Vec::new();
+    for step in &steps {
+        if let Step::Upgrade { migration, .. } = step {
+            statements.extend(backend.planned_sql(step).into_iter().map(|sql| PlannedStatement {
+                version: migration.version,
+                description: migration.description,
+                path: migration.upgrade.path,
+                sql,
+            }));
+        }
+    }
+    Ok(statements)
 }

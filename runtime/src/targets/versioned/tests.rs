@@ -231,10 +231,12 @@ mod double {
     //! A backend double that keeps its history in memory and records every primitive called:
     //! the runner's unit tests see what ran, and that a refusal ran nothing.
 
-    use super::super::runner::Backend;
-    use super::super::{Direction, Step, VersionedError};
-    use crate::plan::Migration;
-    use crate::targets::{Checkpoint, EntryState, HistoryEntry, Stop, TargetName};
+    use super::super::runner::{self, Backend};
+    use super::super::{drift, Direction, Step, VersionedError};
+    use crate::plan::{Migration, Plan};
+    use crate::targets::{
+        ApplyOptions, Changes, Checkpoint, EntryState, Failure, HistoryEntry, Status, Stop, Target, TargetName,
+    };
 
     #[derive(Debug, thiserror::Error)]
     pub enum DoubleError {
@@ -249,6 +251,7 @@ mod double {
         pub history: Option<Vec<HistoryEntry>>,
         pub objects: Vec<String>,
         pub calls: Vec<String>,
+        pub checkpoint: Checkpoint,
     }
 
     impl Double {
@@ -270,11 +273,38 @@ mod double {
         }
     }
 
-    impl Backend for Double {
+    impl Target for Double {
         type Error = DoubleError;
 
-        fn target(&self) -> TargetName {
+        fn name(&self) -> TargetName {
             TargetName::Postgres
+        }
+
+        async fn health_check(&mut self) -> Result<(), DoubleError> {
+            Ok(())
+        }
+
+        fn is_permanent(_error: &DoubleError) -> bool {
+            false
+        }
+
+        async fn status(&mut self, plan: &Plan) -> Result<Status, DoubleError> {
+            Ok(drift::status(plan.postgres, self.history.as_deref().unwrap_or_default()))
+        }
+
+        async fn apply(&mut self, plan: &Plan, _options: &ApplyOptions) -> Result<Changes, Failure<DoubleError>> {
+            let checkpoint = self.checkpoint.clone();
+            runner::upgrade(self, plan.postgres, None, &checkpoint).await
+        }
+    }
+
+    impl Backend for Double {
+        fn migrations(plan: &Plan) -> &'static [Migration] {
+            plan.postgres
+        }
+
+        fn checkpoint(&self) -> &Checkpoint {
+            &self.checkpoint
         }
 
         fn server(&self) -> String {
