@@ -9,8 +9,8 @@ use clickhouse::sql::Identifier;
 use clickhouse::Client;
 use common::clickhouse::TestDatabase;
 use tradeforge_migrator::plan::{Migration, Plan};
-use tradeforge_migrator::targets::versioned::VersionedError;
 use tradeforge_migrator::targets::clickhouse::{ClickHouseError, ClickHouseTarget, HistoryRow, MigrationState};
+use tradeforge_migrator::targets::versioned::VersionedError;
 use tradeforge_migrator::targets::{
     ApplyOptions, Changes, EntryState, Failure, HistoryEntry, Target, VersionTarget, VersionedTarget,
 };
@@ -120,7 +120,11 @@ async fn up_to_a_version_stops_there_and_a_later_run_goes_to_the_head() {
     let mut target = ClickHouseTarget::new(&database.config);
 
     let failure = target.upgrade_to(&ops::PLAN, Some(9)).await.expect_err("V9 is not in the plan");
-    assert!(matches!(failure.error.versioned(), Some(VersionedError::UnknownVersion { version: 9, .. })), "{}", failure.error);
+    assert!(
+        matches!(failure.error.versioned(), Some(VersionedError::UnknownVersion { version: 9, .. })),
+        "{}",
+        failure.error
+    );
     assert!(!database.exists().await, "refused before creating anything");
 
     let changes = target.upgrade_to(&ops::PLAN, Some(2)).await.expect("up to V2");
@@ -231,7 +235,11 @@ async fn a_version_the_plan_does_not_know_is_undone_with_its_stored_downgrade() 
     // An older binary, whose plan ends at V2: it refuses to migrate, and says how to undo V3.
     let older = ops(&[1, 2]);
     let failure = apply(&mut target, &older).await.expect_err("ahead of the plan");
-    assert!(matches!(failure.error.versioned(), Some(VersionedError::AheadOfPlan { database_head: 3, .. })), "{}", failure.error);
+    assert!(
+        matches!(failure.error.versioned(), Some(VersionedError::AheadOfPlan { database_head: 3, .. })),
+        "{}",
+        failure.error
+    );
     assert!(failure.error.to_string().contains("undo them with `down`"), "{}", failure.error);
 
     let changes = target.downgrade_to(&older, VersionTarget::Version(2)).await.expect("down to V2");
@@ -287,7 +295,11 @@ async fn a_downgrade_that_fails_half_way_is_recorded_and_the_next_down_resumes_i
     let status = target.status(&ops::PLAN).await.expect("status");
     assert!(status.problems[0].starts_with("V2 orders: its downgrade stopped at statement 2/2"), "{status:?}");
     let refused = target.downgrade_to(&plan, VersionTarget::Version(2)).await.expect_err("would not finish V2");
-    assert!(matches!(refused.error.versioned(), Some(VersionedError::Reverting { version: 2, .. })), "{}", refused.error);
+    assert!(
+        matches!(refused.error.versioned(), Some(VersionedError::Reverting { version: 2, .. })),
+        "{}",
+        refused.error
+    );
 
     // The cause is fixed; `down` resumes at statement 2 (statement 1 would fail: `fills` is gone).
     database.execute("CREATE TABLE orders (id UInt32) ENGINE = Memory").await;
@@ -375,7 +387,11 @@ async fn repair_records_edited_checksums_and_leaves_versions_the_plan_does_not_k
     assert_eq!(checksums, [v1.checksum, "sha256:edited", ops_migration(3).checksum]);
     // V2 now matches; V3 still stops this binary until it is undone or its release deploys.
     let failure = apply(&mut target, &edited).await.expect_err("V3 is ahead");
-    assert!(matches!(failure.error.versioned(), Some(VersionedError::AheadOfPlan { database_head: 3, .. })), "{}", failure.error);
+    assert!(
+        matches!(failure.error.versioned(), Some(VersionedError::AheadOfPlan { database_head: 3, .. })),
+        "{}",
+        failure.error
+    );
     let status = target.status(&edited).await.expect("status");
     assert_eq!(status.problems.len(), 1, "{status:?}");
 }
@@ -400,10 +416,7 @@ async fn baseline_records_an_existing_schema_without_running_it() {
 
     assert_eq!(
         changes.0,
-        [
-            "V1 events recorded as applied (baseline, not run)",
-            "V2 orders recorded as applied (baseline, not run)"
-        ]
+        ["V1 events recorded as applied (baseline, not run)", "V2 orders recorded as applied (baseline, not run)"]
     );
     let entries = target.history_entries().await.expect("history");
     assert_eq!(entries.len(), 2);
@@ -437,7 +450,10 @@ async fn a_version_deleted_below_the_head_is_refused_before_anything_runs() {
     let failure = apply(&mut target, &plan).await.expect_err("refused");
 
     let message = failure.error.to_string();
-    assert!(matches!(failure.error.versioned(), Some(VersionedError::MissingFromPlan { plan_head: 4, .. })), "{message}");
+    assert!(
+        matches!(failure.error.versioned(), Some(VersionedError::MissingFromPlan { plan_head: 4, .. })),
+        "{message}"
+    );
     assert!(message.contains("not in the plan: V2 orders") && message.contains("restore the file"), "{message}");
     assert!(failure.done.is_empty());
     assert!(!database.table_names().await.contains(&"order_count".to_owned()), "V4 must not run");

@@ -4,9 +4,9 @@
 
 mod common;
 
-use tradeforge_migrator::targets::versioned::VersionedError;
 use tradeforge_migrator::targets::clickhouse::ClickHouseTarget;
 use tradeforge_migrator::targets::postgres::PostgresTarget;
+use tradeforge_migrator::targets::versioned::VersionedError;
 use tradeforge_migrator::targets::{VersionTarget, VersionedTarget};
 
 mod pg_declared {
@@ -73,7 +73,11 @@ async fn clickhouse_down_crosses_a_no_op_and_stops_before_an_irreversible_migrat
     assert_eq!(rows, 1, "the no-op downgrade ran nothing");
 
     let failure = target.downgrade_to(&ch_declared::PLAN, VersionTarget::Base).await.expect_err("V2 is irreversible");
-    assert!(matches!(failure.error.versioned(), Some(VersionedError::Irreversible(error)) if error.version == 2), "{}", failure.error);
+    assert!(
+        matches!(failure.error.versioned(), Some(VersionedError::Irreversible(error)) if error.version == 2),
+        "{}",
+        failure.error
+    );
     assert!(failure.error.to_string().contains("the deleted rows are gone"), "{}", failure.error);
     assert_eq!(versions(target.history_entries().await.expect("history")), [1, 2], "nothing was undone");
     assert_eq!(database.table_names().await, ["migration_history", "prices"]);

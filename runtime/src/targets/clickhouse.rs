@@ -92,11 +92,12 @@ use self::connection::Connection;
 pub use self::history::{HistoryRow, MigrationState};
 use self::script::{first_line, statement_location};
 use super::versioned::runner::Backend;
+use super::versioned::schedule::command;
 pub use super::versioned::Direction;
 use super::versioned::{self, Step, VersionedError};
 use super::{
-    ApplyOptions, Changes, Checkpoint, EntryState, Failure, HistoryEntry, Status, Stop, Target,
-    TargetName, VersionedTarget,
+    ApplyOptions, Changes, Checkpoint, EntryState, Failure, HistoryEntry, Status, Stop, Target, TargetName,
+    VersionedTarget,
 };
 use crate::config::ClickHouseConfig;
 use crate::plan::{Migration, Plan};
@@ -155,7 +156,7 @@ pub enum ClickHouseError {
          statement {number} again: check that it can run twice (or undo its change) before running {command} again",
         number = .recorded + 1,
         script = script(*.direction, *.version),
-        command = .direction.command(),
+        command = command(*.direction),
     )]
     Record {
         server: String,
@@ -207,7 +208,7 @@ pub enum ClickHouseError {
     #[error(
         "{source}, after statement {done}/{total} of {}: `migration_history` records it as {state} at \
          {done}/{total}, and the next {} resumes at statement {next}/{total}",
-        script(*.direction, *.version), .direction.command(),
+        script(*.direction, *.version), command(*.direction),
         state = match .direction { Direction::Upgrade => "partial", Direction::Downgrade => "reverting" },
         next = .done + 1
     )]
@@ -373,7 +374,6 @@ impl VersionedTarget for ClickHouseTarget {
         let fixes = repair::fixes(&history, plan.clickhouse);
         Ok(Changes(fixes.into_iter().filter(|fix| fix.write.is_some()).map(|fix| fix.line).collect()))
     }
-
 }
 
 impl ClickHouseTarget {

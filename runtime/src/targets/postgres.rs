@@ -55,8 +55,7 @@ use super::versioned::runner::Backend;
 pub use super::versioned::Direction;
 use super::versioned::{self, VersionedError};
 use super::{
-    ApplyOptions, Changes, Checkpoint, Failure, HistoryEntry, Status, Stop, Target, TargetName,
-    VersionedTarget,
+    ApplyOptions, Changes, Checkpoint, Failure, HistoryEntry, Status, Stop, Target, TargetName, VersionedTarget,
 };
 use crate::config::PostgresConfig;
 use crate::plan::{Migration, Plan};
@@ -329,7 +328,6 @@ impl VersionedTarget for PostgresTarget {
             fixes.into_iter().filter(|fix| !matches!(fix.write, RepairWrite::Nothing)).map(|fix| fix.line).collect(),
         ))
     }
-
 }
 
 /// PostgreSQL's primitives for the engine (`targets::versioned::runner`).
@@ -398,7 +396,8 @@ impl Backend for PostgresTarget {
         let connection = self.connection.get().await?;
         match step {
             versioned::Step::Upgrade { migration, .. } => {
-                let execution_ms = execute::run(connection, &config, &server, &Step::upgrade(migration), checkpoint).await?;
+                let execution_ms =
+                    execute::run(connection, &config, &server, &Step::upgrade(migration), checkpoint).await?;
                 Ok(format!("V{} {} ({execution_ms} ms)", migration.version, migration.description))
             }
             versioned::Step::Downgrade { entry, planned } => {
@@ -450,15 +449,17 @@ fn entries_with_intents(
 ) -> Vec<HistoryEntry> {
     let mut entries = entries(history);
     entries.extend(intents.iter().filter(|intent| !history.iter().any(|row| row.version == intent.version)).map(
-        |intent| HistoryEntry {
-            version: intent.version,
-            description: versioned::drift::find(plan, intent.version)
-                .map_or_else(String::new, |migration| migration.description.to_owned()),
-            checksum: intent.checksum.clone(),
-            applied_at: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
-            execution_ms: 0,
-            state: super::EntryState::Partial { done: intent.statements_done, total: intent.total },
-            downgrade_sql: String::new(),
+        |intent| {
+            HistoryEntry {
+                version: intent.version,
+                description: versioned::drift::find(plan, intent.version)
+                    .map_or_else(String::new, |migration| migration.description.to_owned()),
+                checksum: intent.checksum.clone(),
+                applied_at: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
+                execution_ms: 0,
+                state: super::EntryState::Partial { done: intent.statements_done, total: intent.total },
+                downgrade_sql: String::new(),
+            }
         },
     ));
     entries.sort_by_key(|entry| entry.version);

@@ -29,7 +29,11 @@ pub(super) enum Downgrade {
 
 impl Downgrade {
     /// The plan's downgrade of `row`'s version (`planned`), else the one stored in `row`.
-    pub fn of(row: &HistoryRow, planned: Option<&'static Migration>, server: &str) -> Result<Downgrade, ClickHouseError> {
+    pub fn of(
+        row: &HistoryRow,
+        planned: Option<&'static Migration>,
+        server: &str,
+    ) -> Result<Downgrade, ClickHouseError> {
         if let Some(migration) = planned {
             return Ok(Downgrade::Planned(&migration.downgrade));
         }
@@ -398,7 +402,7 @@ mod tests {
     #[test]
     fn a_downgrade_left_half_way_whose_script_changed_is_refused() {
         let reverting = row(2, MigrationState::Reverting, 1, 3);
-        let error = revert_of(&reverting).err().expect("refused");
+        let error = revert_of(&reverting).expect_err("refused");
         let message = error.to_string();
         assert!(matches!(error, ClickHouseError::DowngradeChanged { recorded_total: 3, total: 2, .. }), "{message}");
         assert!(message.contains("but `down/V2.sql` now has 2 statements"), "{message}");
@@ -408,7 +412,7 @@ mod tests {
     fn an_unsplittable_stored_downgrade_is_refused_naming_where_it_is_left_open() {
         let mut unknown = applied(3);
         unknown.downgrade_sql = "DROP TABLE a;\nSELECT 'open".to_owned();
-        let error = revert_of(&unknown).err().expect("refused");
+        let error = revert_of(&unknown).expect_err("refused");
         assert!(matches!(error, ClickHouseError::StoredDowngrade { version: 3, .. }), "{error}");
         assert!(error.to_string().contains("its string opened at line 2, column 8 is never closed"), "{error}");
     }

@@ -38,4 +38,3 @@ pub(super) fn state_problem(row: &HistoryRow) -> Option<String> {
         )),
     }
 }
-

@@ -16,8 +16,8 @@ use chrono::Utc;
 
 use super::downgrade::Downgrade;
 use super::history::{History, HistoryRow, MigrationState};
-use super::script::{first_line, numbered};
 use super::history_entries;
+use super::script::{first_line, numbered};
 use crate::plan::Migration;
 use crate::targets::versioned::{self, drift::find, saturating_u32};
 

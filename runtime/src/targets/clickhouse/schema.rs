@@ -9,7 +9,6 @@
 //! schemas are and a line-by-line difference names what differs. Rows are data, not schema, and
 //! are not compared.
 
-
 use clickhouse::sql::Identifier;
 
 use super::connection::Connection;

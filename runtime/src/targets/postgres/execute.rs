@@ -323,10 +323,7 @@ fn rerun_safely(step: &Step<'_>, what: &str) -> String {
 }
 
 fn again(step: &Step<'_>) -> &'static str {
-    match step.direction {
-        Direction::Upgrade => "migrate",
-        Direction::Downgrade => "down",
-    }
+    crate::targets::versioned::schedule::command(step.direction)
 }
 
 /// A unique violation or an object that already exists: possibly another migrator's work.

@@ -17,7 +17,6 @@
 //! folded into one space, lines sorted: two dumps are equal exactly when the schemas are, and a
 //! line-by-line difference names the objects that differ.
 
-
 use sqlx::{Connection as _, PgConnection};
 
 use super::connection::{connect, describe_error};

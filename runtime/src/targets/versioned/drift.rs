@@ -254,11 +254,7 @@ pub fn gap_problems(plan: &'static [Migration], history: &[HistoryEntry]) -> Vec
 /// The gaps with no row at all, which `repair` records as applied (a `partial` gap is finished
 /// by the backend's own repair of partial rows).
 pub fn unrecorded_gaps(plan: &'static [Migration], history: &[HistoryEntry]) -> Vec<&'static Migration> {
-    gaps(plan, history)
-        .iter()
-        .filter(|gap| gap.partial.is_none())
-        .filter_map(|gap| find(plan, gap.version))
-        .collect()
+    gaps(plan, history).iter().filter(|gap| gap.partial.is_none()).filter_map(|gap| find(plan, gap.version)).collect()
 }
 
 /// `repair`'s line for a gap it records as applied.

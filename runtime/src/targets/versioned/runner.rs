@@ -94,8 +94,8 @@ pub async fn upgrade<B: Backend>(
         schedule::find_version(plan, to, backend.name()).map_err(B::Error::from)?;
     }
     let (history, _) = history_for_upgrade(backend, plan).await?;
-    let steps = schedule::upgrade_steps(plan, &history, to, &backend.server(), backend.name())
-        .map_err(B::Error::from)?;
+    let steps =
+        schedule::upgrade_steps(plan, &history, to, &backend.server(), backend.name()).map_err(B::Error::from)?;
     let done = run(backend, Direction::Upgrade, &steps, checkpoint).await?;
     if done.is_empty() {
         let target = backend.name();
@@ -103,7 +103,10 @@ pub async fn upgrade<B: Backend>(
         tracing::info!(
             event = format!("{}.up_to_date", target.event_prefix()),
             target = target.as_str(),
-            version = history.iter().rev().find(|entry| entry.state == crate::targets::EntryState::Applied)
+            version = history
+                .iter()
+                .rev()
+                .find(|entry| entry.state == crate::targets::EntryState::Applied)
                 .map(|entry| entry.version),
             "{target} is {position}"
         );
@@ -119,8 +122,8 @@ pub async fn downgrade<B: Backend>(
     checkpoint: &Checkpoint,
 ) -> Result<Changes, Failure<B::Error>> {
     let history = backend.read_history().await?.unwrap_or_default();
-    let steps = schedule::downgrade_steps(plan, &history, to, &backend.server(), backend.name())
-        .map_err(B::Error::from)?;
+    let steps =
+        schedule::downgrade_steps(plan, &history, to, &backend.server(), backend.name()).map_err(B::Error::from)?;
     run(backend, Direction::Downgrade, &steps, checkpoint).await
 }
 

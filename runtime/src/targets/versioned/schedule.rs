@@ -7,29 +7,14 @@ use super::refusal::{kind, VersionedError};
 use crate::plan::Migration;
 use crate::targets::{EntryState, HistoryEntry, TargetName, VersionTarget};
 
-/// Which way a step moves the database.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Direction {
-    Upgrade,
-    Downgrade,
-}
+/// Which way a step moves the database: the spec's own `Direction`, the folder a script comes from.
+pub use tradeforge_migrator_spec::source::Direction;
 
-impl Direction {
-    /// The command that runs (and resumes) a step of this direction.
-    pub fn command(self) -> &'static str {
-        match self {
-            Direction::Upgrade => "migrate",
-            Direction::Downgrade => "down",
-        }
-    }
-}
-
-impl std::fmt::Display for Direction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Direction::Upgrade => "upgrade",
-            Direction::Downgrade => "downgrade",
-        })
+/// The command that runs (and resumes) a step of `direction`.
+pub fn command(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Upgrade => "migrate",
+        Direction::Downgrade => "down",
     }
 }
 
@@ -67,7 +52,11 @@ pub fn find_version(
     version: u64,
     target: TargetName,
 ) -> Result<&'static Migration, VersionedError> {
-    find(plan, version).ok_or_else(|| VersionedError::UnknownVersion { target, version, known: nearby(plan, version, target) })
+    find(plan, version).ok_or_else(|| VersionedError::UnknownVersion {
+        target,
+        version,
+        known: nearby(plan, version, target),
+    })
 }
 
 /// `the nearest are V3 orders, V5 audit`: up to two versions on each side of `version`.

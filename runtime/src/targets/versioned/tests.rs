@@ -84,8 +84,7 @@ fn gaps_are_exactly_the_unapplied_versions_below_an_applied_one() {
             }
             digits /= 3;
         }
-        let is_applied =
-            |version: u64| history.iter().any(|e| e.version == version && e.state == EntryState::Applied);
+        let is_applied = |version: u64| history.iter().any(|e| e.version == version && e.state == EntryState::Applied);
         let expected: Vec<u64> = (1..=4).filter(|&v| !is_applied(v) && (v + 1..=4).any(&is_applied)).collect();
         let found: Vec<u64> = gaps(&PLAN, &history).iter().map(|gap| gap.version).collect();
         assert_eq!(found, expected, "{history:?}");
@@ -150,8 +149,8 @@ fn down_undoes_newest_first_with_the_stored_downgrade_for_unknown_versions() {
     assert_eq!(undo(VersionTarget::Version(2)), [9, 4]);
     assert_eq!(undo(VersionTarget::Version(9)), Vec::<u64>::new());
     assert_eq!(undo(VersionTarget::Base), [9, 4, 2, 1]);
-    let steps = schedule::downgrade_steps(&PLAN, &history, VersionTarget::Version(4), "s", TargetName::Postgres)
-        .expect("ok");
+    let steps =
+        schedule::downgrade_steps(&PLAN, &history, VersionTarget::Version(4), "s", TargetName::Postgres).expect("ok");
     assert!(matches!(steps[0], Step::Downgrade { planned: None, .. }), "V9 is undone with its stored downgrade");
 }
 
@@ -170,8 +169,11 @@ fn down_refuses_a_target_above_the_current_version_unknown_a_partial_migration_a
     let mut edited = applied(2);
     edited.checksum = "sha256:old".to_owned();
     assert!(refuse(&[applied(1), edited.clone()], VersionTarget::Version(1)).contains("with checksum `sha256:old`"));
-    assert!(schedule::downgrade_steps(&PLAN, &[applied(1), edited], VersionTarget::Version(2), "s", TargetName::Postgres)
-        .is_ok(), "an edit below the target is not undone, so it does not matter");
+    assert!(
+        schedule::downgrade_steps(&PLAN, &[applied(1), edited], VersionTarget::Version(2), "s", TargetName::Postgres)
+            .is_ok(),
+        "an edit below the target is not undone, so it does not matter"
+    );
 }
 
 #[test]
@@ -398,10 +400,7 @@ fn plans() -> impl Strategy<Value = &'static [Migration]> {
             .into_iter()
             .map(|(version, irreversible)| Migration {
                 checksum: Box::leak(format!("sha256:{version}").into_boxed_str()),
-                downgrade: Script {
-                    sql: Box::leak(format!("DROP TABLE t{version};").into_boxed_str()),
-                    ..SCRIPT
-                },
+                downgrade: Script { sql: Box::leak(format!("DROP TABLE t{version};").into_boxed_str()), ..SCRIPT },
                 reversal: if irreversible {
                     crate::plan::Reversal::Irreversible { reason: "data is merged" }
                 } else {
