@@ -9,6 +9,7 @@ use common::plan::{leak, plan_of};
 use tradeforge_migrator::config::{ClickHouseConfig, Secret};
 use tradeforge_migrator::plan::{Migration, Plan, SqlTarget};
 use tradeforge_migrator::targets::clickhouse::{ClickHouseError, ClickHouseTarget, HistoryRow, MigrationState};
+use tradeforge_migrator::targets::versioned::VersionedError;
 use tradeforge_migrator::targets::{ApplyOptions, Changes, Failure, Target};
 
 /// V1 applies; V2's second statement reads a table no migration creates; V3 comes after.
@@ -208,7 +209,10 @@ async fn a_partial_migration_whose_file_changed_is_refused() {
     let failure = apply(&mut target, &plan).await.expect_err("refused");
 
     let message = failure.error.to_string();
-    assert!(matches!(failure.error, ClickHouseError::EditedAfterPartial { version: 2, done: 1, .. }), "{message}");
+    assert!(
+        matches!(failure.error.versioned(), Some(VersionedError::EditedAfterPartial { version: 2, done: 1, .. })),
+        "{message}"
+    );
     assert!(message.contains("`sha256:edited`") && message.contains(partial::PLAN.clickhouse[1].checksum), "{message}");
     assert!(!database.table_names().await.contains(&"second_copy".to_owned()));
     let v2 = row(&target.history().await.expect("history"), 2).clone();
@@ -243,7 +247,10 @@ async fn a_database_ahead_of_the_plan_is_refused() {
     let failure = apply(&mut target, &older).await.expect_err("refused");
 
     let message = failure.error.to_string();
-    assert!(matches!(failure.error, ClickHouseError::AheadOfPlan { database_head: 5, plan_head: 3, .. }), "{message}");
+    assert!(
+        matches!(failure.error.versioned(), Some(VersionedError::AheadOfPlan { database_head: 5, plan_head: 3, .. })),
+        "{message}"
+    );
     assert!(message.contains("V4 research, V5 ohlcv_daily_mv") && message.contains(database.name()), "{message}");
     assert!(failure.done.is_empty());
     assert_eq!(target.history().await.expect("history"), history);

@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use crate::outcome::{Applied, RunError};
+use crate::targets::versioned::elapsed_ms;
 use crate::targets::{error_chain, Target, TargetName};
 
 /// The first pause between two health checks; it doubles up to [`MAX_RETRY_DELAY`].
@@ -133,8 +134,4 @@ fn log_retry(name: TargetName, address: &str, attempts: u32, error: &str) {
             "{name}: still waiting for {address}"
         );
     }
-}
-
-pub(crate) fn elapsed_ms(started: Instant) -> u64 {
-    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }

@@ -14,7 +14,7 @@ pub use crate::targets::error_chain;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-pub(crate) use crate::health::{elapsed_ms, log_failure, log_started, wait_for};
+pub(crate) use crate::health::{log_failure, log_started, wait_for};
 pub use crate::outcome::{Applied, RunError};
 
 use crate::config::Config;
@@ -25,6 +25,7 @@ use crate::targets::clickhouse::ClickHouseTarget;
 use crate::targets::indicators::IndicatorsTarget;
 use crate::targets::kafka::KafkaTarget;
 use crate::targets::postgres::PostgresTarget;
+use crate::targets::versioned::elapsed_ms;
 use crate::targets::{ApplyOptions, Changes, Checkpoint, Failure, SafePoint, Status, Stop, Target, TargetName};
 
 /// What `migrate` or `status` was asked to do.

@@ -739,7 +739,7 @@ fn empty_script(file: &MigrationFile) -> MigrationError {
 
 /// Some statements (`CREATE INDEX CONCURRENTLY`, `ALTER TYPE ... ADD VALUE`) cannot run inside a
 /// transaction; the script opts out with [`NO_TRANSACTION`] as its first line.
-fn is_transactional(sql: &str) -> bool {
+pub fn is_transactional(sql: &str) -> bool {
     let first_line = sql.split('\n').next().unwrap_or_default();
     first_line.trim_end_matches([' ', '\t']) != NO_TRANSACTION
 }

@@ -62,6 +62,12 @@ impl Direction {
     }
 }
 
+impl std::fmt::Display for Direction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.dir())
+    }
+}
+
 /// The folder of one target's upgrades or downgrades, e.g. `migrations/postgres/upgrade`.
 pub fn migration_dir(dialect: Dialect, direction: Direction) -> String {
     format!("{MIGRATIONS_DIR}/{}/{}", dialect.dir(), direction.dir())

@@ -17,8 +17,6 @@
 //! folded into one space, lines sorted: two dumps are equal exactly when the schemas are, and a
 //! line-by-line difference names the objects that differ.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use sqlx::{Connection as _, PgConnection};
 
 use super::connection::{connect, describe_error, quote_identifier};
@@ -198,7 +196,7 @@ fn fold_white_space(line: &str) -> String {
 /// pointing at it. Connects through the configured database, or `postgres` when that one does
 /// not exist.
 pub async fn create_scratch_database(config: &PostgresConfig) -> Result<PostgresConfig, PostgresError> {
-    let name = scratch_name();
+    let name = crate::targets::versioned::scratch_name();
     let mut admin = admin_connection(config).await?;
     // DDL takes no bind parameters: the name (ours, never a user's) is written quoted.
     let sql = format!("CREATE DATABASE {}", quote_identifier(&name));
@@ -235,12 +233,6 @@ async fn admin_connection(config: &PostgresConfig) -> Result<PgConnection, Postg
         }
         Err(error) => Err(error),
     }
-}
-
-/// `tfm_verify_<pid>_<nanoseconds>`: unique per run on one server, a valid bare identifier.
-fn scratch_name() -> String {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_nanos());
-    format!("tfm_verify_{}_{:x}", std::process::id(), nanos)
 }
 
 #[cfg(test)]
