@@ -158,6 +158,7 @@ fn copy_working_tree(workspace: &Path, repo: &Path) {
         .output()
         .expect("run git ls-files in the repository");
     assert!(listed.status.success(), "git ls-files failed: {}", String::from_utf8_lossy(&listed.stderr));
+    let mut copied = std::collections::HashSet::new();
     for file in listed.stdout.split(|&byte| byte == 0).filter(|file| !file.is_empty()) {
         let relative = Path::new(std::str::from_utf8(file).expect("a UTF-8 path"));
         let is_source = SOURCES.iter().any(|source| relative.starts_with(source));
@@ -168,6 +169,27 @@ fn copy_working_tree(workspace: &Path, repo: &Path) {
         let to = repo.join(relative);
         std::fs::create_dir_all(to.parent().expect("a file has a folder")).expect("create a folder in the copy");
         copy_if_changed(&from, &to);
+        copied.insert(relative.to_path_buf());
+    }
+    remove_deleted_files(repo, Path::new(""), &copied);
+}
+
+/// Removes from the copy the files the working tree no longer has (a module moved into a folder
+/// would otherwise be found twice); the corpus sources and the build folder are left alone.
+fn remove_deleted_files(repo: &Path, relative: &Path, copied: &std::collections::HashSet<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(repo.join(relative)) else { return };
+    for entry in entries.flatten() {
+        let path = relative.join(entry.file_name());
+        if path == Path::new("target") || SOURCES.iter().any(|source| path.starts_with(source)) {
+            continue;
+        }
+        match entry.file_type() {
+            Ok(kind) if kind.is_dir() => remove_deleted_files(repo, &path, copied),
+            Ok(_) if !copied.contains(&path) => {
+                let _ = std::fs::remove_file(repo.join(&path));
+            }
+            _ => {}
+        }
     }
 }
 
