@@ -3,6 +3,7 @@
 #![allow(dead_code)] // Each test binary uses only some of the helpers.
 
 pub mod clickhouse;
+pub mod cluster;
 pub mod kafka;
 pub mod postgres;
 pub mod private_postgres;
