@@ -1,6 +1,7 @@
 //! What build.rs prints: a `cargo:rerun-if-changed` line per source path, so that Cargo rebuilds
 //! the plan when a source changes, and a `cargo:warning` line per destructive upgrade statement
-//! (see `lint`), script still holding `migrator new`'s placeholder, or script larger than
+//! (see `lint`), ClickHouse statement not written as a cluster needs (see `cluster`), script
+//! still holding `migrator new`'s placeholder, or script larger than
 //! [`LARGE_SCRIPT_BYTES`]. It lives here, not in build.rs, so that it can be tested.
 
 use std::path::Path;
