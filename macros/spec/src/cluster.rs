@@ -106,75 +106,54 @@ fn unquoted(text: &str) -> Option<&str> {
     text.strip_prefix(quote)?.strip_suffix(quote)
 }
 
-/// The statement kinds that change one server's schema, so that on a cluster each needs
-/// `ON CLUSTER`, as their keywords; `None` for anything else (queries, inserts, `OPTIMIZE`,
-/// `SYSTEM`, and temporary tables, which live in one session).
+/// The statements that change one server's schema, so that on a cluster each needs
+/// `ON CLUSTER`: (first keyword, the words naming the object, the kind as errors name it). The
+/// first entry that matches wins; one without object words is the keyword's default object.
+const DDL_KINDS: &[(&str, &[&str], &str)] = &[
+    ("create", &["table"], "CREATE TABLE"),
+    ("create", &["database"], "CREATE DATABASE"),
+    ("create", &["view"], "CREATE VIEW"),
+    ("create", &["materialized", "view"], "CREATE MATERIALIZED VIEW"),
+    ("create", &["live", "view"], "CREATE LIVE VIEW"),
+    ("create", &["window", "view"], "CREATE WINDOW VIEW"),
+    ("create", &["dictionary"], "CREATE DICTIONARY"),
+    ("create", &["function"], "CREATE FUNCTION"),
+    ("alter", &["table"], "ALTER TABLE"),
+    ("drop", &["table"], "DROP TABLE"),
+    ("drop", &["database"], "DROP DATABASE"),
+    ("drop", &["view"], "DROP VIEW"),
+    ("drop", &["dictionary"], "DROP DICTIONARY"),
+    ("drop", &["function"], "DROP FUNCTION"),
+    ("rename", &["database"], "RENAME DATABASE"),
+    ("rename", &["dictionary"], "RENAME DICTIONARY"),
+    ("rename", &[], "RENAME TABLE"),
+    ("truncate", &["database"], "TRUNCATE DATABASE"),
+    ("truncate", &[], "TRUNCATE TABLE"),
+    ("exchange", &["dictionaries"], "EXCHANGE DICTIONARIES"),
+    ("exchange", &[], "EXCHANGE TABLES"),
+    ("attach", &["database"], "ATTACH DATABASE"),
+    ("attach", &["dictionary"], "ATTACH DICTIONARY"),
+    ("attach", &["view"], "ATTACH VIEW"),
+    ("attach", &[], "ATTACH TABLE"),
+    ("detach", &["database"], "DETACH DATABASE"),
+    ("detach", &["dictionary"], "DETACH DICTIONARY"),
+    ("detach", &["view"], "DETACH VIEW"),
+    ("detach", &[], "DETACH TABLE"),
+];
+
+/// The [`DDL_KINDS`] kind of a statement; `None` for anything else (queries, inserts,
+/// `OPTIMIZE`, `SYSTEM`), and for temporary tables, which live in one session.
 fn ddl_kind(code: &[Token]) -> Option<&'static str> {
-    let word = |index: usize| code.get(index).filter(|token| token.kind == Kind::Word);
-    let first = word(0)?;
-    let mut next = 1;
-    if first.is("create") && word(1).is_some_and(|token| token.is("or")) && word(2).is_some_and(|t| t.is("replace")) {
-        next = 3;
-    }
-    let object = word(next);
-    let is = |keyword: &str| object.is_some_and(|token| token.is(keyword));
-    let after = |keyword: &str| word(next + 1).is_some_and(|token| token.is(keyword));
-    if is("temporary") {
+    let first = code.first()?;
+    let or_replace = first.is("create") && code.get(1).is_some_and(|token| token.is("or"));
+    let object = &code[if or_replace { 3 } else { 1 }.min(code.len())..];
+    if object.first().is_some_and(|token| token.is("temporary")) {
         return None;
     }
-    let kind = if first.is("create") {
-        match () {
-            _ if is("table") => "CREATE TABLE",
-            _ if is("database") => "CREATE DATABASE",
-            _ if is("view") => "CREATE VIEW",
-            _ if is("materialized") && after("view") => "CREATE MATERIALIZED VIEW",
-            _ if is("live") && after("view") => "CREATE LIVE VIEW",
-            _ if is("window") && after("view") => "CREATE WINDOW VIEW",
-            _ if is("dictionary") => "CREATE DICTIONARY",
-            _ if is("function") => "CREATE FUNCTION",
-            _ => return None,
-        }
-    } else if first.is("alter") && is("table") {
-        "ALTER TABLE"
-    } else if first.is("drop") {
-        match () {
-            _ if is("table") => "DROP TABLE",
-            _ if is("database") => "DROP DATABASE",
-            _ if is("view") => "DROP VIEW",
-            _ if is("dictionary") => "DROP DICTIONARY",
-            _ if is("function") => "DROP FUNCTION",
-            _ => return None,
-        }
-    } else if first.is("rename") {
-        match () {
-            _ if is("database") => "RENAME DATABASE",
-            _ if is("dictionary") => "RENAME DICTIONARY",
-            _ => "RENAME TABLE",
-        }
-    } else if first.is("truncate") {
-        if is("database") {
-            "TRUNCATE DATABASE"
-        } else {
-            "TRUNCATE TABLE"
-        }
-    } else if first.is("exchange") {
-        if is("dictionaries") {
-            "EXCHANGE DICTIONARIES"
-        } else {
-            "EXCHANGE TABLES"
-        }
-    } else if first.is("attach") || first.is("detach") {
-        let attach = first.is("attach");
-        match () {
-            _ if is("database") => ["ATTACH DATABASE", "DETACH DATABASE"][usize::from(!attach)],
-            _ if is("dictionary") => ["ATTACH DICTIONARY", "DETACH DICTIONARY"][usize::from(!attach)],
-            _ if is("view") => ["ATTACH VIEW", "DETACH VIEW"][usize::from(!attach)],
-            _ => ["ATTACH TABLE", "DETACH TABLE"][usize::from(!attach)],
-        }
-    } else {
-        return None;
-    };
-    Some(kind)
+    DDL_KINDS.iter().find_map(|(keyword, words, kind)| {
+        let names = words.len() <= object.len() && words.iter().zip(object).all(|(word, token)| token.is(word));
+        (first.is(keyword) && names).then_some(*kind)
+    })
 }
 
 /// Where the clause goes in a statement of `kind`, for the error's fix.
