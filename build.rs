@@ -1,5 +1,5 @@
 //! Declares every migration source to Cargo, so that adding, removing or editing one rebuilds the
-//! crate and `plan!()` (in src/compiled.rs) expands again: a proc macro cannot watch files on
+//! crate and `plan!()` (in src/lib.rs) expands again: a proc macro cannot watch files on
 //! stable Rust, and a stale plan is the failure sqlx users know best. It also prints a warning
 //! for each destructive upgrade statement (a dropped table or column, a `TRUNCATE`, ...), since
 //! a proc macro cannot warn on stable Rust either. Checking the sources is the macro's job,

@@ -2,30 +2,18 @@
 //! anything connects, the health check giving up after `--wait`, JSON log lines, and passwords
 //! never printed. Servers are pointed at closed ports, so these tests need no stack.
 
-use std::net::TcpListener;
-use std::process::{Command, Output};
+mod common;
+
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tradeforge_migrator::PLAN;
 
+use common::binary::{migrator, run, Outcome};
+use common::free_port as closed_port;
+
 const SENTINEL: &str = "Sentinel-Pw-9f3b2a";
-
-/// The binary with an empty environment, so nothing from the developer's shell (a stack's
-/// `DATABASE_URL`, `RUST_LOG`, `MIGRATE`) leaks in.
-fn migrator() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_migrator"));
-    command.env_clear();
-    command
-}
-
-/// A port on loopback that nothing listens on.
-fn closed_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    let port = listener.local_addr().expect("local address").port();
-    drop(listener);
-    port
-}
 
 /// Every server of the config at a closed port, every credential the sentinel.
 fn point_everything_at_closed_ports(command: &mut Command) -> &mut Command {
@@ -33,13 +21,6 @@ fn point_everything_at_closed_ports(command: &mut Command) -> &mut Command {
         .env("DATABASE_URL", format!("postgresql+asyncpg://app:{SENTINEL}@127.0.0.1:{}/trading", closed_port()))
         .env("CLICKHOUSE_URL", format!("http://writer:{SENTINEL}@127.0.0.1:{}/?database=trading", closed_port()))
         .env("KAFKA_BOOTSTRAP_SERVERS", format!("127.0.0.1:{}", closed_port()))
-}
-
-fn run(command: &mut Command) -> (Output, String, String) {
-    let output = command.output().expect("run migrator");
-    let stdout = String::from_utf8(output.stdout.clone()).expect("stdout is UTF-8");
-    let stderr = String::from_utf8(output.stderr.clone()).expect("stderr is UTF-8");
-    (output, stdout, stderr)
 }
 
 /// The JSON log lines of stderr; every line but the final `error:` one must be JSON.
@@ -61,8 +42,8 @@ fn error_lines(stderr: &str) -> Vec<&str> {
 
 #[test]
 fn plan_prints_the_compiled_plan_without_any_server() {
-    let (output, stdout, _) = run(point_everything_at_closed_ports(&mut migrator()).arg("plan"));
-    assert!(output.status.success(), "{output:?}");
+    let Outcome { code, stdout, .. } = run(point_everything_at_closed_ports(&mut migrator()).arg("plan"));
+    assert!(code == Some(0), "{code:?}");
     assert_eq!(stdout, PLAN.render());
     assert!(stdout.starts_with(&format!("plan {}\n", PLAN.fingerprint)), "{stdout}");
 }
@@ -72,15 +53,15 @@ fn every_command_help_shows_an_example() {
     for args in
         [&["--help"][..], &["migrate", "--help"], &["status", "--help"], &["plan", "--help"], &["help", "migrate"]]
     {
-        let (output, stdout, _) = run(migrator().args(args));
-        assert!(output.status.success(), "{args:?}: {output:?}");
+        let Outcome { code, stdout, .. } = run(migrator().args(args));
+        assert!(code == Some(0), "{args:?}: {code:?}");
         assert!(stdout.contains("Example"), "{args:?}: {stdout}");
     }
-    let (_, stdout, _) = run(migrator().args(["migrate", "--help"]));
+    let Outcome { stdout, .. } = run(migrator().args(["migrate", "--help"]));
     for name in ["DATABASE_URL", "CLICKHOUSE_URL", "KAFKA_BOOTSTRAP_SERVERS", "MIGRATE", "--env-file", "--wait"] {
         assert!(stdout.contains(name), "`migrate --help` should mention {name}: {stdout}");
     }
-    let (_, stdout, _) = run(migrator().arg("--help"));
+    let Outcome { stdout, .. } = run(migrator().arg("--help"));
     assert!(stdout.contains("environment wins over the file"), "{stdout}");
 }
 
@@ -88,10 +69,10 @@ fn every_command_help_shows_an_example() {
 fn migrate_disabled_logs_it_exits_zero_and_connects_nothing() {
     for value in ["disabled", "false"] {
         let started = Instant::now();
-        let (output, stdout, stderr) = run(point_everything_at_closed_ports(&mut migrator())
+        let Outcome { code, stdout, stderr } = run(point_everything_at_closed_ports(&mut migrator())
             .env("MIGRATE", value)
             .args(["--log-format", "json", "migrate", "--wait", "30s"]));
-        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        assert_eq!(code, Some(0), "{stderr}");
         // A single health check against the closed ports would have waited out `--wait`.
         assert!(started.elapsed() < Duration::from_secs(20), "took {:?}", started.elapsed());
         let lines = json_lines(&stderr);
@@ -103,15 +84,10 @@ fn migrate_disabled_logs_it_exits_zero_and_connects_nothing() {
 
 #[test]
 fn migrate_enabled_runs() {
-    let (output, _, stderr) = run(point_everything_at_closed_ports(&mut migrator()).env("MIGRATE", "enabled").args([
-        "--log-format",
-        "json",
-        "migrate",
-        "postgres",
-        "--wait",
-        "0s",
-    ]));
-    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    let Outcome { code, stderr, .. } = run(point_everything_at_closed_ports(&mut migrator())
+        .env("MIGRATE", "enabled")
+        .args(["--log-format", "json", "migrate", "postgres", "--wait", "0s"]));
+    assert_eq!(code, Some(3), "{stderr}");
     assert!(events(&json_lines(&stderr)).contains(&"postgresql_migrator.started"), "{stderr}");
 }
 
@@ -136,8 +112,8 @@ fn bad_settings_fail_with_one_line_naming_them_before_anything_connects() {
     for (variables, flags, expected) in cases {
         let mut command = migrator();
         command.envs(variables.iter().copied()).args(["--log-format", "json", "migrate"]).args(flags);
-        let (output, stdout, stderr) = run(&mut command);
-        assert_eq!(output.status.code(), Some(2), "{variables:?} {flags:?}: {stderr}");
+        let Outcome { code, stdout, stderr } = run(&mut command);
+        assert_eq!(code, Some(2), "{variables:?} {flags:?}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "one line only: {stderr}");
         assert!(stderr.starts_with(expected), "expected `{expected}`: {stderr}");
         assert!(stdout.is_empty(), "{stdout}");
@@ -147,15 +123,15 @@ fn bad_settings_fail_with_one_line_naming_them_before_anything_connects() {
 
 #[test]
 fn bad_log_level_is_a_usage_error() {
-    let (output, _, stderr) = run(migrator().args(["--log-level", "info,=[", "plan"]));
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let Outcome { code, stderr, .. } = run(migrator().args(["--log-level", "info,=[", "plan"]));
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.starts_with("error: `--log-level` is not a valid log filter"), "{stderr}");
 }
 
 #[test]
 fn unknown_target_is_a_usage_error() {
-    let (output, _, stderr) = run(migrator().args(["migrate", "mongodb"]));
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let Outcome { code, stderr, .. } = run(migrator().args(["migrate", "mongodb"]));
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("mongodb"), "{stderr}");
 }
 
@@ -163,11 +139,11 @@ fn unknown_target_is_a_usage_error() {
 fn health_check_gives_up_after_wait_naming_the_target_and_address() {
     let port = closed_port();
     let started = Instant::now();
-    let (output, stdout, stderr) = run(migrator()
+    let Outcome { code, stdout, stderr } = run(migrator()
         .env("DATABASE_URL", format!("postgres://app:{SENTINEL}@127.0.0.1:{port}/trading"))
         .args(["--log-format", "json", "migrate", "postgres", "--wait", "1s"]));
     let elapsed = started.elapsed();
-    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert_eq!(code, Some(3), "{stderr}");
     assert!(elapsed >= Duration::from_secs(1), "gave up before --wait: {elapsed:?}");
     assert!(elapsed < Duration::from_secs(15), "waited far past --wait: {elapsed:?}");
     let errors = error_lines(&stderr);
@@ -184,7 +160,7 @@ fn health_check_gives_up_after_wait_naming_the_target_and_address() {
 
 #[test]
 fn targets_run_in_the_fixed_order_whatever_order_they_are_named_in() {
-    let (output, _, stderr) = run(point_everything_at_closed_ports(&mut migrator()).args([
+    let Outcome { code, stderr, .. } = run(point_everything_at_closed_ports(&mut migrator()).args([
         "--log-format",
         "json",
         "migrate",
@@ -193,7 +169,7 @@ fn targets_run_in_the_fixed_order_whatever_order_they_are_named_in() {
         "--wait",
         "0s",
     ]));
-    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert_eq!(code, Some(3), "{stderr}");
     let lines = json_lines(&stderr);
     let started: Vec<&str> = events(&lines).into_iter().filter(|event| event.ends_with(".started")).collect();
     // Fail-fast: PostgreSQL comes first, fails, and Kafka is never started.
@@ -203,7 +179,7 @@ fn targets_run_in_the_fixed_order_whatever_order_they_are_named_in() {
 
 #[test]
 fn status_waits_for_the_server_like_migrate() {
-    let (output, stdout, stderr) = run(point_everything_at_closed_ports(&mut migrator()).args([
+    let Outcome { code, stdout, stderr } = run(point_everything_at_closed_ports(&mut migrator()).args([
         "--log-format",
         "json",
         "status",
@@ -211,7 +187,7 @@ fn status_waits_for_the_server_like_migrate() {
         "--wait",
         "0s",
     ]));
-    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert_eq!(code, Some(3), "{stderr}");
     assert!(stdout.is_empty(), "{stdout}");
     assert!(error_lines(&stderr)[0].starts_with("error: clickhouse at `http://writer@127.0.0.1:"), "{stderr}");
     assert!(!stderr.contains(SENTINEL), "{stderr}");
@@ -219,7 +195,7 @@ fn status_waits_for_the_server_like_migrate() {
 
 #[test]
 fn json_log_lines_carry_the_required_keys() {
-    let (_, _, stderr) = run(point_everything_at_closed_ports(&mut migrator()).args([
+    let Outcome { stderr, .. } = run(point_everything_at_closed_ports(&mut migrator()).args([
         "--log-format",
         "json",
         "migrate",
@@ -256,7 +232,7 @@ fn json_log_lines_carry_the_required_keys() {
 
 #[test]
 fn text_log_format_is_readable_lines() {
-    let (_, _, stderr) = run(point_everything_at_closed_ports(&mut migrator()).args([
+    let Outcome { stderr, .. } = run(point_everything_at_closed_ports(&mut migrator()).args([
         "--log-format",
         "text",
         "migrate",
@@ -278,32 +254,20 @@ fn text_log_format_is_readable_lines() {
 
 #[test]
 fn auto_log_format_is_json_when_stderr_is_not_a_terminal() {
-    let (_, _, stderr) =
+    let Outcome { stderr, .. } =
         run(point_everything_at_closed_ports(&mut migrator()).args(["migrate", "postgres", "--wait", "0s"]));
     assert!(!json_lines(&stderr).is_empty(), "{stderr}");
 }
 
 #[test]
 fn log_level_flag_and_rust_log_filter_the_lines() {
-    let (_, _, stderr) = run(point_everything_at_closed_ports(&mut migrator()).env("RUST_LOG", "error").args([
-        "--log-format",
-        "json",
-        "migrate",
-        "postgres",
-        "--wait",
-        "0s",
-    ]));
+    let Outcome { stderr, .. } = run(point_everything_at_closed_ports(&mut migrator())
+        .env("RUST_LOG", "error")
+        .args(["--log-format", "json", "migrate", "postgres", "--wait", "0s"]));
     assert!(json_lines(&stderr).iter().all(|line| line["level"] == "error"), "{stderr}");
-    let (_, _, stderr) = run(point_everything_at_closed_ports(&mut migrator()).env("RUST_LOG", "error").args([
-        "--log-format",
-        "json",
-        "--log-level",
-        "info",
-        "migrate",
-        "postgres",
-        "--wait",
-        "0s",
-    ]));
+    let Outcome { stderr, .. } = run(point_everything_at_closed_ports(&mut migrator())
+        .env("RUST_LOG", "error")
+        .args(["--log-format", "json", "--log-level", "info", "migrate", "postgres", "--wait", "0s"]));
     assert!(events(&json_lines(&stderr)).contains(&"migrator.started"), "--log-level wins over RUST_LOG: {stderr}");
 }
 
@@ -313,24 +277,17 @@ fn env_file_is_read_and_the_environment_wins_over_it() {
     std::fs::write(file.path(), "MIGRATE=disabled\nPOSTGRES_PORT=5432\n").expect("write env file");
     let env_file = file.path().to_str().expect("UTF-8 path");
 
-    let (output, stdout, stderr) = run(migrator().args(["--env-file", env_file, "migrate"]));
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let Outcome { code, stdout, stderr } = run(migrator().args(["--env-file", env_file, "migrate"]));
+    assert_eq!(code, Some(0), "{stderr}");
     assert!(stdout.contains("disabled"), "the file's MIGRATE was read: {stdout}");
 
-    let (output, _, stderr) = run(point_everything_at_closed_ports(&mut migrator()).env("MIGRATE", "enabled").args([
-        "--log-format",
-        "json",
-        "--env-file",
-        env_file,
-        "migrate",
-        "postgres",
-        "--wait",
-        "0s",
-    ]));
-    assert_eq!(output.status.code(), Some(3), "the environment's MIGRATE wins: {stderr}");
+    let Outcome { code, stderr, .. } = run(point_everything_at_closed_ports(&mut migrator())
+        .env("MIGRATE", "enabled")
+        .args(["--log-format", "json", "--env-file", env_file, "migrate", "postgres", "--wait", "0s"]));
+    assert_eq!(code, Some(3), "the environment's MIGRATE wins: {stderr}");
 
-    let (output, _, stderr) = run(migrator().args(["--env-file", "/nonexistent/.env", "migrate"]));
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let Outcome { code, stderr, .. } = run(migrator().args(["--env-file", "/nonexistent/.env", "migrate"]));
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.starts_with("error: cannot read env file `/nonexistent/.env`"), "{stderr}");
 }
 
@@ -350,13 +307,13 @@ fn passwords_never_appear_in_any_output() {
             } else {
                 command.env("POSTGRES_PASSWORD", SENTINEL);
             }
-            let (output, stdout, stderr) = run(command
+            let Outcome { code, stdout, stderr } = run(command
                 .env("CLICKHOUSE_PASSWORD", SENTINEL)
                 .env("KAFKA_CONFIG", format!("sasl.username=app;sasl.password={SENTINEL}"))
                 .args(["--log-format", format, "--log-level", "debug", "migrate", target, "--wait", "1s"])
                 .args(["--kafka-config", "security.protocol=SASL_PLAINTEXT", "--kafka-config", "sasl.mechanism=PLAIN"])
                 .args(["--kafka-config", &format!("sasl.password={SENTINEL}")]));
-            assert_eq!(output.status.code(), Some(3), "{target}: {stderr}");
+            assert_eq!(code, Some(3), "{target}: {stderr}");
             assert!(!stdout.contains(SENTINEL), "{target}: password on stdout: {stdout}");
             assert!(!stderr.contains(SENTINEL), "{target}: password on stderr: {stderr}");
             assert!(error_lines(&stderr)[0].starts_with(&format!("error: {reached} at ")), "{stderr}");
@@ -375,13 +332,13 @@ fn passwords_never_appear_in_status_check_plan_or_dry_run_output() {
         &["migrate", "--dry-run", "--wait", "1s"],
     ];
     for args in commands {
-        let (output, stdout, stderr) = run(point_everything_at_closed_ports(&mut migrator())
+        let Outcome { code, stdout, stderr } = run(point_everything_at_closed_ports(&mut migrator())
             .env("POSTGRES_PASSWORD", SENTINEL)
             .env("CLICKHOUSE_PASSWORD", SENTINEL)
             .env("KAFKA_CONFIG", format!("sasl.username=app;sasl.password={SENTINEL}"))
             .args(["--log-format", "json", "--log-level", "debug"])
             .args(args));
-        assert!(output.status.code().is_some(), "{args:?}: {stderr}");
+        assert!(code.is_some(), "{args:?}: {stderr}");
         assert!(!stdout.contains(SENTINEL), "{args:?}: password on stdout: {stdout}");
         assert!(!stderr.contains(SENTINEL), "{args:?}: password on stderr: {stderr}");
     }
@@ -394,7 +351,7 @@ fn passwords_never_appear_in_status_check_plan_or_dry_run_output() {
 fn a_kafka_secret_quoted_by_librdkafka_never_appears_and_fails_at_once() {
     for format in ["json", "text"] {
         let started = Instant::now();
-        let (output, stdout, stderr) = run(migrator()
+        let Outcome { code, stdout, stderr } = run(migrator()
             .env("KAFKA_BOOTSTRAP_SERVERS", format!("127.0.0.1:{}", closed_port()))
             .env(
                 "KAFKA_CONFIG",
@@ -404,7 +361,7 @@ fn a_kafka_secret_quoted_by_librdkafka_never_appears_and_fails_at_once() {
                 ),
             )
             .args(["--log-format", format, "--log-level", "trace", "migrate", "kafka", "--wait", "60s"]));
-        assert_eq!(output.status.code(), Some(3), "{stderr}");
+        assert_eq!(code, Some(3), "{stderr}");
         assert!(started.elapsed() < Duration::from_secs(30), "not retried for --wait: {:?}", started.elapsed());
         assert!(!stdout.contains(SENTINEL), "secret on stdout: {stdout}");
         assert!(!stderr.contains(SENTINEL), "secret on stderr: {stderr}");
@@ -424,9 +381,9 @@ fn an_unescaped_password_is_refused_without_being_shown() {
         ("DATABASE_URL", format!("postgresql://app:{SENTINEL}?x@127.0.0.1:{}/trading", closed_port())),
         ("CLICKHOUSE_URL", format!("http://app:x/{SENTINEL}@127.0.0.1:{}/?database=trading", closed_port())),
     ] {
-        let (output, stdout, stderr) =
+        let Outcome { code, stdout, stderr } =
             run(migrator().env(variable, &url).args(["--log-level", "debug", "migrate", "--wait", "1s"]));
-        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert_eq!(code, Some(2), "{stderr}");
         assert!(stderr.contains("percent-encode the password"), "{stderr}");
         assert!(!stdout.contains(SENTINEL) && !stderr.contains(SENTINEL), "{url}: {stdout}{stderr}");
     }
@@ -434,20 +391,20 @@ fn an_unescaped_password_is_refused_without_being_shown() {
 
 #[test]
 fn an_empty_clickhouse_database_or_an_unknown_migrate_value_exits_2_before_connecting() {
-    let (output, _, stderr) = run(point_everything_at_closed_ports(&mut migrator())
+    let Outcome { code, stderr, .. } = run(point_everything_at_closed_ports(&mut migrator())
         .env("CLICKHOUSE_URL", format!("http://writer@127.0.0.1:{}/?database=", closed_port()))
         .args(["migrate", "clickhouse", "--wait", "30s"]));
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("empty `?database=`"), "{stderr}");
     for value in ["enbaled", "yes"] {
-        let (output, stdout, stderr) =
+        let Outcome { code, stdout, stderr } =
             run(point_everything_at_closed_ports(&mut migrator()).env("MIGRATE", value).args(["migrate"]));
-        assert_eq!(output.status.code(), Some(2), "{value}: {stderr}");
+        assert_eq!(code, Some(2), "{value}: {stderr}");
         assert!(stderr.contains(&format!("`MIGRATE` is `{value}`")), "{stderr}");
         assert!(!stdout.contains("skipped"), "never a silent skip: {stdout}");
     }
-    let (output, stdout, stderr) =
+    let Outcome { code, stdout, stderr } =
         run(point_everything_at_closed_ports(&mut migrator()).env("MIGRATE", "FALSE").args(["migrate"]));
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(code, Some(0), "{stderr}");
     assert!(stdout.contains("disabled"), "{stdout}");
 }

@@ -5,9 +5,11 @@
 mod common;
 
 use common::clickhouse::TestDatabase;
+use common::plan::{leak, plan_of};
 use tradeforge_migrator::config::{ClickHouseConfig, Secret};
-use tradeforge_migrator::plan::{Migration, Plan};
+use tradeforge_migrator::plan::{Migration, Plan, SqlTarget};
 use tradeforge_migrator::targets::clickhouse::{ClickHouseError, ClickHouseTarget, HistoryRow, MigrationState};
+use tradeforge_migrator::targets::versioned::VersionedError;
 use tradeforge_migrator::targets::{ApplyOptions, Changes, Failure, Target};
 
 /// V1 applies; V2's second statement reads a table no migration creates; V3 comes after.
@@ -35,10 +37,6 @@ const REPOSITORY_TABLES: [&str; 12] = [
     "walk_forward_results",
 ];
 
-fn plan_of(clickhouse: &'static [Migration]) -> Plan {
-    Plan { fingerprint: "sha256:test", postgres: &[], clickhouse, topics: &[], indicators: &[] }
-}
-
 /// `migrations` with the upgrade of `version` given another checksum, as if its file was
 /// edited after it was applied.
 fn edited(migrations: &'static [Migration], version: u64) -> &'static [Migration] {
@@ -49,7 +47,7 @@ fn edited(migrations: &'static [Migration], version: u64) -> &'static [Migration
             ..*migration
         })
         .collect();
-    Box::leak(migrations.into_boxed_slice())
+    leak(migrations)
 }
 
 async fn apply(target: &mut ClickHouseTarget, plan: &Plan) -> Result<Changes, Failure<ClickHouseError>> {
@@ -207,11 +205,14 @@ async fn a_partial_migration_whose_file_changed_is_refused() {
     apply(&mut target, &partial::PLAN).await.expect_err("V2 fails");
     database.execute("CREATE TABLE source (id UInt32, note String) ENGINE = Memory").await;
 
-    let plan = plan_of(edited(partial::PLAN.clickhouse, 2));
+    let plan = plan_of(SqlTarget::ClickHouse, edited(partial::PLAN.clickhouse, 2));
     let failure = apply(&mut target, &plan).await.expect_err("refused");
 
     let message = failure.error.to_string();
-    assert!(matches!(failure.error, ClickHouseError::EditedAfterPartial { version: 2, done: 1, .. }), "{message}");
+    assert!(
+        matches!(failure.error.versioned(), Some(VersionedError::EditedAfterPartial { version: 2, done: 1, .. })),
+        "{message}"
+    );
     assert!(message.contains("`sha256:edited`") && message.contains(partial::PLAN.clickhouse[1].checksum), "{message}");
     assert!(!database.table_names().await.contains(&"second_copy".to_owned()));
     let v2 = row(&target.history().await.expect("history"), 2).clone();
@@ -242,11 +243,14 @@ async fn a_database_ahead_of_the_plan_is_refused() {
     let history = target.history().await.expect("history");
 
     // An older binary, whose plan ends at V3.
-    let older = plan_of(&tradeforge_migrator::PLAN.clickhouse[..3]);
+    let older = plan_of(SqlTarget::ClickHouse, &tradeforge_migrator::PLAN.clickhouse[..3]);
     let failure = apply(&mut target, &older).await.expect_err("refused");
 
     let message = failure.error.to_string();
-    assert!(matches!(failure.error, ClickHouseError::AheadOfPlan { database_head: 5, plan_head: 3, .. }), "{message}");
+    assert!(
+        matches!(failure.error.versioned(), Some(VersionedError::AheadOfPlan { database_head: 5, plan_head: 3, .. })),
+        "{message}"
+    );
     assert!(message.contains("V4 research, V5 ohlcv_daily_mv") && message.contains(database.name()), "{message}");
     assert!(failure.done.is_empty());
     assert_eq!(target.history().await.expect("history"), history);
@@ -258,9 +262,11 @@ async fn a_database_ahead_of_the_plan_is_refused() {
 async fn an_applied_migration_whose_file_changed_is_refused() {
     let database = TestDatabase::new();
     let mut target = ClickHouseTarget::new(&database.config);
-    apply(&mut target, &plan_of(&tradeforge_migrator::PLAN.clickhouse[..2])).await.expect("apply V1 and V2");
+    apply(&mut target, &plan_of(SqlTarget::ClickHouse, &tradeforge_migrator::PLAN.clickhouse[..2]))
+        .await
+        .expect("apply V1 and V2");
 
-    let plan = plan_of(edited(tradeforge_migrator::PLAN.clickhouse, 2));
+    let plan = plan_of(SqlTarget::ClickHouse, edited(tradeforge_migrator::PLAN.clickhouse, 2));
     let failure = apply(&mut target, &plan).await.expect_err("refused");
 
     let message = failure.error.to_string();

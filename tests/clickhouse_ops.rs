@@ -8,8 +8,10 @@ mod common;
 use clickhouse::sql::Identifier;
 use clickhouse::Client;
 use common::clickhouse::TestDatabase;
-use tradeforge_migrator::plan::{Migration, Plan};
+use common::plan::{leak, plan_of};
+use tradeforge_migrator::plan::{Migration, Plan, SqlTarget};
 use tradeforge_migrator::targets::clickhouse::{ClickHouseError, ClickHouseTarget, HistoryRow, MigrationState};
+use tradeforge_migrator::targets::versioned::VersionedError;
 use tradeforge_migrator::targets::{
     ApplyOptions, Changes, EntryState, Failure, HistoryEntry, Target, VersionTarget, VersionedTarget,
 };
@@ -27,16 +29,6 @@ mod partial {
 }
 
 /// A plan of these ClickHouse migrations.
-fn plan_of(migrations: Vec<Migration>) -> Plan {
-    Plan {
-        fingerprint: "sha256:test",
-        postgres: &[],
-        clickhouse: Box::leak(migrations.into_boxed_slice()),
-        topics: &[],
-        indicators: &[],
-    }
-}
-
 /// `migration` with another upgrade checksum, as if its file had been edited.
 fn copy(migration: &'static Migration, checksum: &'static str) -> Migration {
     Migration { checksum, ..*migration }
@@ -44,7 +36,7 @@ fn copy(migration: &'static Migration, checksum: &'static str) -> Migration {
 
 /// The `ops` fixture's plan with only these versions, e.g. one left out as if its file was deleted.
 fn ops(versions: &[u64]) -> Plan {
-    plan_of(versions.iter().map(|version| ops_migration(*version)).copied().collect())
+    plan_of(SqlTarget::ClickHouse, leak(versions.iter().map(|version| ops_migration(*version)).copied().collect()))
 }
 
 fn ops_migration(version: u64) -> &'static Migration {
@@ -119,7 +111,11 @@ async fn up_to_a_version_stops_there_and_a_later_run_goes_to_the_head() {
     let mut target = ClickHouseTarget::new(&database.config);
 
     let failure = target.upgrade_to(&ops::PLAN, Some(9)).await.expect_err("V9 is not in the plan");
-    assert!(matches!(failure.error, ClickHouseError::UnknownVersion { version: 9, .. }), "{}", failure.error);
+    assert!(
+        matches!(failure.error.versioned(), Some(VersionedError::UnknownVersion { version: 9, .. })),
+        "{}",
+        failure.error
+    );
     assert!(!database.exists().await, "refused before creating anything");
 
     let changes = target.upgrade_to(&ops::PLAN, Some(2)).await.expect("up to V2");
@@ -167,7 +163,7 @@ async fn down_reverts_one_version_then_down_to_a_version_reverts_newest_first() 
     let failure = target.downgrade_to(&ops::PLAN, VersionTarget::Version(3)).await.expect_err("V3 is above V1");
     let message = failure.error.to_string();
     assert!(
-        matches!(failure.error, ClickHouseError::DowngradeAboveCurrent { to: 3, current: Some(1), .. }),
+        matches!(failure.error.versioned(), Some(VersionedError::DowngradeAboveCurrent { to: 3, .. })),
         "{message}"
     );
     assert!(message.starts_with("cannot go down to V3: "), "{message}");
@@ -181,7 +177,7 @@ async fn down_to_base_leaves_only_the_history_and_what_was_there_before() {
     let mut target = ClickHouseTarget::new(&database.config);
     // The history is started before another tool's table appears: a database whose history table
     // is missing but which holds tables is refused (it names `baseline`).
-    apply(&mut target, &plan_of(Vec::new())).await.expect("start the history");
+    apply(&mut target, &plan_of(SqlTarget::ClickHouse, &[])).await.expect("start the history");
     database.execute("CREATE TABLE kept_by_hand (id UInt32) ENGINE = Memory").await;
     let mut before = schema(&database).await;
     before.retain(|(name, _, _)| name != "migration_history");
@@ -230,8 +226,12 @@ async fn a_version_the_plan_does_not_know_is_undone_with_its_stored_downgrade() 
     // An older binary, whose plan ends at V2: it refuses to migrate, and says how to undo V3.
     let older = ops(&[1, 2]);
     let failure = apply(&mut target, &older).await.expect_err("ahead of the plan");
-    assert!(matches!(failure.error, ClickHouseError::AheadOfPlan { database_head: 3, .. }), "{}", failure.error);
-    assert!(failure.error.to_string().contains("undo them with down"), "{}", failure.error);
+    assert!(
+        matches!(failure.error.versioned(), Some(VersionedError::AheadOfPlan { database_head: 3, .. })),
+        "{}",
+        failure.error
+    );
+    assert!(failure.error.to_string().contains("undo them with `down`"), "{}", failure.error);
 
     let changes = target.downgrade_to(&older, VersionTarget::Version(2)).await.expect("down to V2");
 
@@ -281,12 +281,16 @@ async fn a_downgrade_that_fails_half_way_is_recorded_and_the_next_down_resumes_i
 
     // Nothing moves forward over a half-reverted version.
     let refused = apply(&mut target, &ops::PLAN).await.expect_err("migrate refuses");
-    assert!(matches!(refused.error, ClickHouseError::Reverting { version: 2, done: 1, total: 2, .. }));
+    assert!(matches!(refused.error.versioned(), Some(VersionedError::Reverting { version: 2, done: 1, total: 2, .. })));
     assert!(target.pending_sql(&ops::PLAN, None).await.is_err());
     let status = target.status(&ops::PLAN).await.expect("status");
     assert!(status.problems[0].starts_with("V2 orders: its downgrade stopped at statement 2/2"), "{status:?}");
     let refused = target.downgrade_to(&plan, VersionTarget::Version(2)).await.expect_err("would not finish V2");
-    assert!(matches!(refused.error, ClickHouseError::Reverting { version: 2, .. }), "{}", refused.error);
+    assert!(
+        matches!(refused.error.versioned(), Some(VersionedError::Reverting { version: 2, .. })),
+        "{}",
+        refused.error
+    );
 
     // The cause is fixed; `down` resumes at statement 2 (statement 1 would fail: `fills` is gone).
     database.execute("CREATE TABLE orders (id UInt32) ENGINE = Memory").await;
@@ -351,7 +355,7 @@ async fn repair_records_edited_checksums_and_leaves_versions_the_plan_does_not_k
     apply(&mut target, &ops(&[1, 2, 3])).await.expect("apply V1-V3");
     let (v1, v2) = (ops_migration(1), ops_migration(2));
     // V2's file was edited after it was applied; V3's is not in this binary.
-    let edited = plan_of(vec![copy(v1, v1.checksum), copy(v2, "sha256:edited")]);
+    let edited = plan_of(SqlTarget::ClickHouse, leak(vec![copy(v1, v1.checksum), copy(v2, "sha256:edited")]));
     let before = target.history().await.expect("history");
 
     let repaired = target.repair(&edited).await.expect("repair");
@@ -374,7 +378,11 @@ async fn repair_records_edited_checksums_and_leaves_versions_the_plan_does_not_k
     assert_eq!(checksums, [v1.checksum, "sha256:edited", ops_migration(3).checksum]);
     // V2 now matches; V3 still stops this binary until it is undone or its release deploys.
     let failure = apply(&mut target, &edited).await.expect_err("V3 is ahead");
-    assert!(matches!(failure.error, ClickHouseError::AheadOfPlan { database_head: 3, .. }), "{}", failure.error);
+    assert!(
+        matches!(failure.error.versioned(), Some(VersionedError::AheadOfPlan { database_head: 3, .. })),
+        "{}",
+        failure.error
+    );
     let status = target.status(&edited).await.expect("status");
     assert_eq!(status.problems.len(), 1, "{status:?}");
 }
@@ -392,17 +400,14 @@ async fn baseline_records_an_existing_schema_without_running_it() {
     let mut target = ClickHouseTarget::new(&database.config);
 
     let error = target.baseline(&ops::PLAN, 9).await.expect_err("V9 is not in the plan");
-    assert!(matches!(error, ClickHouseError::UnknownVersion { version: 9, .. }), "{error}");
+    assert!(matches!(error.versioned(), Some(VersionedError::UnknownVersion { version: 9, .. })), "{error}");
     assert!(!database.table_names().await.contains(&"migration_history".to_owned()));
 
     let changes = target.baseline(&ops::PLAN, 2).await.expect("baseline");
 
     assert_eq!(
         changes.0,
-        [
-            "V1 events: recorded as applied without running it (baseline)",
-            "V2 orders: recorded as applied without running it (baseline)"
-        ]
+        ["V1 events recorded as applied (baseline, not run)", "V2 orders recorded as applied (baseline, not run)"]
     );
     let entries = target.history_entries().await.expect("history");
     assert_eq!(entries.len(), 2);
@@ -419,8 +424,8 @@ async fn baseline_records_an_existing_schema_without_running_it() {
     assert_eq!(without_timing(&changes), ["V3 prices (2 statements", "V4 order_count (1 statement"]);
     let history = target.history().await.expect("history");
     let error = target.baseline(&ops::PLAN, 2).await.expect_err("history is not empty");
-    assert!(matches!(error, ClickHouseError::BaselineNotEmpty { .. }), "{error}");
-    assert!(error.to_string().contains("already records V1, V2, V3, V4"), "{error}");
+    assert!(matches!(error.versioned(), Some(VersionedError::BaselineOnHistory { .. })), "{error}");
+    assert!(error.to_string().contains("already records 4 migrations (up to V4"), "{error}");
     assert_eq!(target.history().await.expect("history"), history);
 }
 
@@ -436,8 +441,11 @@ async fn a_version_deleted_below_the_head_is_refused_before_anything_runs() {
     let failure = apply(&mut target, &plan).await.expect_err("refused");
 
     let message = failure.error.to_string();
-    assert!(matches!(failure.error, ClickHouseError::MissingFromPlan { plan_head: 4, .. }), "{message}");
-    assert!(message.contains("records V2 orders") && message.contains("restore the file"), "{message}");
+    assert!(
+        matches!(failure.error.versioned(), Some(VersionedError::MissingFromPlan { plan_head: 4, .. })),
+        "{message}"
+    );
+    assert!(message.contains("not in the plan: V2 orders") && message.contains("restore the file"), "{message}");
     assert!(failure.done.is_empty());
     assert!(!database.table_names().await.contains(&"order_count".to_owned()), "V4 must not run");
     assert_eq!(target.history().await.expect("history"), history, "no row written");
@@ -445,7 +453,7 @@ async fn a_version_deleted_below_the_head_is_refused_before_anything_runs() {
     assert!(target.pending_sql(&plan, None).await.is_err());
     let status = target.status(&plan).await.expect("status");
     assert_eq!(status.problems.len(), 1, "{status:?}");
-    assert!(status.problems[0].starts_with("V2 orders is recorded but not in the plan"), "{status:?}");
+    assert!(status.problems[0].starts_with("V2 orders is applied but not in the plan"), "{status:?}");
     assert!(status.pending[0].starts_with("V4 order_count"), "{status:?}");
 
     // With the file restored, migrate goes on with V4.

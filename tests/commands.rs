@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::Value;
 use tradeforge_migrator::plan::Migration;
@@ -20,29 +20,6 @@ struct Servers {
     clickhouse: common::clickhouse::TestDatabase,
 }
 
-/// What one run of the binary left.
-struct Outcome {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Outcome {
-    fn expect_success(self, what: &str) -> Outcome {
-        assert_eq!(self.code, Some(0), "{what} failed:\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
-        self
-    }
-
-    /// The events of the JSON log lines on stderr.
-    fn events(&self) -> Vec<String> {
-        self.stderr
-            .lines()
-            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .filter_map(|line| line["event"].as_str().map(str::to_owned))
-            .collect()
-    }
-}
-
 impl Servers {
     async fn new() -> Servers {
         Servers {
@@ -53,17 +30,8 @@ impl Servers {
 
     /// The binary with only this test's servers in its environment, stdin closed.
     fn migrator(&self) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_migrator"));
-        command
-            .env_clear()
-            .env("DATABASE_URL", database_url(&self.postgres.config()))
-            .env("CLICKHOUSE_URL", &self.clickhouse.config.url)
-            .env("CLICKHOUSE_USER", &self.clickhouse.config.user)
-            .env("CLICKHOUSE_PASSWORD", self.clickhouse.config.password.expose())
-            .env("CLICKHOUSE_DB", self.clickhouse.name())
-            .env("KAFKA_BOOTSTRAP_SERVERS", common::kafka::config().bootstrap_servers)
-            .stdin(Stdio::null())
-            .args(["--log-format", "json"]);
+        let mut command = migrator_for(&self.postgres, &self.clickhouse);
+        command.env("KAFKA_BOOTSTRAP_SERVERS", common::kafka::config().bootstrap_servers);
         command
     }
 
@@ -190,16 +158,7 @@ SELECT 'enum ' || t.typname || ' ' || string_agg(e.enumlabel, ',' ORDER BY e.enu
 FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid GROUP BY t.typname
 ORDER BY 1";
 
-use common::postgres::database_url;
-
-fn run(command: &mut Command) -> Outcome {
-    let output = command.output().expect("run migrator");
-    Outcome {
-        code: output.status.code(),
-        stdout: String::from_utf8(output.stdout).expect("UTF-8 stdout"),
-        stderr: String::from_utf8(output.stderr).expect("UTF-8 stderr"),
-    }
-}
+use common::binary::{migrator_for, run, Outcome};
 
 fn versions_up_to(migrations: &[Migration], last: u64) -> Vec<u64> {
     migrations.iter().map(|migration| migration.version).filter(|version| *version <= last).collect()

@@ -3,45 +3,31 @@
 //! need `--yes`, and `new` writes a pair the build checks, refuses bad descriptions and never
 //! overwrites. Servers are pointed at closed ports, so a command that tried to connect would fail.
 
+mod common;
+
 use std::fs;
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use tradeforge_migrator::targets::TargetName;
 use tradeforge_migrator::PLAN;
 use tradeforge_migrator_spec::diag::Problems;
 
-struct Outcome {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
+use common::binary::{self, Outcome};
+use common::free_port as closed_port;
 
-/// The binary with an empty environment, every server at a closed port, stdin not a terminal.
+/// The binary with every server at a closed port.
 fn migrator() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_migrator"));
+    let mut command = binary::migrator();
     command
-        .env_clear()
         .env("DATABASE_URL", format!("postgres://app:pw@127.0.0.1:{}/trading", closed_port()))
         .env("CLICKHOUSE_URL", format!("http://127.0.0.1:{}", closed_port()))
-        .env("KAFKA_BOOTSTRAP_SERVERS", format!("127.0.0.1:{}", closed_port()))
-        .stdin(Stdio::null());
+        .env("KAFKA_BOOTSTRAP_SERVERS", format!("127.0.0.1:{}", closed_port()));
     command
-}
-
-fn closed_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    listener.local_addr().expect("local address").port()
 }
 
 fn run(args: &[&str]) -> Outcome {
-    let output = migrator().args(args).output().expect("run migrator");
-    Outcome {
-        code: output.status.code(),
-        stdout: String::from_utf8(output.stdout).expect("UTF-8 stdout"),
-        stderr: String::from_utf8(output.stderr).expect("UTF-8 stderr"),
-    }
+    binary::run(migrator().args(args))
 }
 
 const COMMANDS: [&str; 11] =
@@ -210,7 +196,7 @@ fn new_creates_the_next_pair_which_the_build_accepts_and_warns_about_until_writt
     let plan = tradeforge_migrator_spec::compile(root.path())
         .unwrap_or_else(|problems| panic!("the new pair must build: {:?}", problem_messages(&problems)));
     let warnings: Vec<String> =
-        tradeforge_migrator_spec::lint::placeholders(&plan).iter().map(ToString::to_string).collect();
+        tradeforge_migrator_spec::placeholder::placeholders(&plan).iter().map(ToString::to_string).collect();
     assert_eq!(warnings.len(), 2, "{warnings:?}");
     assert!(
         warnings[0].starts_with("migrations/postgres/upgrade/V0002-add_orders_table.sql: still holds the placeholder")
@@ -218,7 +204,7 @@ fn new_creates_the_next_pair_which_the_build_accepts_and_warns_about_until_writt
     assert!(warnings[1]
         .starts_with("migrations/postgres/downgrade/V0002-add_orders_table.sql: still holds the placeholder"));
 
-    let placeholder = format!("{};\n", tradeforge_migrator_spec::lint::PLACEHOLDER);
+    let placeholder = format!("{};\n", tradeforge_migrator_spec::placeholder::PLACEHOLDER);
     let written = upgrade_text.replace(&placeholder, "CREATE TABLE orders (id int);\n");
     fs::write(&upgrade, written).expect("write the upgrade");
     let downgrade_text = fs::read_to_string(&downgrade).expect("downgrade written");
@@ -229,7 +215,7 @@ fn new_creates_the_next_pair_which_the_build_accepts_and_warns_about_until_writt
         plan.postgres.iter().map(|migration| (migration.version, migration.description.as_str())).collect();
     assert_eq!(versions, [(1, "a"), (2, "add_orders_table")]);
     assert!(plan.postgres[1].upgrade.transactional, "the header does not turn the transaction off");
-    assert!(tradeforge_migrator_spec::lint::placeholders(&plan).is_empty(), "no warning once written");
+    assert!(tradeforge_migrator_spec::placeholder::placeholders(&plan).is_empty(), "no warning once written");
 }
 
 #[test]
@@ -263,7 +249,7 @@ fn new_data_writes_a_data_migration_the_build_accepts_and_warns_about_until_writ
     let plan = tradeforge_migrator_spec::compile(root.path()).expect("the build accepts the new file");
     let data = &plan.postgres[1];
     assert_eq!((data.version, data.description.as_str()), (2, "fill_plan_limits"));
-    let warnings = tradeforge_migrator_spec::lint::placeholders(&plan);
+    let warnings = tradeforge_migrator_spec::placeholder::placeholders(&plan);
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(warnings[0].to_string().contains("replace it with the real code"), "{}", warnings[0]);
 

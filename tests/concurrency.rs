@@ -14,8 +14,6 @@ use tradeforge_migrator::cli::exit_code;
 use tradeforge_migrator::targets::postgres::RunLock;
 use tradeforge_migrator::PLAN;
 
-use common::postgres::database_url;
-
 /// `migrator --log-format json migrate postgres clickhouse --wait 10s --lock-timeout <lock_timeout>`
 /// with only the test databases in its environment.
 fn migrate(
@@ -23,17 +21,10 @@ fn migrate(
     clickhouse: &common::clickhouse::TestDatabase,
     lock_timeout: &str,
 ) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_migrator"));
+    let mut command = common::binary::migrator_for(postgres, clickhouse);
     command
-        .env_clear()
-        .env("DATABASE_URL", database_url(&postgres.config()))
-        .env("CLICKHOUSE_URL", &clickhouse.config.url)
-        .env("CLICKHOUSE_USER", &clickhouse.config.user)
-        .env("CLICKHOUSE_PASSWORD", clickhouse.config.password.expose())
-        .env("CLICKHOUSE_DB", clickhouse.name())
-        .args(["--log-format", "json", "migrate", "postgres", "clickhouse", "--wait", "10s", "--lock-timeout"])
+        .args(["migrate", "postgres", "clickhouse", "--wait", "10s", "--lock-timeout"])
         .arg(lock_timeout)
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     command

@@ -5,9 +5,10 @@
 
 mod common;
 
+use common::plan::plan_of;
 use common::postgres::{history_versions, TestDatabase};
 use sqlx::PgConnection;
-use tradeforge_migrator::plan::{Migration, Plan};
+use tradeforge_migrator::plan::SqlTarget;
 use tradeforge_migrator::targets::postgres::PostgresTarget;
 use tradeforge_migrator::targets::{VersionTarget, VersionedTarget};
 use tradeforge_migrator_spec::data::STORED_DOWNGRADE_PREFIX;
@@ -20,10 +21,6 @@ mod sources {
 /// V1 accounts, V2 refuse_unknown_domains (Rust: inserts a row, then fails).
 mod failing {
     tradeforge_migrator::plan!("fixtures/pg_data_failing");
-}
-
-fn plan_of(migrations: &'static [Migration]) -> Plan {
-    Plan { fingerprint: "sha256:test", postgres: migrations, clickhouse: &[], topics: &[], indicators: &[] }
 }
 
 /// The change lines without their ` (12 ms)` tail.
@@ -148,7 +145,7 @@ async fn an_older_release_cannot_undo_a_data_migration_it_does_not_know() {
     let mut target = PostgresTarget::new(&database.config());
     target.upgrade_to(&sources::PLAN, None).await.expect("up with the newer release");
     // The release before V3 existed: its plan ends at V2.
-    let older = plan_of(&sources::PLAN.postgres[..2]);
+    let older = plan_of(SqlTarget::Postgres, &sources::PLAN.postgres[..2]);
 
     let failure = target.downgrade_to(&older, VersionTarget::Version(2)).await.expect_err("refused");
 

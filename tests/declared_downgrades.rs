@@ -4,8 +4,9 @@
 
 mod common;
 
-use tradeforge_migrator::targets::clickhouse::{ClickHouseError, ClickHouseTarget};
-use tradeforge_migrator::targets::postgres::{PostgresError, PostgresTarget};
+use tradeforge_migrator::targets::clickhouse::ClickHouseTarget;
+use tradeforge_migrator::targets::postgres::PostgresTarget;
+use tradeforge_migrator::targets::versioned::VersionedError;
 use tradeforge_migrator::targets::{VersionTarget, VersionedTarget};
 
 mod pg_declared {
@@ -41,7 +42,7 @@ async fn postgres_down_crosses_a_no_op_and_stops_before_an_irreversible_migratio
     assert_eq!(admins, 1, "the no-op downgrade ran nothing");
 
     let failure = target.downgrade_to(&pg_declared::PLAN, VersionTarget::Base).await.expect_err("V1 is irreversible");
-    let PostgresError::Irreversible(error) = &failure.error else {
+    let Some(VersionedError::Irreversible(error)) = failure.error.versioned() else {
         panic!("unexpected error: {}", failure.error);
     };
     assert_eq!(error.version, 1);
@@ -72,7 +73,11 @@ async fn clickhouse_down_crosses_a_no_op_and_stops_before_an_irreversible_migrat
     assert_eq!(rows, 1, "the no-op downgrade ran nothing");
 
     let failure = target.downgrade_to(&ch_declared::PLAN, VersionTarget::Base).await.expect_err("V2 is irreversible");
-    assert!(matches!(&failure.error, ClickHouseError::Irreversible(error) if error.version == 2), "{}", failure.error);
+    assert!(
+        matches!(failure.error.versioned(), Some(VersionedError::Irreversible(error)) if error.version == 2),
+        "{}",
+        failure.error
+    );
     assert!(failure.error.to_string().contains("the deleted rows are gone"), "{}", failure.error);
     assert_eq!(versions(target.history_entries().await.expect("history")), [1, 2], "nothing was undone");
     assert_eq!(database.table_names().await, ["migration_history", "prices"]);

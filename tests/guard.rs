@@ -332,9 +332,8 @@ async fn repeated_creates(connection: &mut PgConnection) -> Vec<String> {
 }
 
 fn migrator(database: &TestDatabase, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_migrator"));
+    let mut command = common::binary::migrator();
     command
-        .env_clear()
         .env("DATABASE_URL", database_url(&database.config()))
         .env("CLICKHOUSE_URL", std::env::var("CLICKHOUSE_URL").unwrap_or_default())
         .env("CLICKHOUSE_USER", std::env::var("CLICKHOUSE_USER").unwrap_or_else(|_| "default".to_owned()))

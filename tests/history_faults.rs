@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use sqlx::PgConnection;
 use tradeforge_migrator::plan::{Migration, Plan, Reversal, Script};
@@ -481,13 +481,11 @@ async fn clickhouse_writes_one_intent_row_per_statement_and_the_applied_row() {
 // `repair` through the binary
 
 fn migrator(database_url: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_migrator"));
+    let mut command = common::binary::migrator();
     command
-        .env_clear()
         .env("DATABASE_URL", database_url)
         .env("CLICKHOUSE_URL", "http://127.0.0.1:9")
-        .env("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9")
-        .stdin(Stdio::null());
+        .env("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9");
     command
 }
 

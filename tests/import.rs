@@ -64,7 +64,7 @@ fn golang_migrate_pairs_keep_their_versions_and_list_what_the_build_refuses() {
         read(root.path(), "downgrade/V000002-index_teams.sql"),
         format!(
             "-- `000002_index_teams.up.sql` and `000002_index_teams.down.sql` had no downgrade.\n{};\n",
-            tradeforge_migrator_spec::lint::PLACEHOLDER
+            tradeforge_migrator_spec::placeholder::PLACEHOLDER
         )
     );
     // The empty downgrade and both transaction-control statements need a person.

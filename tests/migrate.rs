@@ -5,34 +5,20 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tradeforge_migrator::PLAN;
 
-use common::postgres::database_url;
-
-/// The binary with only the test databases in its environment.
-fn migrator(postgres: &common::postgres::TestDatabase, clickhouse: &common::clickhouse::TestDatabase) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_migrator"));
-    command
-        .env_clear()
-        .env("DATABASE_URL", database_url(&postgres.config()))
-        .env("CLICKHOUSE_URL", &clickhouse.config.url)
-        .env("CLICKHOUSE_USER", &clickhouse.config.user)
-        .env("CLICKHOUSE_PASSWORD", clickhouse.config.password.expose())
-        .env("CLICKHOUSE_DB", clickhouse.name())
-        .args(["--log-format", "json"]);
-    command
-}
+use common::binary::migrator_for;
 
 /// `status postgres clickhouse indicators`: the exit code and stdout.
 fn status(
     postgres: &common::postgres::TestDatabase,
     clickhouse: &common::clickhouse::TestDatabase,
 ) -> (Option<i32>, String) {
-    let output = migrator(postgres, clickhouse)
+    let output = migrator_for(postgres, clickhouse)
         .args(["status", "postgres", "clickhouse", "indicators", "--wait", "10s"])
         .output()
         .expect("run migrator status");
@@ -43,7 +29,7 @@ fn migrate(
     postgres: &common::postgres::TestDatabase,
     clickhouse: &common::clickhouse::TestDatabase,
 ) -> (Output, String, Vec<Value>) {
-    let output = migrator(postgres, clickhouse)
+    let output = migrator_for(postgres, clickhouse)
         .args(["migrate", "postgres", "clickhouse", "indicators", "--wait", "10s"])
         .output()
         .expect("run migrator");

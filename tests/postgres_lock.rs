@@ -1,6 +1,7 @@
 //! The run lock against the stack's real PostgreSQL: waiting, timing out with the holder named,
 //! release on drop, no deadlock with `CREATE INDEX CONCURRENTLY`, and refusal behind a PgBouncer
-//! in transaction pooling (a real pgbouncer, started here, when it is installed).
+//! in transaction pooling (a real pgbouncer, started here; `scripts/stack up` installs it, and the
+//! tests fail without it).
 
 mod common;
 
@@ -8,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::free_port;
 use common::postgres::TestDatabase;
 use sqlx::PgConnection;
 use tradeforge_migrator::config::PostgresConfig;
@@ -132,10 +134,7 @@ async fn create_index_concurrently_runs_while_the_lock_is_held() {
 async fn lock_through_pgbouncer_in_transaction_pooling_is_refused() {
     let database = TestDatabase::new().await;
     let direct = database.config();
-    let Some(pgbouncer) = PgBouncer::start(&direct, "transaction") else {
-        eprintln!("skipped: pgbouncer is not installed (apt-get install pgbouncer); the decision is unit-tested in targets::postgres::lock");
-        return;
-    };
+    let pgbouncer = PgBouncer::start(&direct, "transaction");
     let mut pooled = direct.clone();
     pooled.host = "127.0.0.1".to_owned();
     pooled.port = pgbouncer.port;
@@ -153,10 +152,7 @@ async fn lock_through_pgbouncer_in_transaction_pooling_is_refused() {
 #[tokio::test]
 async fn lock_through_pgbouncer_in_session_pooling_is_held() {
     let database = TestDatabase::new().await;
-    let Some(pgbouncer) = PgBouncer::start(&database.config(), "session") else {
-        eprintln!("skipped: pgbouncer is not installed (apt-get install pgbouncer)");
-        return;
-    };
+    let pgbouncer = PgBouncer::start(&database.config(), "session");
     let mut pooled = database.config();
     pooled.host = "127.0.0.1".to_owned();
     pooled.port = pgbouncer.port;
@@ -175,9 +171,15 @@ struct PgBouncer {
 }
 
 impl PgBouncer {
-    /// `None` when pgbouncer is not installed.
-    fn start(upstream: &PostgresConfig, pool_mode: &str) -> Option<PgBouncer> {
-        let binary = pgbouncer_binary()?;
+    /// Panics when pgbouncer is not installed: `scripts/stack up` installs it, and a test that
+    /// passed without it would prove nothing.
+    fn start(upstream: &PostgresConfig, pool_mode: &str) -> PgBouncer {
+        let binary = pgbouncer_binary().unwrap_or_else(|| {
+            panic!(
+                "pgbouncer is not installed (looked in /usr/sbin, /usr/bin, /usr/local/bin); `scripts/stack up` \
+                 installs it, or `apt-get install pgbouncer`"
+            )
+        });
         let directory = tempfile::tempdir().expect("temporary directory");
         let port = free_port();
         write_config(directory.path(), upstream, port, pool_mode);
@@ -195,7 +197,7 @@ impl PgBouncer {
             .expect("start pgbouncer");
         let pgbouncer = PgBouncer { child, port, _directory: directory };
         pgbouncer.wait_until_listening();
-        Some(pgbouncer)
+        pgbouncer
     }
 
     fn wait_until_listening(&self) {
@@ -244,11 +246,6 @@ fn write_config(directory: &Path, upstream: &PostgresConfig, port: u16, pool_mod
     ] {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
     }
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local address").port()
 }
 
 fn is_root() -> bool {

@@ -4,9 +4,10 @@
 
 mod common;
 
+use common::plan::{leak, plan_of};
 use common::postgres::{history_versions, TestDatabase};
 use sqlx::PgConnection;
-use tradeforge_migrator::plan::{Migration, Plan, Script};
+use tradeforge_migrator::plan::{Migration, Script, SqlTarget};
 use tradeforge_migrator::targets::postgres::{PostgresError, PostgresTarget};
 use tradeforge_migrator::targets::{EntryState, Failure, Target, VersionTarget, VersionedTarget};
 
@@ -17,14 +18,6 @@ mod ops {
 /// V1 accounts, V2 orders, V3 orders_indexes (no transaction), V4 account_orders.
 fn ops() -> &'static [Migration] {
     ops::PLAN.postgres
-}
-
-fn plan_of(migrations: &'static [Migration]) -> Plan {
-    Plan { fingerprint: "sha256:test", postgres: migrations, clickhouse: &[], topics: &[], indicators: &[] }
-}
-
-fn leaked_plan(migrations: Vec<Migration>) -> Plan {
-    plan_of(Box::leak(migrations.into_boxed_slice()))
 }
 
 /// The change lines without their ` (12 ms)` tail.
@@ -159,7 +152,10 @@ async fn down_to_base_leaves_only_an_empty_history() {
     let database = TestDatabase::new().await;
     let reference = TestDatabase::new().await;
     // A database where the migrator ran an empty plan: it holds `migration_history` and nothing else.
-    PostgresTarget::new(&reference.config()).upgrade_to(&plan_of(&[]), None).await.expect("create the history");
+    PostgresTarget::new(&reference.config())
+        .upgrade_to(&plan_of(SqlTarget::Postgres, &[]), None)
+        .await
+        .expect("create the history");
     let mut target = PostgresTarget::new(&database.config());
     target.upgrade_to(&ops::PLAN, None).await.expect("up");
 
@@ -199,7 +195,7 @@ async fn version_unknown_to_the_plan_is_undone_with_its_stored_downgrade() {
     target.upgrade_to(&ops::PLAN, None).await.expect("the newer release migrates to V4");
     // The older release knows V1 and V2 only; V3's stored downgrade is a no-transaction script
     // (`DROP INDEX CONCURRENTLY`), which PostgreSQL refuses inside a transaction.
-    let older = plan_of(&ops()[..2]);
+    let older = plan_of(SqlTarget::Postgres, &ops()[..2]);
     assert_eq!(target.status(&older).await.expect("status").problems.len(), 2);
 
     let changes = target.downgrade_to(&older, VersionTarget::Version(2)).await.expect("down with the older plan");
@@ -246,7 +242,7 @@ async fn failed_downgrade_keeps_its_row_and_reports_what_was_undone() {
     let broken_sql = "DROP TABLE accounts;\nDROP TABLE no_such_table;\n";
     let mut broken = ops()[0];
     broken.downgrade = Script { sql: broken_sql, statements: &[], ..ops()[0].downgrade };
-    let plan = leaked_plan(vec![broken, ops()[1]]);
+    let plan = plan_of(SqlTarget::Postgres, leak(vec![broken, ops()[1]]));
 
     let (message, done) = failure_of(target.downgrade_to(&plan, VersionTarget::Base).await);
 
@@ -321,7 +317,7 @@ async fn repair_accepts_an_edited_migration() {
     let mut edited = ops()[1];
     edited.checksum = "sha256:edited";
     edited.downgrade = Script { sql: edited_downgrade, ..ops()[1].downgrade };
-    let plan = leaked_plan(vec![ops()[0], edited, ops()[2], ops()[3]]);
+    let plan = plan_of(SqlTarget::Postgres, leak(vec![ops()[0], edited, ops()[2], ops()[3]]));
 
     let (message, done) = failure_of(target.upgrade_to(&plan, None).await);
     assert!(message.starts_with(&format!("{}: V2 was applied", ops()[1].upgrade.path)), "{message}");
@@ -352,7 +348,7 @@ async fn migration_deleted_below_the_head_is_refused_until_repaired() {
     let database = TestDatabase::new().await;
     let mut target = PostgresTarget::new(&database.config());
     target.upgrade_to(&ops::PLAN, Some(3)).await.expect("up to V3");
-    let without_v2 = leaked_plan(vec![ops()[0], ops()[2], ops()[3]]);
+    let without_v2 = plan_of(SqlTarget::Postgres, leak(vec![ops()[0], ops()[2], ops()[3]]));
 
     let (message, done) = failure_of(target.upgrade_to(&without_v2, None).await);
 
@@ -381,7 +377,7 @@ async fn repair_leaves_versions_of_a_newer_release() {
     let database = TestDatabase::new().await;
     let mut target = PostgresTarget::new(&database.config());
     target.upgrade_to(&ops::PLAN, None).await.expect("the newer release migrates to V4");
-    let older = plan_of(&ops()[..2]);
+    let older = plan_of(SqlTarget::Postgres, &ops()[..2]);
 
     let changes = target.repair(&older).await.expect("repair");
 

@@ -1,12 +1,13 @@
 //! Item 1, the build step: `plan!()`'s work (discover, read, check, generate code) on the
 //! issue's corpus of 1,000 + 1,000 migrations, 500 topics and 1,000 indicators, in-process as
 //! the spec crate's `compile` bench does; and the incremental rebuild a user waits for after
-//! editing one migration (whole `cargo build --release --bin migrator` wall time).
+//! editing one migration (whole `cargo build [--release] --bin migrator` wall time, debug and release).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::context::Context;
+use crate::corpus::Profile;
 use crate::generate;
 use crate::report::{median, ms};
 
@@ -38,18 +39,29 @@ pub fn measure(context: &mut Context) {
         None,
     );
 
-    let mut rebuilds = Vec::new();
-    for edit in 0..context.sizes.rebuilds {
-        context.corpus.edit_one_migration(edit);
-        rebuilds.push(context.corpus.build());
+    // The runtime crate does not depend on the sources, so an edit recompiles only the root crate
+    // (the plan) and links (issue 11's goals: debug < 5 s, release < 15 s). The debug build is
+    // warmed once, untimed: its dependencies are not built by the rest of the kit.
+    if context.sizes.rebuilds > 0 {
+        context.corpus.build_in(Profile::Debug);
     }
-    if !rebuilds.is_empty() {
-        context.report.value(
-            "1. incremental rebuild after editing one migration (cargo build --release, wall)",
-            ms(median(&rebuilds)),
-            "reported",
-            None,
-        );
+    for (profile, command, goal) in
+        [(Profile::Debug, "cargo build", 5), (Profile::Release, "cargo build --release", 15)]
+    {
+        let mut rebuilds = Vec::new();
+        for edit in 0..context.sizes.rebuilds {
+            context.corpus.edit_one_migration(edit);
+            rebuilds.push(context.corpus.build_in(profile));
+        }
+        if !rebuilds.is_empty() {
+            let rebuild = median(&rebuilds);
+            context.report.value(
+                &format!("1. incremental rebuild after editing one migration ({command}, wall)"),
+                ms(rebuild),
+                &format!("< {goal} s"),
+                Some(rebuild < Duration::from_secs(goal)),
+            );
+        }
     }
 }
 

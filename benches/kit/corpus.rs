@@ -14,6 +14,15 @@ use crate::options::Sizes;
 /// The sources a corpus replaces; everything else is copied from the working tree.
 const SOURCES: [&str; 3] = ["migrations", "kafka_topics.yml", "indicators"];
 
+/// Cargo's two build profiles, as a user builds the migrator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Profile {
+    /// `cargo build`: what a developer runs after editing a migration.
+    Debug,
+    /// `cargo build --release`: what a deploy builds.
+    Release,
+}
+
 pub struct Corpus {
     /// `target/bench/repo`: the copy the migrator is built from.
     pub repo: PathBuf,
@@ -63,9 +72,18 @@ impl Corpus {
 
     /// `cargo build --release --bin migrator` in the copy; the whole cargo wall time.
     pub fn build(&self) -> Duration {
+        self.build_in(Profile::Release)
+    }
+
+    /// `cargo build [--release] --bin migrator` in the copy; the whole cargo wall time.
+    pub fn build_in(&self, profile: Profile) -> Duration {
+        let mut arguments = vec!["build", "--quiet", "--bin", "migrator"];
+        if profile == Profile::Release {
+            arguments.push("--release");
+        }
         let started = Instant::now();
         let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(["build", "--release", "--quiet", "--bin", "migrator"])
+            .args(&arguments)
             .current_dir(&self.repo)
             .env("CARGO_TARGET_DIR", &self.target_dir)
             .status()

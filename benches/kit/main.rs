@@ -63,6 +63,11 @@ fn main() {
 
     step("1. build step and incremental rebuild");
     build_step::measure(&mut context);
+    if options.build_only {
+        context.report.note("only item 1 measured (--build-only)".into());
+        context.report.finish(&sizes, &workspace.join("target/bench/report.md"));
+        return;
+    }
     step("3. full apply, PostgreSQL and ClickHouse (7. peak memory)");
     full_apply::measure_postgres(&mut context);
     full_apply::measure_clickhouse(&mut context);

@@ -36,6 +36,10 @@ pub struct Options {
     /// Skip the peers (sqlx-cli, dbmate, Alembic)
     #[arg(long)]
     pub no_peers: bool,
+    /// Measure item 1 only (the build step and the incremental rebuilds, debug and release): no
+    /// server is touched
+    #[arg(long)]
+    pub build_only: bool,
     /// cargo passes `--bench` to every bench target; accepted and ignored
     #[arg(long, hide = true)]
     pub bench: bool,

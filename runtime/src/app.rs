@@ -6,10 +6,12 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
+use crate::backup::Settings;
 use crate::cli::{
     exit_code, sql_targets, BaselineArgs, Cli, Command, DownArgs, ImportArgs, MigrateArgs, NewArgs, OutputFormat,
     PlanArgs, RedoArgs, RepairArgs, StatusArgs, UpArgs, VerifyDowngradesArgs,
 };
+use crate::commands::backup as backup_command;
 use crate::commands::confirm::Confirmation;
 use crate::commands::status::{self as status_output, Verdict};
 use crate::commands::versions::{self, Session};
@@ -60,7 +62,20 @@ fn execute(plan: &'static Plan, cli: Cli) -> anyhow::Result<u8> {
         Command::History(args) => {
             let config = Config::load(&environment, &args.connection.overrides())?;
             let session = Session { plan: plan, config: &config };
-            runtime()?.block_on(versions::history(session, &sql_targets(args.target), args.verbose, &mut stdout))?;
+            // `-v` names the backup before each run; a backup folder that cannot be read only
+            // leaves that out.
+            let backups = match (args.verbose, Settings::load(&environment, args.backup.backup_dir.as_deref(), None)) {
+                (true, Ok(settings)) => crate::backup::folder::list(&settings.dir).unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            let targets = sql_targets(args.target);
+            runtime()?.block_on(versions::history_with_backups(
+                session,
+                &targets,
+                args.verbose,
+                &backups,
+                &mut stdout,
+            ))?;
             Ok(exit_code::SUCCESS)
         }
         Command::Up(args) => up(plan, &environment, args),
@@ -70,6 +85,34 @@ fn execute(plan: &'static Plan, cli: Cli) -> anyhow::Result<u8> {
         Command::Repair(args) => repair(plan, &environment, args),
         Command::VerifyDowngrades(args) => verify_downgrades(plan, &environment, args),
         Command::Import(args) => import(args),
+        Command::Backup(args) => {
+            let config = Config::load(&environment, &args.connection.overrides_with_lock(&args.lock))?;
+            let settings = Settings::load(&environment, args.dir.backup_dir.as_deref(), args.backup_keep.as_deref())
+                .map_err(CommandError::from)?;
+            let targets = crate::cli::in_run_order(&args.targets);
+            runtime()?.block_on(backup_command::backup(plan, &config, &settings, &targets, &mut stdout))?;
+            Ok(exit_code::SUCCESS)
+        }
+        Command::Backups(args) => {
+            let settings =
+                Settings::load(&environment, args.dir.backup_dir.as_deref(), None).map_err(CommandError::from)?;
+            backup_command::list(&settings, &mut stdout).map_err(CommandError::from)?;
+            Ok(exit_code::SUCCESS)
+        }
+        Command::Restore(args) => {
+            let config = Config::load(&environment, &args.connection.overrides_with_lock(&args.lock))?;
+            let settings =
+                Settings::load(&environment, args.dir.backup_dir.as_deref(), None).map_err(CommandError::from)?;
+            runtime()?.block_on(backup_command::restore(
+                plan,
+                &config,
+                &settings,
+                &args.backup,
+                args.yes,
+                &mut stdout,
+            ))?;
+            Ok(exit_code::SUCCESS)
+        }
     }
 }
 
@@ -135,6 +178,7 @@ fn migrate(plan: &'static Plan, environment: &Environment, args: &MigrateArgs) -
     }
     // Every setting is checked before the runtime exists, so a typo never reaches a server.
     let config = Config::load(environment, &args.connection.overrides_with_lock(&args.lock))?;
+    let backup = backup_command::migrate_settings(environment, &args.backup).map_err(CommandError::from)?;
     let request = Request {
         plan: plan,
         config: &config,
@@ -146,7 +190,7 @@ fn migrate(plan: &'static Plan, environment: &Environment, args: &MigrateArgs) -
         runtime()?.block_on(dry_run::dry_run(&request, &mut stdout))?;
         return Ok(exit_code::SUCCESS);
     }
-    runtime()?.block_on(run::migrate(&request, &mut stdout))?;
+    runtime()?.block_on(run::migrate_with_backup(&request, backup.as_ref(), &mut stdout))?;
     Ok(exit_code::SUCCESS)
 }
 

@@ -8,10 +8,15 @@
 extern crate self as tradeforge_migrator;
 
 pub mod app;
+pub mod backup;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod exit_code;
+pub mod health;
+pub mod lock;
 pub mod logging;
+pub mod outcome;
 pub mod plan;
 pub mod run;
 pub mod targets;

@@ -1,7 +1,8 @@
 //! `migrate` and `status`: each selected target in the fixed order PostgreSQL → ClickHouse →
 //! Kafka → indicators, health-checked first, stopping at the first failure. The health check
-//! with backoff (`wait_for`) is shared with the operator commands in `crate::commands`;
-//! `migrate` holds the run lock (`crate::commands::lock`) around all of its targets.
+//! with backoff (`crate::health`) and the outcome (`crate::outcome`) are shared with the run
+//! lock and the operator commands in `crate::commands`; `migrate` holds the run lock
+//! (`crate::lock`) around all of its targets.
 //!
 //! The orchestration knows no server: it drives the [`Target`] trait, waits for each server with
 //! bounded exponential backoff, prints one summary line per target on stdout, logs
@@ -10,26 +11,22 @@
 
 /// Lives with the targets, which sit below `run` and need it too.
 pub use crate::targets::error_chain;
-use std::fmt;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use crate::commands::lock;
+pub(crate) use crate::health::{log_failure, log_started, wait_for};
+pub use crate::outcome::{Applied, RunError};
+
 use crate::config::Config;
+use crate::lock;
 use crate::plan::Plan;
 use crate::targets::checkpoint::find_stop;
 use crate::targets::clickhouse::ClickHouseTarget;
 use crate::targets::indicators::IndicatorsTarget;
 use crate::targets::kafka::KafkaTarget;
-use crate::targets::postgres::{PostgresError, PostgresTarget};
+use crate::targets::postgres::PostgresTarget;
+use crate::targets::versioned::elapsed_ms;
 use crate::targets::{ApplyOptions, Changes, Checkpoint, Failure, SafePoint, Status, Stop, Target, TargetName};
-
-/// The first pause between two health checks; it doubles up to [`MAX_RETRY_DELAY`].
-pub const FIRST_RETRY_DELAY: Duration = Duration::from_millis(100);
-/// The longest pause between two health checks.
-pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(2);
-/// Even with `--wait 0s` a health check gets this long, so one real attempt is made.
-const MIN_ATTEMPT_TIME: Duration = Duration::from_secs(1);
 
 /// What `migrate` or `status` was asked to do.
 #[derive(Clone, Debug)]
@@ -41,133 +38,20 @@ pub struct Request<'a> {
     pub options: ApplyOptions,
 }
 
-/// What one run applied, per target in run order; targets that were at the plan have empty
-/// [`Changes`].
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Applied(pub Vec<(TargetName, Changes)>);
-
-impl Applied {
-    pub fn change_count(&self) -> usize {
-        self.0.iter().map(|(_, changes)| changes.0.len()).sum()
-    }
-}
-
-/// `already applied: postgres V1 create_users … V7 create_notifications (7 changes)`, or
-/// `nothing was applied`: the part of an error line that says where the run stopped.
-impl fmt::Display for Applied {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parts: Vec<String> = self
-            .0
-            .iter()
-            .filter(|(_, changes)| !changes.is_empty())
-            .map(|(target, changes)| format!("{target} {}", summarize(changes)))
-            .collect();
-        if parts.is_empty() {
-            f.write_str("nothing was applied")
-        } else {
-            write!(f, "already applied: {}", parts.join(", "))
-        }
-    }
-}
-
-/// The first and last change, timings dropped, with the count when there are more than two.
-fn summarize(changes: &Changes) -> String {
-    let lines: Vec<&str> = changes.0.iter().map(|line| without_timing(line)).collect();
-    match lines.as_slice() {
-        [] => String::new(),
-        [only] => (*only).to_owned(),
-        [first, second] => format!("{first}, {second}"),
-        [first, .., last] => format!("{first} … {last} ({} changes)", lines.len()),
-    }
-}
-
-/// `V3 add_orders (12 ms)` → `V3 add_orders`.
-fn without_timing(line: &str) -> &str {
-    match line.rsplit_once(" (") {
-        Some((head, tail)) if tail.ends_with("ms)") => head,
-        _ => line,
-    }
-}
-
-/// Why `migrate` or `status` stopped. The message is one line; passwords never appear in it.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    #[error("{target} at `{address}` did not pass its health check within {waited} ({}; raise `--wait` if it is still starting): {last_error}; {applied}", count_attempts(.attempts))]
-    Unreachable {
-        target: TargetName,
-        address: String,
-        waited: humantime::FormattedDuration,
-        attempts: u32,
-        last_error: String,
-        applied: Applied,
-    },
-    /// The health check failed in a way waiting cannot fix (`Target::is_permanent`): not retried.
-    #[error("{target}: {error} (not retried: waiting would not change it); {applied}")]
-    Refused { target: TargetName, error: String, applied: Applied },
-    #[error("{target} failed: {error}; {applied}")]
-    Failed { target: TargetName, error: String, applied: Applied },
-    #[error("cannot read the status of {target}: {error}")]
-    StatusFailed { target: TargetName, error: String },
-    /// The run lock could not be taken (held by another migrator past `--lock-timeout`, or its
-    /// connection is unusable); nothing ran.
-    #[error("{0}; nothing was changed")]
-    Lock(#[source] PostgresError),
-    /// The run lock was lost or a signal asked to stop; the run stopped at a safe point.
-    #[error("{error}; {applied}{}", not_applied(.unfinished))]
-    Stopped {
-        /// The stop, with what the target left part-way when it stopped inside a migration.
-        error: String,
-        /// `Stop::exit_code`.
-        code: u8,
-        applied: Applied,
-        /// The targets with work left, the stopped one first.
-        unfinished: Vec<TargetName>,
-    },
-}
-
-/// `; not applied yet: postgres (the rest), clickhouse; run migrate again to continue`.
-fn not_applied(unfinished: &[TargetName]) -> String {
-    match unfinished {
-        [] => String::new(),
-        [first, rest @ ..] => {
-            let mut names = vec![format!("{first} (the rest)")];
-            names.extend(rest.iter().map(|name| name.to_string()));
-            format!("; not applied yet: {}; run migrate again to continue", names.join(", "))
-        }
-    }
-}
-
-fn count_attempts(attempts: &u32) -> String {
-    if *attempts == 1 {
-        "1 attempt".to_owned()
-    } else {
-        format!("{attempts} attempts")
-    }
-}
-
-impl RunError {
-    /// A stop at a safe point (`targets::checkpoint`).
-    pub fn stopped(stop: &Stop, applied: Applied, unfinished: Vec<TargetName>) -> RunError {
-        RunError::Stopped { error: stop.to_string(), code: stop.exit_code(), applied, unfinished }
-    }
-
-    /// The process exit code for this error (see `cli::exit_code`).
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            RunError::Stopped { code, .. } => *code,
-            RunError::Unreachable { .. } | RunError::Refused { .. } => crate::cli::exit_code::UNREACHABLE,
-            RunError::Lock(PostgresError::LockTimeout { .. }) => crate::cli::exit_code::LOCKED,
-            RunError::Failed { .. } | RunError::StatusFailed { .. } | RunError::Lock(_) => {
-                crate::cli::exit_code::FAILED
-            }
-        }
-    }
-}
-
 /// Runs the request's targets in order and prints a line per target to `out`, holding the run
-/// lock (`crate::commands::lock`) from before the first target until after the last. Returns
+/// lock (`crate::lock`) from before the first target until after the last. Returns
 /// what was applied, or the first failure together with what had been applied before it.
 pub async fn migrate(request: &Request<'_>, out: &mut dyn Write) -> Result<Applied, RunError> {
+    migrate_with_backup(request, None, out).await
+}
+
+/// [`migrate`], with `migrate --backup`: under the lock and before the first change, a backup of
+/// what is pending (`crate::backup::before_migrate`); its failure stops the run unchanged.
+pub async fn migrate_with_backup(
+    request: &Request<'_>,
+    backup: Option<&crate::backup::Settings>,
+    out: &mut dyn Write,
+) -> Result<Applied, RunError> {
     let started = Instant::now();
     tracing::info!(
         event = "migrator.started",
@@ -185,6 +69,14 @@ pub async fn migrate(request: &Request<'_>, out: &mut dyn Write) -> Result<Appli
         .await
         .inspect_err(|error| log_stopped(request, TargetName::Postgres, started, error))?;
     let config = guard.working_config(request.config);
+    if let Some(settings) = backup {
+        if let Err(error) = crate::backup::before_migrate(request, &config, settings, out).await {
+            guard.release().await;
+            let error = RunError::Backup(error);
+            log_stopped(request, TargetName::Postgres, started, &error);
+            return Err(error);
+        }
+    }
     let result = apply_targets(request, &config, &guard.checkpoint(), out).await;
     // Released before the last log line, which says how the run ended.
     guard.release().await;
@@ -408,126 +300,6 @@ impl TargetJob for StatusJob<'_> {
     }
 }
 
-pub(crate) fn log_started(name: TargetName, address: &str) {
-    tracing::info!(
-        event = format!("{}.started", name.event_prefix()),
-        target = name.as_str(),
-        address,
-        "{name}: starting against {address}"
-    );
-}
-
-/// [`wait_until_healthy`], turned into the run's error when the server never answered.
-pub(crate) async fn wait_for<T: Target>(
-    target: &mut T,
-    address: &str,
-    wait: Duration,
-    started: Instant,
-    applied: &Applied,
-) -> Result<(), RunError> {
-    let name = target.name();
-    wait_until_healthy(target, address, wait).await.map_err(|unreachable| {
-        log_failure(name, started, &unreachable.last_error, 0);
-        if unreachable.permanent {
-            return RunError::Refused { target: name, error: unreachable.last_error, applied: applied.clone() };
-        }
-        RunError::Unreachable {
-            target: name,
-            address: address.to_owned(),
-            waited: crate::targets::human_duration(wait),
-            attempts: unreachable.attempts,
-            last_error: unreachable.last_error,
-            applied: applied.clone(),
-        }
-    })
-}
-
-pub(crate) fn log_failure(name: TargetName, started: Instant, error: &str, done: usize) {
-    tracing::error!(
-        event = format!("{}.failed", name.event_prefix()),
-        target = name.as_str(),
-        error = error,
-        changes = done as u64,
-        duration_ms = elapsed_ms(started),
-        "{name} failed: {error}"
-    );
-}
-
-/// A health check that never passed within `--wait`, or failed for good at once.
-#[derive(Debug)]
-struct Unreachable {
-    attempts: u32,
-    last_error: String,
-    /// `Target::is_permanent`: stopped without waiting.
-    permanent: bool,
-}
-
-/// Calls `health_check` until it passes, pausing 100 ms, 200 ms, 400 ms… (at most 2 s) between
-/// attempts, for at most `wait`; a server still starting (a fresh container) is waited for.
-async fn wait_until_healthy<T: Target>(target: &mut T, address: &str, wait: Duration) -> Result<(), Unreachable> {
-    let name = target.name();
-    let deadline = Instant::now() + wait;
-    let mut delay = FIRST_RETRY_DELAY;
-    let mut attempts = 0;
-    // The server's own words from an earlier attempt: a last attempt cut short by the deadline
-    // must not hide them behind a bare "no answer".
-    let mut last_cause: Option<String> = None;
-    loop {
-        attempts += 1;
-        let attempt_time = deadline.saturating_duration_since(Instant::now()).max(MIN_ATTEMPT_TIME);
-        let last_error = match tokio::time::timeout(attempt_time, target.health_check()).await {
-            Ok(Ok(())) => return Ok(()),
-            Ok(Err(error)) if T::is_permanent(&error) => {
-                return Err(Unreachable { attempts, last_error: error_chain(&error), permanent: true })
-            }
-            Ok(Err(error)) => {
-                let cause = error_chain(&error);
-                last_cause = Some(cause.clone());
-                cause
-            }
-            Err(_) => {
-                let silent = format!("no answer within {}", crate::targets::human_duration(attempt_time));
-                match &last_cause {
-                    Some(cause) => format!("{silent} (the attempt before: {cause})"),
-                    None => silent,
-                }
-            }
-        };
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        if remaining.is_zero() {
-            return Err(Unreachable { attempts, last_error, permanent: false });
-        }
-        log_retry(name, address, attempts, &last_error);
-        tokio::time::sleep(delay.min(remaining)).await;
-        delay = (delay * 2).min(MAX_RETRY_DELAY);
-    }
-}
-
-/// The first failure is worth an info line (the server may simply be starting); the rest are
-/// debug, so a minute of waiting is not a screen of retries.
-fn log_retry(name: TargetName, address: &str, attempts: u32, error: &str) {
-    let event = format!("{}.waiting", name.event_prefix());
-    if attempts == 1 {
-        tracing::info!(
-            event,
-            target = name.as_str(),
-            address,
-            attempt = attempts,
-            error,
-            "{name}: waiting for {address}"
-        );
-    } else {
-        tracing::debug!(
-            event,
-            target = name.as_str(),
-            address,
-            attempt = attempts,
-            error,
-            "{name}: still waiting for {address}"
-        );
-    }
-}
-
 /// `postgres: applied 2 changes` plus the changes, or `postgres: up to date (V7)`.
 fn print_target_line(out: &mut dyn Write, plan: &Plan, name: TargetName, changes: &Changes) {
     // Stdout going away (a closed pipe) must not stop a migration half-way, so write errors are
@@ -572,39 +344,9 @@ pub(crate) fn target_list(targets: &[TargetName]) -> String {
     targets.iter().map(|target| target.as_str()).collect::<Vec<_>>().join(", ")
 }
 
-pub(crate) fn elapsed_ms(started: Instant) -> u64 {
-    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn changes(lines: &[&str]) -> Changes {
-        Changes(lines.iter().map(|line| (*line).to_owned()).collect())
-    }
-
-    #[test]
-    fn applied_summary_names_each_target_with_its_first_and_last_change() {
-        let applied = Applied(vec![
-            (
-                TargetName::Postgres,
-                changes(&["V1 create_users (3 ms)", "V2 add_orders (1 ms)", "V7 create_notifications (2 ms)"]),
-            ),
-            (TargetName::Clickhouse, Changes::default()),
-            (TargetName::Kafka, changes(&["created topic market.ticks"])),
-        ]);
-        assert_eq!(
-            applied.to_string(),
-            "already applied: postgres V1 create_users … V7 create_notifications (3 changes), kafka created topic market.ticks"
-        );
-    }
-
-    #[test]
-    fn nothing_applied_says_so() {
-        let applied = Applied(vec![(TargetName::Postgres, Changes::default())]);
-        assert_eq!(applied.to_string(), "nothing was applied");
-    }
 
     #[test]
     fn error_chain_adds_causes_once_on_one_line() {

@@ -4,7 +4,6 @@
 //! its data in a temporary directory, as the `postgres` user when the tests run as root (initdb
 //! refuses root), trusting local connections; it is stopped and deleted on drop.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -28,7 +27,7 @@ impl PrivatePostgres {
         run(as_postgres(&bin.join("initdb"))
             .args(["--auth=trust", "--username=postgres", "--no-sync", "--encoding=UTF8", "-D"])
             .arg(&data));
-        let port = TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("address").port();
+        let port = super::free_port();
         let server = PrivatePostgres { port, bin, data, dir };
         server.pg_ctl(&["start", "-w", "-t", "60", "-o", &server.options()]);
         server

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use crate::model::Plan;
-use crate::{cluster, compile, lint, source};
+use crate::{cluster, compile, lint, placeholder, source};
 
 /// Above this size a script gets a build warning. The plan embeds each script's text once, so
 /// the binary grows by the file's size, but rustc needs several times that in memory while it
@@ -41,7 +41,7 @@ pub fn lines(root: &Path) -> Vec<String> {
     if let Ok(plan) = compile(root) {
         lines.extend(lint::check(&plan).iter().map(|warning| format!("cargo:warning={warning}")));
         lines.extend(cluster::lint(&plan).iter().map(|warning| format!("cargo:warning={warning}")));
-        lines.extend(lint::placeholders(&plan).iter().map(|placeholder| format!("cargo:warning={placeholder}")));
+        lines.extend(placeholder::placeholders(&plan).iter().map(|placeholder| format!("cargo:warning={placeholder}")));
         lines.extend(large_scripts(&plan).into_iter().map(|warning| format!("cargo:warning={warning}")));
     }
     lines

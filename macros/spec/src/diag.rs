@@ -84,6 +84,8 @@ pub enum Problem {
     Topic(#[from] crate::topics::TopicError),
     #[error(transparent)]
     Indicator(#[from] crate::indicators::IndicatorError),
+    #[error(transparent)]
+    Mongo(#[from] crate::mongodb::MongoError),
 }
 
 /// Every problem found in one build, in the order they were found.

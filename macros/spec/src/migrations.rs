@@ -36,6 +36,7 @@ use crate::data::{self, DataFile};
 use crate::diag::{DidYouMean, Location, Problems};
 use crate::lint::{self, ALLOW_DESTRUCTIVE};
 use crate::model::{DataSource, Dialect, Migration, Reversal, Script};
+use crate::placeholder;
 use crate::source::{
     self, Direction, Inputs, MigrationFile, DATA_FOLDER, DATA_MIGRATIONS_DIR, DIALECTS, MIGRATIONS_DIR,
 };
@@ -64,10 +65,10 @@ fn max_version(dialect: Dialect) -> u64 {
 #[derive(Debug, thiserror::Error)]
 pub enum MigrationError {
     #[error(
-        "{at}: `{name}` is not a migration file name; name it `V<version>-<description>.sql`, \
-         e.g. `V0001-create_users.sql`{hint}, or move it out of `migrations/`"
+        "{at}: `{name}` is not a migration file name; name it `V<version>-<description>.{extension}`, \
+         e.g. `V0001-create_users.{extension}`{hint}, or move it out of `migrations/`"
     )]
-    BadFileName { at: Location, name: String, hint: DidYouMean },
+    BadFileName { at: Location, name: String, extension: &'static str, hint: DidYouMean },
     #[error(
         "{at}: version `{digits}` is too large for the history's `version` column, which holds at most `{max}`; \
          rename the file in both folders (upgrade and downgrade) with a smaller version, e.g. `{suggestion}`, \
@@ -190,9 +191,171 @@ fn check_layout(stray_entries: &[String], problems: &mut Problems) {
     }
 }
 
-/// A file whose name passed [`parse_file_name`].
-struct Named<'a> {
-    file: &'a MigrationFile,
+fn check_target(inputs: &Inputs, dialect: Dialect, data: &[DataFile], problems: &mut Problems) -> Vec<Migration> {
+    let layout = Layout {
+        dir: format!("{MIGRATIONS_DIR}/{}", dialect.dir()),
+        extension: "sql",
+        max_version: max_version(dialect),
+    };
+    let files = inputs.migration_files.iter().filter(|file| file.dialect == dialect);
+    let data_claims = data.iter().filter_map(|file| {
+        let declaration = file.declaration.as_ref()?;
+        let name = file.path.rsplit('/').next().unwrap_or(&file.path);
+        Some(Versioned { version: declaration.version, at: declaration.at.clone(), name })
+    });
+    let nested = Direction::ALL.map(|direction| has_nested_folder(inputs, dialect, direction));
+    let paired =
+        pair_files(&layout, files, data_claims, nested, problems, |file, problems| read_script(inputs, file, problems));
+    let mut migrations: Vec<Migration> = paired
+        .pairs
+        .into_iter()
+        .map(|pair| {
+            let ((upgrade, _), (downgrade, reversal)) = (pair.upgrade, pair.downgrade);
+            Migration {
+                version: pair.version,
+                description: pair.description,
+                checksum: source::sha256_hex(&upgrade.sql),
+                upgrade,
+                downgrade,
+                reversal,
+                data: None,
+            }
+        })
+        .collect();
+    migrations.extend(
+        data.iter()
+            .filter(|file| file.declaration.as_ref().is_some_and(|d| !paired.duplicated.contains(&d.version)))
+            .filter_map(|file| data_migration(inputs, file)),
+    );
+    migrations.sort_by_key(|migration| migration.version);
+    migrations
+}
+
+/// Where one target's migrations live and how their files are named. The SQL targets and
+/// MongoDB share one set of name and pairing rules ([`pair_files`]); only this differs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// The target's folder relative to the sources root, e.g. `migrations/postgres`.
+    pub dir: String,
+    /// The one extension a migration file has, without the dot, e.g. `sql`.
+    pub extension: &'static str,
+    /// The largest version that target's history can record.
+    pub max_version: u64,
+}
+
+impl Layout {
+    /// The folder of upgrades or downgrades, e.g. `migrations/postgres/upgrade`.
+    pub fn folder(&self, direction: Direction) -> String {
+        format!("{}/{}", self.dir, direction.dir())
+    }
+
+    fn sibling(&self, name: &str, direction: Direction) -> String {
+        format!("{}/{name}", self.folder(direction))
+    }
+}
+
+/// A file of an upgrade or downgrade folder, as the pairing rules see it.
+pub trait PairedFile {
+    fn direction(&self) -> Direction;
+    /// The file name alone, e.g. `V0001-create_users.sql`.
+    fn name(&self) -> &str;
+    /// Relative to the sources root, `/`-separated.
+    fn path(&self) -> &str;
+}
+
+impl PairedFile for MigrationFile {
+    fn direction(&self) -> Direction {
+        self.direction
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+/// One upgrade and its downgrade, as read by the caller.
+pub struct Pair<T> {
+    pub version: u64,
+    pub description: String,
+    pub upgrade: T,
+    pub downgrade: T,
+}
+
+/// What [`pair_files`] found: the complete pairs, by file name, and the versions claimed more
+/// than once (which make no migration).
+pub struct Paired<T> {
+    pub pairs: Vec<Pair<T>>,
+    pub duplicated: BTreeSet<u64>,
+}
+
+/// Applies the name and pairing rules to one target's `files` and reads each file with `read`
+/// (which reports its own problems and returns `None` for a file that cannot be part of the
+/// plan). Every file is read, paired or not, so that one build reports all problems. `claims`
+/// are other migrations sharing the version sequence (PostgreSQL's data migrations); `nested`
+/// says, per direction (upgrade, downgrade), whether a subfolder hides files, in which case the
+/// other folder's partners are not called orphans until the layout error is fixed.
+pub fn pair_files<'a, F: PairedFile + 'a, T>(
+    layout: &Layout,
+    files: impl Iterator<Item = &'a F> + Clone,
+    claims: impl Iterator<Item = Versioned<'a>>,
+    nested: [bool; 2],
+    problems: &mut Problems,
+    mut read: impl FnMut(&'a F, &mut Problems) -> Option<T>,
+) -> Paired<T> {
+    let [nested_upgrade, nested_downgrade] = nested;
+    let upgrades = named_files(layout, files.clone(), Direction::Upgrade, problems);
+    let downgrades = named_files(layout, files, Direction::Downgrade, problems);
+    let claims: Vec<Versioned<'a>> = claims.collect();
+    check_too_large(layout, &upgrades, &downgrades, &claims, problems);
+    let versions = upgrades
+        .files
+        .iter()
+        .map(|named| Versioned {
+            version: named.version,
+            at: Location::file(named.file.path()),
+            name: named.file.name(),
+        })
+        .chain(claims);
+    let duplicated = check_unique_versions(versions, problems);
+    // A subfolder of `upgrade/` hides the upgrades in it; until the layout error is fixed, their
+    // downgrades would be reported as orphans and the message would say to delete them.
+    if !nested_upgrade {
+        check_every_downgrade_has_upgrade(layout, &upgrades, &downgrades, problems);
+    }
+    let mut downgrade_scripts: HashMap<&str, Option<T>> =
+        downgrades.files.iter().map(|downgrade| (downgrade.file.name(), read(downgrade.file, problems))).collect();
+    let mut pairs = Vec::new();
+    for upgrade in &upgrades.files {
+        let upgrade_script = read(upgrade.file, problems);
+        let Some(downgrade_script) = downgrade_scripts.remove(upgrade.file.name()) else {
+            if !nested_downgrade {
+                problems.push(missing_downgrade(layout, upgrade, &upgrades, &downgrades));
+            }
+            continue;
+        };
+        if let (Some(upgrade_script), Some(downgrade_script)) = (upgrade_script, downgrade_script) {
+            if !duplicated.contains(&upgrade.version) {
+                pairs.push(Pair {
+                    version: upgrade.version,
+                    description: upgrade.description.clone(),
+                    upgrade: upgrade_script,
+                    downgrade: downgrade_script,
+                });
+            }
+        }
+    }
+    for (file, _) in upgrades.too_large.iter().chain(&downgrades.too_large) {
+        read(file, problems);
+    }
+    pairs.sort_by_key(|pair| pair.version);
+    Paired { pairs, duplicated }
+}
+
+/// A file whose name passed [`parse_name`].
+struct Named<'a, F> {
+    file: &'a F,
     version: u64,
     description: String,
 }
@@ -200,79 +363,16 @@ struct Named<'a> {
 /// The well-named files of one upgrade or downgrade folder, with a set of their names so that
 /// pairing stays linear for thousands of migrations, and the files whose only fault is a version
 /// too large for history (still read, so that their other problems are reported in this build).
-struct Folder<'a> {
-    files: Vec<Named<'a>>,
+struct Folder<'a, F> {
+    files: Vec<Named<'a, F>>,
     names: HashSet<&'a str>,
-    too_large: Vec<(&'a MigrationFile, String)>,
+    too_large: Vec<(&'a F, String)>,
 }
 
-impl Folder<'_> {
+impl<F> Folder<'_, F> {
     fn has(&self, name: &str) -> bool {
         self.names.contains(name)
     }
-}
-
-fn check_target(inputs: &Inputs, dialect: Dialect, data: &[DataFile], problems: &mut Problems) -> Vec<Migration> {
-    let upgrades = named_files(inputs, dialect, Direction::Upgrade, problems);
-    let downgrades = named_files(inputs, dialect, Direction::Downgrade, problems);
-    check_too_large(&upgrades, &downgrades, data, problems);
-    let versions = upgrades
-        .files
-        .iter()
-        .map(|named| Versioned {
-            version: named.version,
-            at: Location::file(named.file.path.as_str()),
-            name: &named.file.name,
-        })
-        .chain(data.iter().filter_map(|file| {
-            let declaration = file.declaration.as_ref()?;
-            let name = file.path.rsplit('/').next().unwrap_or(&file.path);
-            Some(Versioned { version: declaration.version, at: declaration.at.clone(), name })
-        }));
-    let duplicated = check_unique_versions(versions, problems);
-    // A subfolder of `upgrade/` hides the upgrades in it; until the layout error is fixed, their
-    // downgrades would be reported as orphans and the message would say to delete them.
-    if !has_nested_folder(inputs, dialect, Direction::Upgrade) {
-        check_every_downgrade_has_upgrade(&upgrades, &downgrades, problems);
-    }
-    let mut downgrade_scripts: HashMap<&str, Option<(Script, Reversal)>> = downgrades
-        .files
-        .iter()
-        .map(|downgrade| (downgrade.file.name.as_str(), read_script(inputs, downgrade.file, problems)))
-        .collect();
-    let mut migrations = Vec::new();
-    for upgrade in &upgrades.files {
-        let upgrade_script = read_script(inputs, upgrade.file, problems).map(|(script, _)| script);
-        let Some(downgrade_script) = downgrade_scripts.remove(upgrade.file.name.as_str()) else {
-            if !has_nested_folder(inputs, dialect, Direction::Downgrade) {
-                problems.push(missing_downgrade(upgrade, &upgrades, &downgrades));
-            }
-            continue;
-        };
-        if let (Some(upgrade_script), Some((downgrade_script, reversal))) = (upgrade_script, downgrade_script) {
-            if !duplicated.contains(&upgrade.version) {
-                migrations.push(Migration {
-                    version: upgrade.version,
-                    description: upgrade.description.clone(),
-                    checksum: source::sha256_hex(&upgrade_script.sql),
-                    upgrade: upgrade_script,
-                    downgrade: downgrade_script,
-                    reversal,
-                    data: None,
-                });
-            }
-        }
-    }
-    for (file, _) in upgrades.too_large.iter().chain(&downgrades.too_large) {
-        read_script(inputs, file, problems);
-    }
-    migrations.extend(
-        data.iter()
-            .filter(|file| file.declaration.as_ref().is_some_and(|d| !duplicated.contains(&d.version)))
-            .filter_map(|file| data_migration(inputs, file)),
-    );
-    migrations.sort_by_key(|migration| migration.version);
-    migrations
 }
 
 /// A data migration as a plan entry: both scripts name its file and hold no statement (its SQL is
@@ -295,7 +395,7 @@ fn data_migration(inputs: &Inputs, file: &DataFile) -> Option<Migration> {
         reversal: Reversal::Script,
         data: Some(DataSource {
             file: inputs.path(&file.path).display().to_string(),
-            holds_placeholder: file.text.contains(lint::PLACEHOLDER_TEXT),
+            holds_placeholder: file.text.contains(placeholder::PLACEHOLDER_TEXT),
         }),
     })
 }
@@ -306,22 +406,25 @@ fn has_nested_folder(inputs: &Inputs, dialect: Dialect, direction: Direction) ->
 }
 
 /// The files of one folder whose names are valid; the others are reported.
-fn named_files<'a>(inputs: &'a Inputs, dialect: Dialect, direction: Direction, problems: &mut Problems) -> Folder<'a> {
+fn named_files<'a, F: PairedFile + 'a>(
+    layout: &Layout,
+    files: impl Iterator<Item = &'a F>,
+    direction: Direction,
+    problems: &mut Problems,
+) -> Folder<'a, F> {
     let mut folder = Folder { files: Vec::new(), names: HashSet::new(), too_large: Vec::new() };
-    for file in inputs.migration_files.iter().filter(|file| file.dialect == dialect && file.direction == direction) {
-        match parse_file_name(&file.name) {
-            Ok((version, _)) if version > max_version(dialect) => {
+    for file in files.filter(|file| file.direction() == direction) {
+        match parse_name(file.name(), layout.extension) {
+            Ok((version, _)) if version > layout.max_version => {
                 folder.too_large.push((file, version.to_string()));
             }
             Ok((version, description)) => {
-                folder.names.insert(file.name.as_str());
+                folder.names.insert(file.name());
                 folder.files.push(Named { file, version, description });
             }
             Err(NameProblem::TooLarge(digits)) => folder.too_large.push((file, digits)),
-            Err(NameProblem::Zero) => {
-                problems.push(MigrationError::VersionZero { at: Location::file(file.path.as_str()) })
-            }
-            Err(NameProblem::Form) => problems.push(form_error(file)),
+            Err(NameProblem::Zero) => problems.push(MigrationError::VersionZero { at: Location::file(file.path()) }),
+            Err(NameProblem::Form) => problems.push(form_error(layout, file)),
         }
     }
     folder
@@ -330,20 +433,26 @@ fn named_files<'a>(inputs: &'a Inputs, dialect: Dialect, direction: Direction, p
 /// A version too large for history could never be recorded: the error suggests the next free
 /// version. Such files are still read (for their other problems), and their partner is not
 /// reported as an orphan: one mistake, one error per file.
-fn check_too_large(upgrades: &Folder, downgrades: &Folder, data: &[DataFile], problems: &mut Problems) {
+fn check_too_large<F: PairedFile>(
+    layout: &Layout,
+    upgrades: &Folder<F>,
+    downgrades: &Folder<F>,
+    claims: &[Versioned],
+    problems: &mut Problems,
+) {
     let highest = upgrades
         .files
         .iter()
         .map(|named| named.version)
-        .chain(data.iter().filter_map(|file| Some(file.declaration.as_ref()?.version)))
+        .chain(claims.iter().map(|claim| claim.version))
         .max()
         .unwrap_or(0);
     for (file, digits) in upgrades.too_large.iter().chain(&downgrades.too_large) {
-        let description = file.name.split_once('-').map_or("", |(_, rest)| rest);
+        let description = file.name().split_once('-').map_or("", |(_, rest)| rest);
         problems.push(MigrationError::VersionTooLarge {
-            at: Location::file(file.path.as_str()),
+            at: Location::file(file.path()),
             digits: digits.clone(),
-            max: max_version(file.dialect),
+            max: layout.max_version,
             suggestion: format!("V{}-{description}", highest.saturating_add(1)),
         });
     }
@@ -352,7 +461,7 @@ fn check_too_large(upgrades: &Folder, downgrades: &Folder, data: &[DataFile], pr
 /// Why a file name is not a migration's name.
 #[derive(Debug, PartialEq, Eq)]
 pub enum NameProblem {
-    /// Not of the form `V<digits>-<description>.sql`.
+    /// Not of the form `V<digits>-<description>.<extension>`.
     Form,
     /// The version, these digits, does not fit a `u64`.
     TooLarge(String),
@@ -360,11 +469,17 @@ pub enum NameProblem {
     Zero,
 }
 
-/// `V<digits>-<description>.sql` → (version, description). The extension must be exactly
-/// `.sql` so that backups (`.sql.bak`) and other files are never run by accident.
+/// `V<digits>-<description>.sql` → (version, description); see [`parse_name`].
 pub fn parse_file_name(name: &str) -> Result<(u64, String), NameProblem> {
+    parse_name(name, "sql")
+}
+
+/// `V<digits>-<description>.<extension>` → (version, description). The extension must be
+/// exactly `extension` so that backups (`.sql.bak`) and other files are never run by accident.
+pub fn parse_name(name: &str, extension: &str) -> Result<(u64, String), NameProblem> {
     let (digits, description) = name
-        .strip_suffix(".sql")
+        .strip_suffix(extension)
+        .and_then(|stem| stem.strip_suffix('.'))
         .and_then(|stem| stem.strip_prefix('V'))
         .and_then(|rest| rest.split_once('-'))
         .ok_or(NameProblem::Form)?;
@@ -378,16 +493,18 @@ pub fn parse_file_name(name: &str) -> Result<(u64, String), NameProblem> {
     Ok((version, description.to_string()))
 }
 
-/// The error for a name that is not `V<version>-<description>.sql`. A golang-migrate or sqlx
-/// name gets both of its new paths, since following a one-file suggestion would only lead to a
-/// second error about the missing partner.
-fn form_error(file: &MigrationFile) -> MigrationError {
-    let at = Location::file(file.path.as_str());
-    let Some((direction, name)) = other_tools::split_pair_name(&file.name) else {
+/// The error for a name that is not `V<version>-<description>.<extension>`. A golang-migrate or
+/// sqlx name gets both of its new paths, since following a one-file suggestion would only lead
+/// to a second error about the missing partner.
+fn form_error<F: PairedFile>(layout: &Layout, file: &F) -> MigrationError {
+    let at = Location::file(file.path());
+    let pair_name = (layout.extension == "sql").then(|| other_tools::split_pair_name(file.name())).flatten();
+    let Some((direction, name)) = pair_name else {
         return MigrationError::BadFileName {
             at,
-            name: file.name.clone(),
-            hint: DidYouMean(suggest_file_name(&file.name)),
+            name: file.name().to_string(),
+            extension: layout.extension,
+            hint: DidYouMean(suggest_name(file.name(), layout.extension)),
         };
     };
     let other = match direction {
@@ -396,23 +513,28 @@ fn form_error(file: &MigrationFile) -> MigrationError {
     };
     MigrationError::PairName {
         at,
-        name: file.name.clone(),
-        expected: format!("{}/{name}", source::migration_dir(file.dialect, direction)),
+        name: file.name().to_string(),
+        expected: layout.sibling(&name, direction),
         other: match other {
             Direction::Upgrade => "`.up.sql` partner",
             Direction::Downgrade => "`.down.sql` partner",
         },
-        sibling: format!("{}/{name}", source::migration_dir(file.dialect, other)),
+        sibling: layout.sibling(&name, other),
     }
 }
 
-/// A likely intended name for near misses: `v1-x.sql`, `V1-x.SQL`, `V1__x.sql` (Flyway) and
-/// `001_x.sql` (the old migrator's form) all become `V<digits>-x.sql`. `None` when no such
-/// name is valid, or when `name` is already valid.
+/// [`suggest_name`] for SQL migrations.
 pub fn suggest_file_name(name: &str) -> Option<String> {
-    let extension_start = name.len().checked_sub(".sql".len())?;
-    let extension = name.get(extension_start..)?;
-    if !extension.eq_ignore_ascii_case(".sql") {
+    suggest_name(name, "sql")
+}
+
+/// A likely intended name for near misses: `v1-x.sql`, `V1-x.SQL`, `V1__x.sql` (Flyway) and
+/// `001_x.sql` (the old migrator's form) all become `V<digits>-x.sql` (with `extension` in
+/// place of `sql`). `None` when no such name is valid, or when `name` is already valid.
+pub fn suggest_name(name: &str, extension: &str) -> Option<String> {
+    let extension_start = name.len().checked_sub(extension.len() + 1)?;
+    let found = name.get(extension_start..)?;
+    if !found.starts_with('.') || !found[1..].eq_ignore_ascii_case(extension) {
         return None;
     }
     let stem = &name[..extension_start];
@@ -420,15 +542,15 @@ pub fn suggest_file_name(name: &str) -> Option<String> {
     let digits_length = rest.bytes().take_while(u8::is_ascii_digit).count();
     let (digits, after) = rest.split_at(digits_length);
     let description = after.trim_start_matches(['-', '_', '.', ' ']);
-    let suggestion = format!("V{digits}-{description}.sql");
-    (suggestion != name && parse_file_name(&suggestion).is_ok()).then_some(suggestion)
+    let suggestion = format!("V{digits}-{description}.{extension}");
+    (suggestion != name && parse_name(&suggestion, extension).is_ok()).then_some(suggestion)
 }
 
 /// Something that claims a version: an upgrade file or a data migration.
-struct Versioned<'a> {
-    version: u64,
-    at: Location,
-    name: &'a str,
+pub struct Versioned<'a> {
+    pub version: u64,
+    pub at: Location,
+    pub name: &'a str,
 }
 
 /// Two migrations with one version (two upgrades, or an upgrade and a data migration) would make
@@ -453,34 +575,44 @@ fn check_unique_versions<'a>(claims: impl Iterator<Item = Versioned<'a>>, proble
 
 /// An upgrade is applied only with its downgrade, so nothing reaches a database that cannot be
 /// undone; the downgrade is found by its exact file name in the sibling folder.
-fn missing_downgrade(upgrade: &Named, upgrades: &Folder, downgrades: &Folder) -> MigrationError {
+fn missing_downgrade<F: PairedFile>(
+    layout: &Layout,
+    upgrade: &Named<F>,
+    upgrades: &Folder<F>,
+    downgrades: &Folder<F>,
+) -> MigrationError {
     let same_version = downgrades
         .files
         .iter()
-        .find(|downgrade| downgrade.version == upgrade.version && !upgrades.has(&downgrade.file.name))
-        .map(|downgrade| downgrade.file.path.clone());
+        .find(|downgrade| downgrade.version == upgrade.version && !upgrades.has(downgrade.file.name()))
+        .map(|downgrade| downgrade.file.path().to_string());
     MigrationError::MissingDowngrade {
-        upgrade: Location::file(upgrade.file.path.as_str()),
-        expected: sibling_path(upgrade.file, Direction::Downgrade),
+        upgrade: Location::file(upgrade.file.path()),
+        expected: layout.sibling(upgrade.file.name(), Direction::Downgrade),
         same_version,
     }
 }
 
 /// A downgrade without its upgrade is never run: usually a renamed or deleted upgrade.
-fn check_every_downgrade_has_upgrade(upgrades: &Folder, downgrades: &Folder, problems: &mut Problems) {
-    for downgrade in downgrades.files.iter().filter(|downgrade| !upgrades.has(&downgrade.file.name)) {
+fn check_every_downgrade_has_upgrade<F: PairedFile>(
+    layout: &Layout,
+    upgrades: &Folder<F>,
+    downgrades: &Folder<F>,
+    problems: &mut Problems,
+) {
+    for downgrade in downgrades.files.iter().filter(|downgrade| !upgrades.has(downgrade.file.name())) {
         let renamed = upgrades
             .files
             .iter()
-            .any(|upgrade| upgrade.version == downgrade.version && !downgrades.has(&upgrade.file.name));
+            .any(|upgrade| upgrade.version == downgrade.version && !downgrades.has(upgrade.file.name()));
         if renamed {
             // A downgrade named differently from its upgrade: the upgrade's missing-downgrade
             // error already says to rename this file, and one mistake is one error.
             continue;
         }
         problems.push(MigrationError::MissingUpgrade {
-            downgrade: Location::file(downgrade.file.path.as_str()),
-            expected: sibling_path(downgrade.file, Direction::Upgrade),
+            downgrade: Location::file(downgrade.file.path()),
+            expected: layout.sibling(downgrade.file.name(), Direction::Upgrade),
         });
     }
 }
@@ -609,7 +741,7 @@ fn empty_script(file: &MigrationFile) -> MigrationError {
 
 /// Some statements (`CREATE INDEX CONCURRENTLY`, `ALTER TYPE ... ADD VALUE`) cannot run inside a
 /// transaction; the script opts out with [`NO_TRANSACTION`] as its first line.
-fn is_transactional(sql: &str) -> bool {
+pub fn is_transactional(sql: &str) -> bool {
     let first_line = sql.split('\n').next().unwrap_or_default();
     first_line.trim_end_matches([' ', '\t']) != NO_TRANSACTION
 }

@@ -74,7 +74,7 @@ pub enum Reversal {
 pub struct DataSource {
     /// Absolute path of the `.rs` file.
     pub file: String,
-    /// Whether the file still holds `lint::PLACEHOLDER_TEXT`, as `migrator new` wrote it.
+    /// Whether the file still holds `placeholder::PLACEHOLDER_TEXT`, as `migrator new` wrote it.
     pub holds_placeholder: bool,
 }
 

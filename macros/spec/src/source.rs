@@ -62,6 +62,12 @@ impl Direction {
     }
 }
 
+impl std::fmt::Display for Direction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.dir())
+    }
+}
+
 /// The folder of one target's upgrades or downgrades, e.g. `migrations/postgres/upgrade`.
 pub fn migration_dir(dialect: Dialect, direction: Direction) -> String {
     format!("{MIGRATIONS_DIR}/{}/{}", dialect.dir(), direction.dir())
@@ -202,15 +208,15 @@ fn dialect_rank(dialect: Dialect) -> usize {
     DIALECTS.iter().position(|d| *d == dialect).unwrap_or(DIALECTS.len())
 }
 
-struct Entry {
-    name: String,
+pub(crate) struct Entry {
+    pub(crate) name: String,
     /// Relative to the sources root.
-    path: String,
-    is_dir: bool,
+    pub(crate) path: String,
+    pub(crate) is_dir: bool,
 }
 
 /// The non-dot entries of `root/relative`, sorted by name; empty when the folder is missing.
-fn list_dir(root: &Path, relative: &str) -> io::Result<Vec<Entry>> {
+pub(crate) fn list_dir(root: &Path, relative: &str) -> io::Result<Vec<Entry>> {
     let dir = root.join(relative);
     let read_dir = match fs::read_dir(&dir) {
         Ok(read_dir) => read_dir,

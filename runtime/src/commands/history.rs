@@ -23,6 +23,9 @@ pub struct HistoryView<'a> {
     pub planned: &'a [Migration],
     pub entries: &'a [HistoryEntry],
     pub verbose: bool,
+    /// `(version, backup)`: the backup that preceded the run which applied `version` first
+    /// (`crate::backup::preceding`); shown with `-v`.
+    pub backups: &'a [(u64, String)],
 }
 
 pub fn write(out: &mut dyn Write, view: &HistoryView<'_>) -> io::Result<()> {
@@ -48,6 +51,9 @@ pub fn write(out: &mut dyn Write, view: &HistoryView<'_>) -> io::Result<()> {
         )?;
         if view.verbose {
             write_details(out, entry, view.planned, version_width)?;
+            if let Some((_, backup)) = view.backups.iter().find(|(version, _)| *version == entry.version) {
+                writeln!(out, "{}backup     {backup}, taken before this run", " ".repeat(version_width + 4))?;
+            }
         }
     }
     Ok(())
@@ -108,7 +114,14 @@ mod tests {
     }
 
     fn render(entries: &[HistoryEntry], verbose: bool) -> String {
-        let view = HistoryView { target: TargetName::Clickhouse, address: "http://ch", planned: &[], entries, verbose };
+        let view = HistoryView {
+            target: TargetName::Clickhouse,
+            address: "http://ch",
+            planned: &[],
+            entries,
+            verbose,
+            backups: &[],
+        };
         let mut out = Vec::new();
         write(&mut out, &view).expect("write to a Vec");
         String::from_utf8(out).expect("UTF-8")

@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use tradeforge_migrator_spec::model::Dialect;
 use tradeforge_migrator_spec::other_tools::{self, Meaning};
 use tradeforge_migrator_spec::source::{self, Direction};
-use tradeforge_migrator_spec::{lint, migrations, sql};
+use tradeforge_migrator_spec::{migrations, placeholder, sql};
 
 use crate::plan::SqlTarget;
 
@@ -155,7 +155,7 @@ pub fn import(tool: Tool, dir: &Path, target: SqlTarget, into: &Path) -> Result<
                     migrations::NO_OP,
                     migrations::IRREVERSIBLE
                 ));
-                format!("-- {} had no downgrade.\n{};\n", pair.origin, lint::PLACEHOLDER)
+                format!("-- {} had no downgrade.\n{};\n", pair.origin, placeholder::PLACEHOLDER)
             }
         };
         files.push((downgrade_path, downgrade));

@@ -2,18 +2,18 @@
 //! people coming from Alembic and `migrate.py` reach for (`history`, `up`, `down`, `redo`,
 //! `new`, `baseline`, `repair`, `check`, `plan --sql`, `migrate --dry-run`), `verify-downgrades`
 //! (proves on a scratch database that each downgrade undoes its upgrade), and the run lock
-//! that guards every command that changes a server (`lock`; `run::migrate` takes it too).
+//! that guards every command that changes a server (`crate::lock`; `run::migrate` takes it too).
 //!
 //! Each command drives the targets through the `Target` and `VersionedTarget` traits after the
-//! same health check as `migrate` (`run::wait_for`), writes its report to the writer it is given
+//! same health check as `migrate` (`health::wait_for`), writes its report to the writer it is given
 //! (stdout in the binary), and fails with a [`CommandError`] whose one line says what failed and
 //! what had been done before it.
 
+pub mod backup;
 pub mod confirm;
 pub mod dry_run;
 pub mod history;
 pub mod import;
-pub mod lock;
 pub mod new;
 pub mod plan_sql;
 pub mod sources;
@@ -21,10 +21,14 @@ pub mod status;
 pub mod verify;
 pub mod versions;
 
+/// The run lock lives below `run` (`crate::lock`), which `migrate` takes too; named here for the
+/// commands that take it.
+pub use crate::lock;
+
 use std::fmt;
 
-use crate::cli::exit_code;
-use crate::run::RunError;
+use crate::exit_code;
+use crate::outcome::RunError;
 use crate::targets::{Changes, TargetName};
 
 /// Why a command stopped. One line; passwords never appear in it.
@@ -52,16 +56,20 @@ pub enum CommandError {
     Import(#[from] import::ImportError),
     #[error(transparent)]
     Sources(#[from] sources::SourcesError),
+    /// `backup`, `backups`, `restore`.
+    #[error(transparent)]
+    Backup(#[from] crate::backup::BackupError),
 }
 
 impl CommandError {
-    /// The process exit code for this error (see `cli::exit_code`).
+    /// The process exit code for this error (see `crate::exit_code`).
     pub fn exit_code(&self) -> u8 {
         match self {
             CommandError::Run(error) => error.exit_code(),
             CommandError::Stopped { code, .. } => *code,
             CommandError::Confirm(confirm::ConfirmError::NotATerminal { .. }) => exit_code::USAGE,
             CommandError::New(error) if error.is_usage() => exit_code::USAGE,
+            CommandError::Backup(error) if error.is_usage() => exit_code::USAGE,
             _ => exit_code::FAILED,
         }
     }
@@ -127,8 +135,7 @@ pub(crate) use with_sql_target;
 /// target asks the lock's checkpoint before each step.
 macro_rules! with_locked_sql_target {
     ($session:expr, $name:expr, |$target:ident, $address:ident| $body:expr) => {{
-        let guard =
-            $crate::commands::lock::acquire($session.config, $name == $crate::plan::SqlTarget::Postgres).await?;
+        let guard = $crate::lock::acquire($session.config, $name == $crate::plan::SqlTarget::Postgres).await?;
         let result = $crate::commands::with_guarded_sql_target!(&guard, $session, $name, |$target, $address| $body);
         guard.release().await;
         result

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use tradeforge_migrator_spec::diag::Problems;
 use tradeforge_migrator_spec::model::Dialect;
 use tradeforge_migrator_spec::source::{self, Direction, MIGRATIONS_DIR};
-use tradeforge_migrator_spec::{data, lint, migrations};
+use tradeforge_migrator_spec::{data, migrations, placeholder};
 
 use crate::plan::SqlTarget;
 
@@ -122,7 +122,7 @@ pub fn create(root: &Path, target: SqlTarget, description: &str) -> Result<Creat
     let upgrade = root.join(&upgrade_relative);
     let downgrade = root.join(&downgrade_relative);
     // The placeholder lets the next build accept the pair; build.rs warns until it is replaced.
-    let placeholder = format!("{};\n", lint::PLACEHOLDER);
+    let placeholder = format!("{};\n", placeholder::PLACEHOLDER);
     write_new(&upgrade, &(headers.upgrade(&downgrade_relative) + &placeholder))?;
     if let Err(error) = write_new(&downgrade, &(headers.downgrade(&upgrade_relative) + &placeholder)) {
         // Half a pair would fail the build for a reason the user did not cause.
@@ -151,7 +151,7 @@ pub fn create_data(root: &Path, target: SqlTarget, description: &str) -> Result<
 }
 
 fn data_template(version: u64, module: &str) -> String {
-    let placeholder = lint::PLACEHOLDER_TEXT;
+    let placeholder = placeholder::PLACEHOLDER_TEXT;
     format!(
         "// V{version} {module}: PostgreSQL data migration (Rust)
 //

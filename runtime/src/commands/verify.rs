@@ -374,7 +374,7 @@ async fn verify_on<T: SchemaDump>(
         out,
         "{name}: every downgrade undoes its upgrade ({} migrations, down and up again, {} ms)",
         migrations.len(),
-        run::elapsed_ms(started)
+        crate::targets::versioned::elapsed_ms(started)
     );
     Ok(())
 }

@@ -31,9 +31,20 @@ pub async fn history(
     verbose: bool,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
+    history_with_backups(session, targets, verbose, &[], out).await
+}
+
+/// [`history`], with `-v` naming the backup (of `backups`) that preceded each run.
+pub async fn history_with_backups(
+    session: Session<'_>,
+    targets: &[SqlTarget],
+    verbose: bool,
+    backups: &[crate::backup::folder::Listed],
+    out: &mut dyn Write,
+) -> Result<(), CommandError> {
     for &target in targets {
         with_sql_target!(target, session.config, |database, address| {
-            history_of(database, address, session, target, verbose, out).await
+            history_of(database, address, session, target, verbose, backups, out).await
         })?;
     }
     Ok(())
@@ -45,16 +56,19 @@ async fn history_of<T: VersionedTarget>(
     session: Session<'_>,
     sql_target: SqlTarget,
     verbose: bool,
+    backups: &[crate::backup::folder::Listed],
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
     connect(&mut target, &address, session).await?;
     let entries = read_history(&mut target).await?;
+    let preceding = crate::backup::preceding(backups, target.name(), &entries);
     let view = HistoryView {
         target: target.name(),
         address: &address,
         planned: session.plan.migrations(sql_target),
         entries: &entries,
         verbose,
+        backups: &preceding,
     };
     // A closed stdout is not the history's failure.
     let _ = history::write(out, &view);

@@ -49,8 +49,8 @@ impl Signal {
     /// `128 + signal number`, as shells report a process a signal ended.
     pub fn exit_code(self) -> u8 {
         match self {
-            Signal::Interrupt => crate::cli::exit_code::INTERRUPTED,
-            Signal::Terminate => crate::cli::exit_code::TERMINATED,
+            Signal::Interrupt => crate::exit_code::INTERRUPTED,
+            Signal::Terminate => crate::exit_code::TERMINATED,
         }
     }
 
@@ -79,7 +79,7 @@ impl Stop {
     /// The process exit code (see `cli::exit_code`).
     pub fn exit_code(&self) -> u8 {
         match self {
-            Stop::LockLost { .. } => crate::cli::exit_code::LOCK_LOST,
+            Stop::LockLost { .. } => crate::exit_code::LOCK_LOST,
             Stop::Signal(signal) => signal.exit_code(),
         }
     }

@@ -75,7 +75,6 @@
 //! them. ClickHouse has no lock to take, so two runs at once against one database are not
 //! guarded against here: `migrate` runs once per deploy.
 
-mod baseline;
 mod catalog;
 // Not called yet: the cluster runtime (issue 13) renders each statement through it.
 #[allow(dead_code)]
@@ -92,19 +91,19 @@ pub mod schema;
 mod script;
 mod upgrade;
 
-use std::time::Instant;
-
 use self::connection::Connection;
 pub use self::history::{HistoryRow, MigrationState};
 use self::script::{first_line, statement_location};
-use super::versioned::{self, VersionedError};
+use super::versioned::runner::Backend;
+use super::versioned::schedule::command;
+pub use super::versioned::Direction;
+use super::versioned::{self, Step, VersionedError};
 use super::{
-    ApplyOptions, Changes, Checkpoint, EntryState, Failure, HistoryEntry, PlannedStatement, Status, Stop, Target,
-    TargetName, VersionTarget, VersionedTarget,
+    ApplyOptions, Changes, Checkpoint, EntryState, Failure, HistoryEntry, Status, Stop, Target, TargetName,
+    VersionedTarget,
 };
 use crate::config::ClickHouseConfig;
-use crate::plan::{Migration, Plan, SqlTarget};
-use crate::targets::irreversible::{self, IrreversibleError, Undo};
+use crate::plan::{Migration, Plan};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClickHouseError {
@@ -112,8 +111,6 @@ pub enum ClickHouseError {
     /// error small.
     #[error(transparent)]
     Versioned(Box<VersionedError>),
-    #[error(transparent)]
-    Irreversible(#[from] IrreversibleError),
     #[error(
         "cannot reach ClickHouse at `{server}`: {reason}; check that the server is running and that CLICKHOUSE_URL \
          (or CLICKHOUSE_HOST and CLICKHOUSE_PORT) points at its HTTP interface (port 8123 by default, 8443 with https)"
@@ -161,8 +158,8 @@ pub enum ClickHouseError {
          `migration_history` failed: {reason}; the history still says {recorded}/{total}, so the next run will run \
          statement {number} again: check that it can run twice (or undo its change) before running {command} again",
         number = .recorded + 1,
-        script = .direction.script(*.version),
-        command = .direction.command(),
+        script = script(*.direction, *.version),
+        command = command(*.direction),
     )]
     Record {
         server: String,
@@ -188,62 +185,6 @@ pub enum ClickHouseError {
     )]
     RecordApplied { server: String, path: &'static str, version: u64, reason: String },
     #[error(
-        "database is at V{database_head}, newer than this binary's plan (head V{plan_head}): `{server}` holds \
-         {unknown}, applied by a newer release; deploy that release, or undo them with down (which runs the \
-         `downgrade_sql` recorded in `migration_history`), before migrating with this binary"
-    )]
-    AheadOfPlan { server: String, database_head: u64, plan_head: u64, unknown: String },
-    #[error(
-        "`{server}` records {missing}, but this binary's plan (head V{plan_head}) has no such migration: its file was \
-         deleted or renumbered, and migrating around it could repeat or skip its changes, so nothing was run; \
-         restore the file under its old version, undo it with down (which runs the downgrade stored in \
-         `migration_history`), or run repair to forget its history row (what it created stays), then run migrate \
-         again"
-    )]
-    MissingFromPlan { server: String, missing: String, plan_head: u64 },
-    #[error(
-        "{path}: V{version} was applied to `{server}` with checksum `{recorded}`, but the file now has `{planned}`; \
-         an applied migration must not change: restore the file and put the change in a new migration, or, if the \
-         database already matches the file as it is now, run repair to record its checksum"
-    )]
-    ChecksumMismatch { server: String, path: &'static str, version: u64, recorded: String, planned: &'static str },
-    #[error(
-        "{path}: V{version} stopped part-way on `{server}` after {done} of {recorded_total} statements (checksum \
-         `{recorded}`), but the file now has `{planned}` ({planned_total} statements), so which applied statements it \
-         still holds cannot be known; restore the file as it was and run migrate to resume, or finish V{version} by \
-         hand as the file now reads and run repair, which records it as applied"
-    )]
-    EditedAfterPartial {
-        server: String,
-        path: &'static str,
-        version: u64,
-        done: u32,
-        recorded_total: u32,
-        recorded: String,
-        planned_total: usize,
-        planned: &'static str,
-    },
-    #[error(
-        "the downgrade of V{version} {description} stopped part-way on `{server}` after {done} of {total} statements, \
-         so its objects are half gone and nothing was run; run down to a version below V{version} to finish the \
-         downgrade (it resumes at statement {next}/{total}), or finish it by hand and run repair, which records \
-         V{version} as reverted",
-        next = .done + 1,
-    )]
-    Reverting { server: String, version: u64, description: String, done: u32, total: u32 },
-    #[error(
-        "V{version} {description} stopped part-way on `{server}` after {done} of {total} statements, and down cannot \
-         undo a half-applied migration, so nothing was run; resume it with migrate, or finish it by hand and run \
-         repair, then run down again"
-    )]
-    PartialBlocksDowngrade { server: String, version: u64, description: String, done: u32, total: u32 },
-    #[error(
-        "cannot go down to V{to}: `{server}` is at {current}; down only goes back to an older version or to base, \
-         and up goes forward",
-        current = .current.map_or_else(|| "base (no migration applied)".to_owned(), |version| format!("V{version}")),
-    )]
-    DowngradeAboveCurrent { server: String, to: u64, current: Option<u64> },
-    #[error(
         "the downgrade of V{version} {description} stopped on `{server}` after {done} of {recorded_total} statements, \
          but {downgrade} now has {total} statements, so where to resume cannot be known; finish the downgrade by hand \
          and run repair, which records V{version} as reverted"
@@ -263,16 +204,6 @@ pub enum ClickHouseError {
          statements: {reason}; run down with the release that applied V{version}, which has its downgrade file"
     )]
     StoredDowngrade { server: String, version: u64, description: String, reason: String },
-    #[error(
-        "V{version} is not a ClickHouse migration of this binary's plan ({known}); give a version the plan has \
-         (`migrator plan` lists them)"
-    )]
-    UnknownVersion { version: u64, known: String },
-    #[error(
-        "cannot baseline `{server}`: `migration_history` already records {recorded}; baseline only starts the history \
-         of a database whose schema another tool created; see status, and use repair to accept changes made by hand"
-    )]
-    BaselineNotEmpty { server: String, recorded: String },
     /// The run lock was lost or a signal asked to stop (see `targets::checkpoint`).
     #[error("{0}")]
     Stopped(#[from] Stop),
@@ -280,11 +211,21 @@ pub enum ClickHouseError {
     #[error(
         "{source}, after statement {done}/{total} of {}: `migration_history` records it as {state} at \
          {done}/{total}, and the next {} resumes at statement {next}/{total}",
-        .direction.script(*.version), .direction.command(),
+        script(*.direction, *.version), command(*.direction),
         state = match .direction { Direction::Upgrade => "partial", Direction::Downgrade => "reverting" },
         next = .done + 1
     )]
     StoppedPartWay { source: Stop, direction: Direction, version: u64, done: usize, total: usize },
+}
+
+impl ClickHouseError {
+    /// The engine's refusal this error wraps, if it is one.
+    pub fn versioned(&self) -> Option<&VersionedError> {
+        match self {
+            ClickHouseError::Versioned(refusal) => Some(refusal),
+            _ => None,
+        }
+    }
 }
 
 impl From<VersionedError> for ClickHouseError {
@@ -293,33 +234,16 @@ impl From<VersionedError> for ClickHouseError {
     }
 }
 
-/// Which way a migration was going when something failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Direction {
-    Upgrade,
-    Downgrade,
-}
-
 /// The error of a stop at a safe point between statement `done` and the next of a migration.
 fn stopped_part_way(stop: Stop, direction: Direction, version: u64, done: usize, total: usize) -> ClickHouseError {
     ClickHouseError::StoppedPartWay { source: stop, direction, version, done, total }
 }
 
-impl Direction {
-    /// `V3`, or `the downgrade of V3`.
-    fn script(self, version: u64) -> String {
-        match self {
-            Direction::Upgrade => format!("V{version}"),
-            Direction::Downgrade => format!("the downgrade of V{version}"),
-        }
-    }
-
-    /// The command that resumes it.
-    fn command(self) -> &'static str {
-        match self {
-            Direction::Upgrade => "migrate",
-            Direction::Downgrade => "down",
-        }
+/// `V3`, or `the downgrade of V3`.
+fn script(direction: Direction, version: u64) -> String {
+    match direction {
+        Direction::Upgrade => format!("V{version}"),
+        Direction::Downgrade => format!("the downgrade of V{version}"),
     }
 }
 
@@ -355,11 +279,14 @@ pub struct DowngradeStatementError {
 pub struct ClickHouseTarget {
     connection: Connection,
     checkpoint: Checkpoint,
+    /// The history as last read by the engine's runner: the rows (with their `sequence`) its
+    /// steps continue from.
+    read: Option<history::History>,
 }
 
 impl ClickHouseTarget {
     pub fn new(config: &ClickHouseConfig) -> Self {
-        ClickHouseTarget { connection: Connection::new(config), checkpoint: Checkpoint::default() }
+        ClickHouseTarget { connection: Connection::new(config), checkpoint: Checkpoint::default(), read: None }
     }
 
     /// The current row of every recorded version (reverted versions left out), in ascending
@@ -398,10 +325,18 @@ impl Target for ClickHouseTarget {
 
     async fn status(&mut self, plan: &Plan) -> Result<Status, ClickHouseError> {
         let history = history::read_if_exists(&self.connection).await?;
-        let mut status = drift::status(&history.rows, plan.clickhouse);
-        match refuse_schema_without_history(&self.connection, &history, plan).await {
-            Err(ClickHouseError::Versioned(refusal)) => status.problems.push(refusal.to_string()),
-            other => other?,
+        let entries = history_entries(&history.rows);
+        let mut status = versioned::drift::status(plan.clickhouse, &entries);
+        let states = history.rows.iter().filter_map(drift::state_problem);
+        status.problems.splice(0..0, states);
+        if history.missing && !plan.clickhouse.is_empty() {
+            let tables = catalog::tables_besides_history(&self.connection).await?;
+            let server = self.connection.server();
+            if let Err(refusal) =
+                versioned::refuse_schema_without_history(plan.clickhouse, tables, server, TargetName::Clickhouse)
+            {
+                status.problems.push(refusal.to_string());
+            }
         }
         Ok(status)
     }
@@ -412,98 +347,6 @@ impl Target for ClickHouseTarget {
 }
 
 impl VersionedTarget for ClickHouseTarget {
-    /// A downgrade left half-way (`reverting`, which [`EntryState`] has no variant for) shows as
-    /// `Partial` with the downgrade's statement counts; `status` says which direction it stopped in.
-    async fn history_entries(&mut self) -> Result<Vec<HistoryEntry>, ClickHouseError> {
-        Ok(self.history().await?.into_iter().map(history_entry).collect())
-    }
-
-    /// Refuses, before changing anything, a `to` the plan does not have and every drift `apply`
-    /// refuses. Creates the database and `migration_history` if they are missing.
-    async fn upgrade_to(&mut self, plan: &Plan, to: Option<u64>) -> Result<Changes, Failure<ClickHouseError>> {
-        check_version(plan.clickhouse, to)?;
-        let connection = &self.connection;
-        let history = history::read_if_exists(connection).await?;
-        refuse_schema_without_history(connection, &history, plan).await?;
-        let created = history.missing;
-        let history = if created { history::prepare(connection).await? } else { history };
-        let steps = drift::schedule(&history, plan.clickhouse, to, connection.server())?;
-        if !steps.is_empty() && !created {
-            // Intent rows are `running`, which a table created by an older release lacks.
-            history::extend_status(connection).await?;
-        }
-        let mut done = Changes::default();
-        for step in steps {
-            match upgrade::apply_migration(connection, step, &self.checkpoint).await {
-                Ok(change) => done.push(change),
-                Err(error) => return Err(Failure::new(error, done)),
-            }
-        }
-        if done.is_empty() {
-            let version = history.rows.last().map(|row| row.version);
-            tracing::info!(
-                event = "clickhouse_migrator.up_to_date",
-                target = "clickhouse",
-                version,
-                "clickhouse is up to date"
-            );
-        }
-        Ok(done)
-    }
-
-    /// Reverts newest first, one history row per statement (see "Going down" in the module
-    /// docs). Changes nothing when the database is already at `to`, and creates nothing when
-    /// there is nothing to revert.
-    async fn downgrade_to(&mut self, plan: &Plan, to: VersionTarget) -> Result<Changes, Failure<ClickHouseError>> {
-        let connection = &self.connection;
-        let history = history::read_if_exists(connection).await?;
-        let reverts = downgrade::schedule(&history.rows, plan.clickhouse, to, connection.server())?;
-        irreversible::refuse_crossing(
-            SqlTarget::ClickHouse,
-            plan.clickhouse,
-            reverts.iter().map(|revert| revert.row).map(|row| Undo {
-                version: row.version,
-                description: &row.description,
-                stored_downgrade: &row.downgrade_sql,
-            }),
-        )
-        .map_err(ClickHouseError::from)?;
-        if reverts.is_empty() {
-            return Ok(Changes::default());
-        }
-        history::extend_status(connection).await?;
-        let mut done = Changes::default();
-        for revert in reverts {
-            match downgrade::revert(connection, revert, &self.checkpoint).await {
-                Ok(change) => done.push(change),
-                Err(error) => return Err(Failure::new(error, done)),
-            }
-        }
-        Ok(done)
-    }
-
-    /// Writes every `applied` row in one `INSERT` (all or none). Refuses a version the plan does
-    /// not have, before creating anything, and a history that records any version.
-    async fn baseline(&mut self, plan: &Plan, version: u64) -> Result<Changes, ClickHouseError> {
-        check_version(plan.clickhouse, Some(version))?;
-        let connection = &self.connection;
-        let history = history::prepare(connection).await?;
-        let rows = baseline::rows(&history, plan.clickhouse, version, connection.server())?;
-        history::write_all(connection, &rows)
-            .await
-            .map_err(|error| connection.error("record the baseline in `migration_history`", &error))?;
-        tracing::info!(
-            event = "clickhouse_migrator.baseline",
-            target = "clickhouse",
-            version,
-            "recorded V{version} and every version before it as applied without running them"
-        );
-        let lines = rows.iter().map(|row| {
-            format!("V{} {}: recorded as applied without running it (baseline)", row.version, row.description)
-        });
-        Ok(Changes(lines.collect()))
-    }
-
     /// One line per version it changed or left (see the `repair` submodule); empty when the
     /// history already matches the plan. Runs no migration statement. Each row is written on its
     /// own: after an error, the lines logged before it were written.
@@ -534,45 +377,122 @@ impl VersionedTarget for ClickHouseTarget {
         let fixes = repair::fixes(&history, plan.clickhouse);
         Ok(Changes(fixes.into_iter().filter(|fix| fix.write.is_some()).map(|fix| fix.line).collect()))
     }
+}
 
-    /// Reads the history without creating anything; refuses what `upgrade_to` refuses.
-    async fn pending_sql(&mut self, plan: &Plan, to: Option<u64>) -> Result<Vec<PlannedStatement>, ClickHouseError> {
-        check_version(plan.clickhouse, to)?;
+impl ClickHouseTarget {
+    /// The row the engine's `entry` was read from.
+    fn row(&self, version: u64) -> Option<&HistoryRow> {
+        self.read.as_ref()?.rows.iter().find(|row| row.version == version)
+    }
+
+    fn last_sequence(&self, version: u64) -> u64 {
+        self.read.as_ref().map_or(0, |history| history.last_sequence(version))
+    }
+
+    /// The downgrade `step` runs, from where it stopped.
+    fn revert(&self, step: &Step<'_>) -> Result<Option<downgrade::Revert<'_>>, ClickHouseError> {
+        let Step::Downgrade { entry, planned } = step else {
+            return Ok(None);
+        };
+        let Some(row) = self.row(entry.version) else {
+            return Ok(None);
+        };
+        downgrade::revert_of(row, *planned, self.connection.server()).map(Some)
+    }
+}
+
+/// ClickHouse's primitives for the engine (`targets::versioned::runner`).
+impl Backend for ClickHouseTarget {
+    fn migrations(plan: &Plan) -> &'static [Migration] {
+        plan.clickhouse
+    }
+
+    fn checkpoint(&self) -> &Checkpoint {
+        &self.checkpoint
+    }
+
+    fn server(&self) -> String {
+        self.connection.server().to_owned()
+    }
+
+    async fn read_history(&mut self) -> Result<Option<Vec<HistoryEntry>>, ClickHouseError> {
         let history = history::read_if_exists(&self.connection).await?;
-        refuse_schema_without_history(&self.connection, &history, plan).await?;
-        let steps = drift::schedule(&history, plan.clickhouse, to, self.connection.server())?;
-        let statements = steps.iter().flat_map(|step| {
-            let first = step.partial.map_or(0, |row| row.statements_done as usize);
-            let migration = step.migration;
-            migration.upgrade.statements.iter().skip(first).map(move |statement| PlannedStatement {
-                version: migration.version,
-                description: migration.description,
-                path: migration.upgrade.path,
-                sql: (*statement).to_owned(),
+        let entries = (!history.missing).then(|| history_entries(&history.rows));
+        self.read = Some(history);
+        Ok(entries)
+    }
+
+    async fn objects_without_history(&mut self) -> Result<Vec<String>, ClickHouseError> {
+        catalog::tables_besides_history(&self.connection).await
+    }
+
+    /// A stored downgrade must split, and a downgrade stopped part-way must still have the
+    /// statement count it stopped at, before anything is reverted.
+    fn check_step(&self, step: &Step<'_>) -> Result<(), ClickHouseError> {
+        self.revert(step).map(drop)
+    }
+
+    /// Creates the database and `migration_history` when missing; before a write to an existing
+    /// table, adds the `status` values an older release's table lacks (intent rows are
+    /// `running`, downgrades `reverting`/`reverted`).
+    async fn prepare_history(&mut self, _direction: Direction, steps: usize) -> Result<(), ClickHouseError> {
+        if self.read.as_ref().is_none_or(|history| history.missing) {
+            self.read = Some(history::prepare(&self.connection).await?);
+        } else if steps > 0 {
+            history::extend_status(&self.connection).await?;
+        }
+        Ok(())
+    }
+
+    async fn run_step(&mut self, step: &Step<'_>, checkpoint: &Checkpoint) -> Result<String, ClickHouseError> {
+        match step {
+            Step::Upgrade { migration, resume } => {
+                let step = drift::Step {
+                    migration,
+                    partial: resume.and_then(|entry| self.row(entry.version)),
+                    last_sequence: self.last_sequence(migration.version),
+                };
+                upgrade::apply_migration(&self.connection, step, checkpoint).await
+            }
+            Step::Downgrade { .. } => match self.revert(step)? {
+                Some(revert) => downgrade::revert(&self.connection, revert, checkpoint).await,
+                None => Err(self.connection.error(
+                    &format!("find V{} in `migration_history`", step.version()),
+                    &clickhouse::error::Error::Custom("the row read before the run is gone".to_owned()),
+                )),
+            },
+        }
+    }
+
+    async fn record_applied(&mut self, migrations: &[&'static Migration]) -> Result<(), ClickHouseError> {
+        let applied_at = chrono::Utc::now();
+        let rows: Vec<HistoryRow> = migrations
+            .iter()
+            .map(|migration| {
+                let sequence = self.last_sequence(migration.version) + 1;
+                HistoryRow::recorded_without_running(migration, applied_at, sequence)
             })
-        });
-        Ok(statements.collect())
+            .collect();
+        history::write_all(&self.connection, &rows)
+            .await
+            .map_err(|error| self.connection.error("record the baseline in `migration_history`", &error))
+    }
+
+    fn planned_sql(&self, step: &Step<'_>) -> Vec<String> {
+        let Step::Upgrade { migration, resume } = step else {
+            return Vec::new();
+        };
+        let first = match resume.map(|entry| entry.state) {
+            Some(EntryState::Partial { done, .. }) => done as usize,
+            _ => 0,
+        };
+        migration.upgrade.statements.iter().skip(first).map(|statement| (*statement).to_owned()).collect()
     }
 }
 
 /// The rows as the shared decisions of `targets::versioned` read them.
 fn history_entries(rows: &[HistoryRow]) -> Vec<HistoryEntry> {
     rows.iter().cloned().map(history_entry).collect()
-}
-
-/// The shared refusal of a database whose history table is missing while it already holds
-/// tables; asks the catalog only then.
-async fn refuse_schema_without_history(
-    connection: &Connection,
-    history: &history::History,
-    plan: &Plan,
-) -> Result<(), ClickHouseError> {
-    if !history.missing || plan.clickhouse.is_empty() {
-        return Ok(());
-    }
-    let tables = catalog::tables_besides_history(connection).await?;
-    versioned::refuse_schema_without_history(plan.clickhouse, tables, connection.server(), TargetName::Clickhouse)?;
-    Ok(())
 }
 
 fn history_entry(row: HistoryRow) -> HistoryEntry {
@@ -592,23 +512,6 @@ fn history_entry(row: HistoryRow) -> HistoryEntry {
         state,
         downgrade_sql: row.downgrade_sql,
     }
-}
-
-/// Refuses a `to` that is not one of the plan's versions.
-fn check_version(plan: &'static [Migration], to: Option<u64>) -> Result<(), ClickHouseError> {
-    match to {
-        Some(version) if drift::find(plan, version).is_none() => Err(unknown_version(plan, version)),
-        _ => Ok(()),
-    }
-}
-
-fn unknown_version(plan: &[Migration], version: u64) -> ClickHouseError {
-    let known = match (plan.first(), plan.last()) {
-        (Some(first), Some(last)) if first.version == last.version => format!("it has V{} only", first.version),
-        (Some(first), Some(last)) => format!("it has V{} to V{}", first.version, last.version),
-        _ => "it has none".to_owned(),
-    };
-    ClickHouseError::UnknownVersion { version, known }
 }
 
 /// Statement `number` (1-based) of the migration's upgrade.
@@ -632,14 +535,6 @@ fn downgrade_done_clause(index: usize) -> String {
     }
 }
 
-fn elapsed_ms(started: Instant) -> u64 {
-    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
-}
-
-fn saturating_u32(value: usize) -> u32 {
-    u32::try_from(value).unwrap_or(u32::MAX)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -649,16 +544,5 @@ mod tests {
         assert_eq!(applied_clause(3, 0), "no statement of V3 has run,");
         assert_eq!(applied_clause(3, 1), "statement 1 of V3 stays applied,");
         assert_eq!(applied_clause(3, 4), "statements 1-4 of V3 stay applied,");
-    }
-
-    #[test]
-    fn an_unknown_target_version_names_the_plans_range() {
-        static PLAN: [Migration; 0] = [];
-        assert_eq!(
-            check_version(&PLAN, Some(3)).expect_err("refused").to_string(),
-            "V3 is not a ClickHouse migration of this binary's plan (it has none); give a version the plan has \
-             (`migrator plan` lists them)"
-        );
-        assert!(check_version(&PLAN, None).is_ok());
     }
 }

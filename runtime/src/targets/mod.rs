@@ -5,7 +5,6 @@
 pub mod checkpoint;
 pub mod clickhouse;
 pub mod indicators;
-pub mod irreversible;
 pub mod kafka;
 pub mod postgres;
 pub mod versioned;
@@ -187,24 +186,34 @@ pub enum VersionTarget {
 }
 
 /// What the operator commands need from a SQL target (PostgreSQL, ClickHouse) beyond
-/// [`Target`]. Every method checks drift first, as `apply` does, except `repair`, which exists to
-/// accept it.
+/// [`Target`]: the versioned-migration engine (`targets::versioned`) over the target's
+/// primitives ([`versioned::runner::Backend`]). Every method checks drift first, as `apply`
+/// does, except `repair`, which exists to accept it.
 #[allow(async_fn_in_trait)] // Used through generics only.
-pub trait VersionedTarget: Target {
-    /// Every history row, ascending by version; empty when the history table does not exist.
-    async fn history_entries(&mut self) -> Result<Vec<HistoryEntry>, Self::Error>;
+pub trait VersionedTarget: versioned::runner::Backend + Sized {
+    /// Every history entry, ascending by version; empty when the history table does not exist.
+    async fn history_entries(&mut self) -> Result<Vec<HistoryEntry>, Self::Error> {
+        Ok(self.read_history().await?.unwrap_or_default())
+    }
 
     /// Applies pending migrations up to and including `to` (all of them for `None`).
-    async fn upgrade_to(&mut self, plan: &Plan, to: Option<u64>) -> Result<Changes, Failure<Self::Error>>;
+    async fn upgrade_to(&mut self, plan: &Plan, to: Option<u64>) -> Result<Changes, Failure<Self::Error>> {
+        let checkpoint = self.checkpoint().clone();
+        versioned::runner::upgrade(self, Self::migrations(plan), to, &checkpoint).await
+    }
 
-    /// Runs downgrades newest first until the target is at `to`, removing each history row
-    /// together with its downgrade (in one transaction where the server has them). A version the
-    /// plan does not know is undone with the downgrade SQL stored at apply time.
-    async fn downgrade_to(&mut self, plan: &Plan, to: VersionTarget) -> Result<Changes, Failure<Self::Error>>;
+    /// Runs downgrades newest first until the target is at `to`. A version the plan does not
+    /// know is undone with the downgrade SQL stored at apply time.
+    async fn downgrade_to(&mut self, plan: &Plan, to: VersionTarget) -> Result<Changes, Failure<Self::Error>> {
+        let checkpoint = self.checkpoint().clone();
+        versioned::runner::downgrade(self, Self::migrations(plan), to, &checkpoint).await
+    }
 
     /// Records every plan migration up to `version` as applied without running anything, for a
     /// database created by another tool. Refuses when the history is not empty.
-    async fn baseline(&mut self, plan: &Plan, version: u64) -> Result<Changes, Self::Error>;
+    async fn baseline(&mut self, plan: &Plan, version: u64) -> Result<Changes, Self::Error> {
+        versioned::runner::baseline(self, Self::migrations(plan), version).await
+    }
 
     /// Accepts the server's current state after a person fixed it by hand: clears a half-applied
     /// mark (the migration counts as applied), records gaps as applied (see `versioned`), updates
@@ -218,7 +227,9 @@ pub trait VersionedTarget: Target {
 
     /// The statements `upgrade_to(plan, to)` would run against the server as it is now, in order,
     /// each with the migration it belongs to: for `migrate --dry-run`.
-    async fn pending_sql(&mut self, plan: &Plan, to: Option<u64>) -> Result<Vec<PlannedStatement>, Self::Error>;
+    async fn pending_sql(&mut self, plan: &Plan, to: Option<u64>) -> Result<Vec<PlannedStatement>, Self::Error> {
+        versioned::runner::planned(self, Self::migrations(plan), to).await
+    }
 }
 
 /// One statement a dry run or `plan --sql` prints.

@@ -37,7 +37,6 @@
 
 mod catalog;
 mod connection;
-mod drift;
 mod execute;
 mod history;
 mod intent;
@@ -45,24 +44,21 @@ mod lock;
 pub mod schema;
 mod watch;
 
-use std::collections::HashSet;
-
 use sqlx::Connection as _;
 
 use self::connection::bounded;
 pub(crate) use self::connection::{describe_error, is_undefined_table, Connection};
-pub use self::execute::Direction;
 use self::execute::Step;
 pub use self::history::HistoryRow;
 pub use self::lock::{working_application_name, RunLock, RUN_LOCK_KEY};
+use super::versioned::runner::Backend;
+pub use super::versioned::Direction;
 use super::versioned::{self, VersionedError};
 use super::{
-    ApplyOptions, Changes, Checkpoint, Failure, HistoryEntry, PlannedStatement, Status, Stop, Target, TargetName,
-    VersionTarget, VersionedTarget,
+    ApplyOptions, Changes, Checkpoint, Failure, HistoryEntry, Status, Stop, Target, TargetName, VersionedTarget,
 };
 use crate::config::PostgresConfig;
-use crate::plan::{Migration, Plan, SqlTarget};
-use crate::targets::irreversible::{self, IrreversibleError, Undo};
+use crate::plan::{Migration, Plan};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PostgresError {
@@ -70,8 +66,6 @@ pub enum PostgresError {
     /// error small.
     #[error(transparent)]
     Versioned(Box<VersionedError>),
-    #[error(transparent)]
-    Irreversible(#[from] IrreversibleError),
     #[error("cannot connect to PostgreSQL at `{server}`: {reason}; {fix}")]
     Connect {
         server: String,
@@ -101,37 +95,10 @@ pub enum PostgresError {
         /// What state the failure left the database in, and what to do.
         consequence: Box<str>,
     },
-    #[error(
-        "database is at V{database_head}, newer than this binary's plan (head V{plan_head}): `{server}` holds {unknown}, \
-         applied by a newer release; deploy that release, or undo them with `down` (which runs the `downgrade_sql` \
-         recorded in `migration_history`), before migrating with this binary"
-    )]
-    AheadOfPlan { server: String, database_head: u64, plan_head: u64, unknown: String },
-    #[error(
-        "`{server}`: V{version} is applied but no longer in the plan, below its head V{plan_head} (a deleted or \
-         renumbered migration file; not in the plan: {missing}); restore the file as it was, or run `repair` to \
-         forget the row (what it created stays in the database)"
-    )]
-    MissingFromPlan { server: String, version: u64, missing: String, plan_head: u64 },
-    #[error(
-        "{path}: V{version} was applied to `{server}` with checksum `{recorded}`, but the file now has `{planned}`; \
-         an applied migration must not change: restore the file and put the change in a new migration, or, if the \
-         edit changes nothing in the database (comments, formatting), accept it with `repair`"
-    )]
-    ChecksumMismatch { server: String, path: &'static str, version: u64, recorded: String, planned: &'static str },
     #[error("`{server}`: `migration_history` holds version {version}, which no migration file can have; fix or delete that row")]
     InvalidHistoryVersion { server: String, version: i64 },
     #[error("{path}: version {version} does not fit PostgreSQL's BIGINT; renumber the migration")]
     VersionOutOfRange { path: &'static str, version: u64 },
-    #[error("V{version} is not a PostgreSQL migration of this plan; {known}")]
-    UnknownVersion { version: u64, known: String },
-    #[error("`{server}` is at {current}; `down` cannot go to V{to}, which is above it; `up --to {to}` goes forward")]
-    DowngradeAboveCurrent { server: String, to: u64, current: String },
-    #[error(
-        "`{server}`: `migration_history` already records {count} migrations (up to {current}); `baseline` only adopts \
-         a database with an empty history; use `migrate` or `up` to go further"
-    )]
-    BaselineOnHistory { server: String, count: usize, current: String },
     #[error(
         "`{server}`: the downgrade of V{version} stored in `migration_history` cannot be split into statements: \
          {reason}; undo V{version} by hand, then delete its row"
@@ -281,15 +248,19 @@ impl Target for PostgresTarget {
         let read = async {
             let read = history::read_if_exists(connection, &server).await?;
             let intents = intent::read(connection, &server).await?;
-            let refusal = refuse_schema_without_history(connection, &server, plan, read.as_deref()).await?;
+            let refusal = match &read {
+                None if !plan.postgres.is_empty() => {
+                    let tables = catalog::tables_besides_history(connection, &server).await?;
+                    versioned::refuse_schema_without_history(plan.postgres, tables, &server, TargetName::Postgres)
+                }
+                _ => Ok(()),
+            };
             Ok((read, intents, refusal))
         };
         let (read, intents, refusal) = bounded(&config, &server, "reading `migration_history`", read).await?;
-        let history = read.unwrap_or_default();
-        let mut status = drift::status(&history, plan.postgres);
+        let entries = entries_with_intents(&read.unwrap_or_default(), &intents, plan.postgres);
+        let mut status = versioned::drift::status(plan.postgres, &entries);
         status.problems.extend(intents.iter().map(intent_problem));
-        let entries = entries_with_intents(&history, &intents);
-        status.problems.extend(versioned::gap_problems(plan.postgres, &entries));
         if let Err(refusal) = refusal {
             status.problems.push(refusal.to_string());
         }
@@ -302,145 +273,6 @@ impl Target for PostgresTarget {
 }
 
 impl VersionedTarget for PostgresTarget {
-    /// Rows of `migration_history`, and a `-- migrator:no-transaction` upgrade that was
-    /// interrupted (`migration_intent`) as `Partial`.
-    async fn history_entries(&mut self) -> Result<Vec<HistoryEntry>, PostgresError> {
-        let history = self.history().await?;
-        let server = self.connection.server();
-        let intents = intent::read(self.connection.get().await?, &server).await?;
-        Ok(entries_with_intents(&history, &intents))
-    }
-
-    /// Applies the pending migrations up to and including `to`, in ascending order, after
-    /// refusing drift (see the module doc). A pending migration below an applied one (merged
-    /// from another branch) is applied too. Refuses a `to` that is not in the plan, naming the
-    /// nearest versions, before touching the database.
-    async fn upgrade_to(&mut self, plan: &Plan, to: Option<u64>) -> Result<Changes, Failure<PostgresError>> {
-        check_versions_fit(plan.postgres)?;
-        if let Some(to) = to {
-            find_version(plan.postgres, to)?;
-        }
-        let server = self.connection.server();
-        let config = self.connection.config().clone();
-        let connection = self.connection.get().await?;
-        let prepare = async {
-            let read = history::read_if_exists(connection, &server).await?;
-            refuse_schema_without_history(connection, &server, plan, read.as_deref())
-                .await?
-                .map_err(PostgresError::from)?;
-            match read {
-                Some(history) => Ok(history),
-                None => history::read_or_create(connection, &server).await,
-            }
-        };
-        let history = bounded(&config, &server, "reading `migration_history`", prepare).await?;
-        refuse_for_upgrade(&history, plan, &server)?;
-        let mut done = Changes::default();
-        for migration in pending(&history, plan.postgres, to) {
-            match execute::run(connection, &config, &server, &Step::upgrade(migration), &self.checkpoint).await {
-                Ok(execution_ms) => {
-                    done.push(format!("V{} {} ({execution_ms} ms)", migration.version, migration.description))
-                }
-                Err(error) => return Err(Failure::new(error, done)),
-            }
-        }
-        if done.is_empty() {
-            let version = history.last().map(|row| row.version);
-            let position = to.map_or_else(|| "up to date".to_owned(), |to| format!("already at or past V{to}"));
-            tracing::info!(
-                event = "postgresql_migrator.up_to_date",
-                target = "postgres",
-                version,
-                "postgres is {position}"
-            );
-        }
-        Ok(done)
-    }
-
-    /// Undoes applied migrations newest first until the newest left is `to` (none for `Base`).
-    /// Each downgrade and the deletion of its row share one transaction (a
-    /// `-- migrator:no-transaction` downgrade runs statement by statement, then the row goes). A
-    /// version the plan knows is undone with the plan's downgrade; one it does not know (applied
-    /// by a newer release, or deleted from the plan) with the `downgrade_sql` of its row.
-    /// Refuses a `to` above the current version, a `to` neither applied nor in the plan, and an
-    /// edited applied migration, before undoing anything; stops at the first failure.
-    async fn downgrade_to(&mut self, plan: &Plan, to: VersionTarget) -> Result<Changes, Failure<PostgresError>> {
-        let history = self.history().await?;
-        let server = self.connection.server();
-        drift::refuse_for_downgrade(&history, plan.postgres, &server)?;
-        let undo = rows_to_undo(&history, plan.postgres, to, &server)?;
-        irreversible::refuse_crossing(
-            SqlTarget::Postgres,
-            plan.postgres,
-            undo.iter().map(|row| Undo {
-                version: row.version,
-                description: &row.description,
-                stored_downgrade: &row.downgrade_sql,
-            }),
-        )
-        .map_err(PostgresError::from)?;
-        // Every step is prepared before the first runs, so an unreadable stored downgrade stops
-        // the command before anything is undone.
-        let steps = undo
-            .iter()
-            .map(|row| match plan.postgres.iter().find(|migration| migration.version == row.version) {
-                Some(migration) => Ok(Step::downgrade(migration)),
-                None => Step::stored_downgrade(row, &server),
-            })
-            .collect::<Result<Vec<Step>, PostgresError>>()?;
-        let config = self.connection.config().clone();
-        let connection = self.connection.get().await?;
-        let mut done = Changes::default();
-        for step in &steps {
-            match execute::run(connection, &config, &server, step, &self.checkpoint).await {
-                Ok(execution_ms) => done.push(undone(step, execution_ms)),
-                Err(error) => return Err(Failure::new(error, done)),
-            }
-        }
-        Ok(done)
-    }
-
-    /// Records every plan migration up to and including `version` as applied (plan checksum and
-    /// downgrade, execution time 0) in one transaction, running none of them; creates
-    /// `migration_history` if it is missing. Refuses a `version` not in the plan and a database
-    /// whose history is not empty. See the module doc for adopting an Alembic database.
-    async fn baseline(&mut self, plan: &Plan, version: u64) -> Result<Changes, PostgresError> {
-        check_versions_fit(plan.postgres)?;
-        find_version(plan.postgres, version)?;
-        let history = self.prepare_history().await?;
-        let server = self.connection.server();
-        if let Some(last) = history.last() {
-            return Err(PostgresError::BaselineOnHistory { server, count: history.len(), current: last.label() });
-        }
-        let adopted: Vec<&'static Migration> =
-            plan.postgres.iter().take_while(|migration| migration.version <= version).collect();
-        let connection = self.connection.get().await?;
-        let mut transaction =
-            connection.begin().await.map_err(|error| query_error(&server, "begin the baseline", &error))?;
-        for migration in &adopted {
-            history::insert(&mut transaction, migration, 0).await.map_err(|error| {
-                query_error(&server, &format!("record V{} in `migration_history`", migration.version), &error)
-            })?;
-        }
-        transaction.commit().await.map_err(|error| query_error(&server, "commit the baseline", &error))?;
-        tracing::info!(
-            event = "postgresql_migrator.baselined",
-            target = "postgres",
-            version,
-            migrations = adopted.len(),
-            "recorded V{} to V{version} as applied without running them",
-            adopted.first().map_or(version, |migration| migration.version)
-        );
-        Ok(Changes(
-            adopted
-                .iter()
-                .map(|migration| {
-                    format!("V{} {} recorded as applied (baseline, not run)", migration.version, migration.description)
-                })
-                .collect(),
-        ))
-    }
-
     /// Accepts what the operator decided, in one transaction, one line per row it looked at:
     /// - an applied migration whose file changed (or whose description or downgrade changed):
     ///   its row takes the plan's description, checksum and downgrade;
@@ -496,55 +328,112 @@ impl VersionedTarget for PostgresTarget {
             fixes.into_iter().filter(|fix| !matches!(fix.write, RepairWrite::Nothing)).map(|fix| fix.line).collect(),
         ))
     }
+}
 
-    /// The SQL `upgrade_to(plan, to)` would send, in order, after the same refusals: a
-    /// transactional script as one statement (it is sent whole, inside `BEGIN` … `COMMIT` with
-    /// the insertion of its history row), a `-- migrator:no-transaction` script as its
-    /// statements. Creates nothing.
-    async fn pending_sql(&mut self, plan: &Plan, to: Option<u64>) -> Result<Vec<PlannedStatement>, PostgresError> {
-        if let Some(to) = to {
-            find_version(plan.postgres, to)?;
-        }
+/// PostgreSQL's primitives for the engine (`targets::versioned::runner`).
+impl Backend for PostgresTarget {
+    fn migrations(plan: &Plan) -> &'static [Migration] {
+        plan.postgres
+    }
+
+    fn checkpoint(&self) -> &Checkpoint {
+        &self.checkpoint
+    }
+
+    fn server(&self) -> String {
+        self.connection.server()
+    }
+
+    async fn read_history(&mut self) -> Result<Option<Vec<HistoryEntry>>, PostgresError> {
         let server = self.connection.server();
         let config = self.connection.config().clone();
         let connection = self.connection.get().await?;
         let read = async {
             let read = history::read_if_exists(connection, &server).await?;
-            refuse_schema_without_history(connection, &server, plan, read.as_deref()).await??;
-            Ok(read)
+            let intents = intent::read(connection, &server).await?;
+            Ok((read, intents))
         };
-        let history = bounded(&config, &server, "reading `migration_history`", read).await?.unwrap_or_default();
-        refuse_for_upgrade(&history, plan, &server)?;
-        let mut statements = Vec::new();
-        for migration in pending(&history, plan.postgres, to) {
-            if migration.is_data() {
-                // Its SQL is decided as it runs; the printout names it instead.
-                statements.push(PlannedStatement {
-                    version: migration.version,
-                    description: migration.description,
-                    path: migration.upgrade.path,
-                    sql: String::new(),
-                });
-                continue;
-            }
-            let step = Step::upgrade(migration);
-            statements.extend(step.sent().into_iter().map(|sql| PlannedStatement {
-                version: migration.version,
-                description: migration.description,
-                path: migration.upgrade.path,
-                sql: sql.to_owned(),
-            }));
-        }
-        Ok(statements)
+        let (read, intents) = bounded(&config, &server, "reading `migration_history`", read).await?;
+        // Without a history table there can be no intent either: `migrate` creates both.
+        Ok(read.map(|history| entries_with_intents(&history, &intents, &[])))
     }
-}
 
-/// Everything that stops `migrate`/`up` before they run anything: the drift of `postgres/drift.rs`,
-/// then the gaps (see `targets::versioned`).
-fn refuse_for_upgrade(history: &[HistoryRow], plan: &Plan, server: &str) -> Result<(), PostgresError> {
-    drift::refuse_for_upgrade(history, plan.postgres, server)?;
-    versioned::refuse_gaps(plan.postgres, &entries(history), server, TargetName::Postgres)?;
-    Ok(())
+    async fn objects_without_history(&mut self) -> Result<Vec<String>, PostgresError> {
+        let server = self.connection.server();
+        let config = self.connection.config().clone();
+        let connection = self.connection.get().await?;
+        bounded(&config, &server, "reading the catalog", catalog::tables_besides_history(connection, &server)).await
+    }
+
+    /// `migration_history.version` is a BIGINT: a version beyond it could never be recorded.
+    fn check_plan(&self, plan: &'static [Migration]) -> Result<(), PostgresError> {
+        match plan.iter().find(|migration| i64::try_from(migration.version).is_err()) {
+            Some(migration) => {
+                Err(PostgresError::VersionOutOfRange { path: migration.upgrade.path, version: migration.version })
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// A stored downgrade must split into statements before anything is undone.
+    fn check_step(&self, step: &versioned::Step<'_>) -> Result<(), PostgresError> {
+        if let versioned::Step::Downgrade { entry, planned: None } = step {
+            Step::stored_downgrade(entry, &self.connection.server())?;
+        }
+        Ok(())
+    }
+
+    async fn prepare_history(&mut self, direction: Direction, _steps: usize) -> Result<(), PostgresError> {
+        if direction == Direction::Upgrade {
+            self.prepare_history().await?;
+        }
+        Ok(())
+    }
+
+    async fn run_step(&mut self, step: &versioned::Step<'_>, checkpoint: &Checkpoint) -> Result<String, PostgresError> {
+        let server = self.connection.server();
+        let config = self.connection.config().clone();
+        let connection = self.connection.get().await?;
+        match step {
+            versioned::Step::Upgrade { migration, .. } => {
+                let execution_ms =
+                    execute::run(connection, &config, &server, &Step::upgrade(migration), checkpoint).await?;
+                Ok(format!("V{} {} ({execution_ms} ms)", migration.version, migration.description))
+            }
+            versioned::Step::Downgrade { entry, planned } => {
+                let step = match planned {
+                    Some(migration) => Step::downgrade(migration),
+                    None => Step::stored_downgrade(entry, &server)?,
+                };
+                let execution_ms = execute::run(connection, &config, &server, &step, checkpoint).await?;
+                Ok(undone(&step, execution_ms))
+            }
+        }
+    }
+
+    async fn record_applied(&mut self, migrations: &[&'static Migration]) -> Result<(), PostgresError> {
+        let server = self.connection.server();
+        let connection = self.connection.get().await?;
+        let mut transaction =
+            connection.begin().await.map_err(|error| query_error(&server, "begin the baseline", &error))?;
+        for migration in migrations {
+            history::insert(&mut transaction, migration, 0).await.map_err(|error| {
+                query_error(&server, &format!("record V{} in `migration_history`", migration.version), &error)
+            })?;
+        }
+        transaction.commit().await.map_err(|error| query_error(&server, "commit the baseline", &error))
+    }
+
+    fn planned_sql(&self, step: &versioned::Step<'_>) -> Vec<String> {
+        match step {
+            // A data migration's SQL is decided as it runs; the printout names it instead.
+            versioned::Step::Upgrade { migration, .. } if migration.is_data() => vec![String::new()],
+            versioned::Step::Upgrade { migration, .. } => {
+                Step::upgrade(migration).sent().into_iter().map(str::to_owned).collect()
+            }
+            versioned::Step::Downgrade { .. } => Vec::new(),
+        }
+    }
 }
 
 fn entries(history: &[HistoryRow]) -> Vec<HistoryEntry> {
@@ -553,17 +442,24 @@ fn entries(history: &[HistoryRow]) -> Vec<HistoryEntry> {
 
 /// The history with each interrupted no-transaction upgrade as a `Partial` entry, in version
 /// order.
-fn entries_with_intents(history: &[HistoryRow], intents: &[intent::Intent]) -> Vec<HistoryEntry> {
+fn entries_with_intents(
+    history: &[HistoryRow],
+    intents: &[intent::Intent],
+    plan: &'static [Migration],
+) -> Vec<HistoryEntry> {
     let mut entries = entries(history);
     entries.extend(intents.iter().filter(|intent| !history.iter().any(|row| row.version == intent.version)).map(
-        |intent| HistoryEntry {
-            version: intent.version,
-            description: String::new(),
-            checksum: intent.checksum.clone(),
-            applied_at: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
-            execution_ms: 0,
-            state: super::EntryState::Partial { done: intent.statements_done, total: intent.total },
-            downgrade_sql: String::new(),
+        |intent| {
+            HistoryEntry {
+                version: intent.version,
+                description: versioned::drift::find(plan, intent.version)
+                    .map_or_else(String::new, |migration| migration.description.to_owned()),
+                checksum: intent.checksum.clone(),
+                applied_at: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
+                execution_ms: 0,
+                state: super::EntryState::Partial { done: intent.statements_done, total: intent.total },
+                downgrade_sql: String::new(),
+            }
         },
     ));
     entries.sort_by_key(|entry| entry.version);
@@ -588,61 +484,8 @@ fn intent_problem(intent: &intent::Intent) -> String {
     }
 }
 
-/// The shared refusal of a database whose history table is missing (`history` is `None`) while
-/// it already holds tables: the outer error is the catalog read failing, the inner one the
-/// refusal.
-async fn refuse_schema_without_history(
-    connection: &mut sqlx::PgConnection,
-    server: &str,
-    plan: &Plan,
-    history: Option<&[HistoryRow]>,
-) -> Result<Result<(), VersionedError>, PostgresError> {
-    if history.is_some() || plan.postgres.is_empty() {
-        return Ok(Ok(()));
-    }
-    let tables = catalog::tables_besides_history(connection, server).await?;
-    Ok(versioned::refuse_schema_without_history(plan.postgres, tables, server, TargetName::Postgres))
-}
-
-/// The plan's migrations that are not applied, up to and including `to`, ascending.
-fn pending(
-    history: &[HistoryRow],
-    plan: &'static [Migration],
-    to: Option<u64>,
-) -> impl Iterator<Item = &'static Migration> {
-    let applied: HashSet<u64> = history.iter().map(|row| row.version).collect();
-    let last = to.unwrap_or(u64::MAX);
-    plan.iter().filter(move |migration| migration.version <= last && !applied.contains(&migration.version))
-}
-
-/// The rows `down` to `to` removes, newest first.
-fn rows_to_undo<'a>(
-    history: &'a [HistoryRow],
-    plan: &[Migration],
-    to: VersionTarget,
-    server: &str,
-) -> Result<Vec<&'a HistoryRow>, PostgresError> {
-    let floor = match to {
-        VersionTarget::Base => 0,
-        VersionTarget::Version(version) => {
-            let current = history.last().map(|row| row.version).unwrap_or(0);
-            if version > current {
-                let current = history.last().map_or_else(|| "base (nothing applied)".to_owned(), HistoryRow::label);
-                return Err(PostgresError::DowngradeAboveCurrent { server: server.to_owned(), to: version, current });
-            }
-            let known = plan.iter().any(|migration| migration.version == version)
-                || history.iter().any(|row| row.version == version);
-            if !known {
-                return Err(PostgresError::UnknownVersion { version, known: nearby(plan, version) });
-            }
-            version
-        }
-    };
-    Ok(history.iter().rev().take_while(|row| row.version > floor).collect())
-}
-
 /// The change line of one downgrade.
-fn undone(step: &Step<'_>, execution_ms: i64) -> String {
+fn undone(step: &Step<'_>, execution_ms: u64) -> String {
     if step.origin.starts_with("`migration_history`") {
         format!("{} undone with the downgrade stored in `migration_history` ({execution_ms} ms)", step.label())
     } else {
@@ -673,7 +516,7 @@ fn repair_fixes<'a>(
     intents: &[intent::Intent],
     plan: &'static [Migration],
 ) -> Vec<RepairFix<'a>> {
-    let head = drift::plan_head(plan);
+    let head = versioned::drift::plan_head(plan);
     let mut fixes: Vec<(u64, RepairFix<'a>)> = history
         .iter()
         .filter_map(|row| {
@@ -699,7 +542,7 @@ fn repair_fixes<'a>(
             Some((row.version, fix))
         })
         .collect();
-    let entries = entries_with_intents(history, intents);
+    let entries = entries_with_intents(history, intents, plan);
     let applied_head = versioned::applied_head(plan, &entries);
     fixes.extend(versioned::unrecorded_gaps(plan, &entries).into_iter().map(|migration| {
         let line = versioned::gap_repair_line(migration, applied_head);
@@ -786,41 +629,15 @@ async fn forget(connection: &mut sqlx::PgConnection, server: &str, row: &History
     Ok(())
 }
 
-/// The migration of `version`, or an error naming the nearest versions the plan has.
-fn find_version(plan: &'static [Migration], version: u64) -> Result<&'static Migration, PostgresError> {
-    plan.iter()
-        .find(|migration| migration.version == version)
-        .ok_or_else(|| PostgresError::UnknownVersion { version, known: nearby(plan, version) })
-}
-
-/// `the nearest are V3 orders, V5 audit`: up to two versions on each side of `version`.
-fn nearby(plan: &[Migration], version: u64) -> String {
-    let split = plan.partition_point(|migration| migration.version < version);
-    let below = &plan[split.saturating_sub(2)..split];
-    let above = &plan[split..plan.len().min(split + 2)];
-    let names: Vec<String> = below
-        .iter()
-        .chain(above)
-        .map(|migration| format!("V{} {}", migration.version, migration.description))
-        .collect();
-    if names.is_empty() {
-        "the plan has no PostgreSQL migrations".to_owned()
-    } else {
-        format!("the nearest are {}", names.join(", "))
-    }
-}
-
-/// `migration_history.version` is a BIGINT: a version beyond it could never be recorded.
-fn check_versions_fit(plan: &'static [Migration]) -> Result<(), PostgresError> {
-    match plan.iter().find(|migration| i64::try_from(migration.version).is_err()) {
-        Some(migration) => {
-            Err(PostgresError::VersionOutOfRange { path: migration.upgrade.path, version: migration.version })
-        }
-        None => Ok(()),
-    }
-}
-
 impl PostgresError {
+    /// The engine's refusal this error wraps, if it is one.
+    pub fn versioned(&self) -> Option<&VersionedError> {
+        match self {
+            PostgresError::Versioned(refusal) => Some(refusal),
+            _ => None,
+        }
+    }
+
     /// Whether connecting again cannot help: see `connection::connect_error`, which decides it
     /// for the server's answers, and the settings this binary refuses before sending anything.
     pub fn is_permanent(&self) -> bool {
@@ -839,67 +656,7 @@ fn query_error(server: &str, action: &str, error: &sqlx::Error) -> PostgresError
 
 #[cfg(test)]
 mod tests {
-    use chrono::{DateTime, Utc};
-
     use super::*;
-    use crate::targets::versioned::tests::migration;
-
-    static PLAN: [Migration; 5] =
-        [migration(1, "one"), migration(2, "two"), migration(4, "four"), migration(5, "five"), migration(8, "eight")];
-
-    fn row(version: u64) -> HistoryRow {
-        HistoryRow {
-            version,
-            description: format!("m{version}"),
-            checksum: "sha256:x".to_owned(),
-            applied_at: DateTime::<Utc>::UNIX_EPOCH,
-            execution_ms: 1,
-            downgrade_sql: String::new(),
-        }
-    }
-
-    #[test]
-    fn unknown_version_names_the_nearest_on_both_sides() {
-        let error = find_version(&PLAN, 3).expect_err("not in the plan");
-        assert_eq!(
-            error.to_string(),
-            "V3 is not a PostgreSQL migration of this plan; the nearest are V1 one, V2 two, V4 four, V5 five"
-        );
-        let error = find_version(&PLAN, 99).expect_err("not in the plan");
-        assert!(error.to_string().ends_with("the nearest are V5 five, V8 eight"), "{error}");
-    }
-
-    #[test]
-    fn pending_stops_at_the_target_and_skips_applied_versions() {
-        let history = [row(1), row(4)];
-        let versions: Vec<u64> = pending(&history, &PLAN, Some(5)).map(|migration| migration.version).collect();
-        assert_eq!(versions, [2, 5]);
-        let versions: Vec<u64> = pending(&history, &PLAN, None).map(|migration| migration.version).collect();
-        assert_eq!(versions, [2, 5, 8]);
-    }
-
-    #[test]
-    fn down_undoes_newest_first_down_to_the_target() {
-        let history = [row(1), row(2), row(4), row(9)];
-        let undo = |to| -> Vec<u64> {
-            rows_to_undo(&history, &PLAN, to, "s").expect("valid").iter().map(|row| row.version).collect()
-        };
-        assert_eq!(undo(VersionTarget::Version(2)), [9, 4]);
-        assert_eq!(undo(VersionTarget::Version(9)), Vec::<u64>::new());
-        assert_eq!(undo(VersionTarget::Base), [9, 4, 2, 1]);
-    }
-
-    #[test]
-    fn down_refuses_a_target_above_the_current_version_or_unknown() {
-        let history = [row(1), row(2)];
-        let error = rows_to_undo(&history, &PLAN, VersionTarget::Version(4), "s").expect_err("above");
-        assert!(error.to_string().starts_with("`s` is at V2 m2; `down` cannot go to V4"), "{error}");
-        let error = rows_to_undo(&[], &PLAN, VersionTarget::Version(1), "s").expect_err("above base");
-        assert!(error.to_string().contains("base (nothing applied)"), "{error}");
-        let history = [row(1), row(2), row(4)];
-        let error = rows_to_undo(&history, &PLAN, VersionTarget::Version(3), "s").expect_err("unknown");
-        assert!(error.to_string().starts_with("V3 is not a PostgreSQL migration"), "{error}");
-    }
 
     #[test]
     fn lock_timeout_names_the_holder_and_how_to_end_it() {

@@ -9,12 +9,12 @@ use tradeforge_migrator_spec::model::Dialect;
 use tradeforge_migrator_spec::sql;
 
 use super::connection::{describe_error, Connection};
-use super::drift::{edited_error, find, reverting_error};
 use super::history::{self, HistoryRow, MigrationState};
 use super::script::{first_line, statement_line, statement_location};
-use super::{elapsed_ms, saturating_u32, stopped_part_way, ClickHouseError, Direction, DowngradeStatementError};
+use super::{stopped_part_way, ClickHouseError, Direction, DowngradeStatementError};
 use crate::plan::{Migration, Script};
-use crate::targets::{Checkpoint, SafePoint, VersionTarget};
+use crate::targets::versioned::{elapsed_ms, saturating_u32};
+use crate::targets::{Checkpoint, SafePoint};
 
 /// The statements that undo one version.
 #[derive(Debug)]
@@ -28,9 +28,13 @@ pub(super) enum Downgrade {
 }
 
 impl Downgrade {
-    /// The plan's downgrade of `row`'s version, else the one stored in `row`.
-    pub fn of(row: &HistoryRow, plan: &'static [Migration], server: &str) -> Result<Downgrade, ClickHouseError> {
-        if let Some(migration) = find(plan, row.version) {
+    /// The plan's downgrade of `row`'s version (`planned`), else the one stored in `row`.
+    pub fn of(
+        row: &HistoryRow,
+        planned: Option<&'static Migration>,
+        server: &str,
+    ) -> Result<Downgrade, ClickHouseError> {
+        if let Some(migration) = planned {
             return Ok(Downgrade::Planned(&migration.downgrade));
         }
         let statements = sql::split(&row.downgrade_sql, Dialect::ClickHouse).map_err(|unterminated| {
@@ -84,45 +88,15 @@ pub(super) struct Revert<'a> {
     pub first: usize,
 }
 
-/// The versions to revert, newest first, until only versions up to `to` remain; or the refusal:
-/// a half-applied upgrade (resume or repair it first), a `to` above the current version, a
-/// downgrade left half-way that `to` would not finish, or an edited file among the versions to
-/// revert. Versions the plan does not know are reverted with their stored downgrade.
-pub(super) fn schedule<'a>(
-    history: &'a [HistoryRow],
-    plan: &'static [Migration],
-    to: VersionTarget,
+/// The revert of the recorded `row` the engine decided to undo (`versioned::schedule`), with the
+/// plan's downgrade (`planned`) or the stored one, from where an earlier `down` stopped; refused
+/// when the stored downgrade cannot be split or the downgrade's statement count changed since.
+pub(super) fn revert_of<'a>(
+    row: &'a HistoryRow,
+    planned: Option<&'static Migration>,
     server: &str,
-) -> Result<Vec<Revert<'a>>, ClickHouseError> {
-    if let Some(row) = history.iter().find(|row| matches!(row.state, MigrationState::Partial | MigrationState::Running))
-    {
-        return Err(ClickHouseError::PartialBlocksDowngrade {
-            server: server.to_owned(),
-            version: row.version,
-            description: row.description.clone(),
-            done: row.statements_done,
-            total: row.statements_total,
-        });
-    }
-    let current = history.last().map(|row| row.version);
-    let keep = match to {
-        VersionTarget::Base => 0,
-        VersionTarget::Version(version) => version,
-    };
-    if keep > current.unwrap_or(0) {
-        return Err(ClickHouseError::DowngradeAboveCurrent { server: server.to_owned(), to: keep, current });
-    }
-    if let Some(row) = history.iter().find(|row| row.state == MigrationState::Reverting && row.version <= keep) {
-        return Err(reverting_error(row, server));
-    }
-    history.iter().rev().take_while(|row| row.version > keep).map(|row| revert_of(row, plan, server)).collect()
-}
-
-fn revert_of<'a>(row: &'a HistoryRow, plan: &'static [Migration], server: &str) -> Result<Revert<'a>, ClickHouseError> {
-    if let Some(migration) = find(plan, row.version).filter(|migration| migration.checksum != row.checksum) {
-        return Err(edited_error(row, migration, server));
-    }
-    let downgrade = Downgrade::of(row, plan, server)?;
+) -> Result<Revert<'a>, ClickHouseError> {
+    let downgrade = Downgrade::of(row, planned, server)?;
     let total = downgrade.statements().len();
     let first = match row.state {
         MigrationState::Reverting if row.statements_total as usize != total => {
@@ -180,8 +154,7 @@ pub(super) async fn revert(
     revert: Revert<'_>,
     checkpoint: &Checkpoint,
 ) -> Result<String, ClickHouseError> {
-    // Before anything of this downgrade is written, even its start row.
-    checkpoint.reached(SafePoint::Recorded).await?;
+    // The engine's runner asked `checkpoint` before anything of this downgrade is written.
     let version = revert.row.version;
     let statements = revert.downgrade.statements();
     let total = statements.len();
@@ -398,63 +371,48 @@ mod tests {
         },
     ];
 
-    fn plan_of(reverts: &[Revert<'_>]) -> Vec<(u64, usize, Vec<String>)> {
-        let owned = |revert: &Revert<'_>| revert.downgrade.statements().into_iter().map(str::to_owned).collect();
-        reverts.iter().map(|revert| (revert.row.version, revert.first, owned(revert))).collect()
+    fn revert_of(row: &HistoryRow) -> Result<Revert<'_>, ClickHouseError> {
+        super::revert_of(row, PLAN.iter().find(|migration| migration.version == row.version), "server")
+    }
+
+    fn statements(revert: &Revert<'_>) -> Vec<String> {
+        revert.downgrade.statements().into_iter().map(str::to_owned).collect()
     }
 
     #[test]
-    fn reverts_newest_first_down_to_the_target_with_the_stored_downgrade_for_unknown_versions() {
-        let history = [applied(1), applied(2), applied(3)];
-        let reverts = schedule(&history, &PLAN, VersionTarget::Version(1), "server").expect("schedule");
+    fn a_version_the_plan_does_not_know_is_reverted_with_its_stored_downgrade() {
+        let unknown = applied(3);
+        let revert = revert_of(&unknown).expect("revert");
         let stored =
             vec!["-- stored; with a semicolon\nDROP TABLE b".to_owned(), "INSERT INTO log VALUES ('a;b')".to_owned()];
-        let planned = vec!["DROP TABLE c".to_owned(), "DROP TABLE d".to_owned()];
-        assert_eq!(plan_of(&reverts), [(3, 0, stored), (2, 0, planned)]);
-        assert_eq!(reverts[0].downgrade.location(3, 1), "`migration_history` (downgrade of V3 as applied), line 3");
-        assert_eq!(reverts[1].downgrade.location(2, 1), "down/V2.sql:2");
-        assert_eq!(schedule(&history, &PLAN, VersionTarget::Base, "server").expect("schedule").len(), 3);
-        assert!(schedule(&history, &PLAN, VersionTarget::Version(3), "server").expect("schedule").is_empty());
+        assert_eq!((revert.first, statements(&revert)), (0, stored));
+        assert_eq!(revert.downgrade.location(3, 1), "`migration_history` (downgrade of V3 as applied), line 3");
+        let known = applied(2);
+        let revert = revert_of(&known).expect("revert");
+        assert_eq!(statements(&revert), ["DROP TABLE c", "DROP TABLE d"]);
+        assert_eq!(revert.downgrade.location(2, 1), "down/V2.sql:2");
     }
 
     #[test]
     fn a_downgrade_left_half_way_resumes_after_its_last_statement() {
-        let history = [applied(1), row(2, MigrationState::Reverting, 1, 2)];
-        let reverts = schedule(&history, &PLAN, VersionTarget::Version(1), "server").expect("schedule");
-        assert_eq!((reverts.len(), reverts[0].first), (1, 1));
+        let reverting = row(2, MigrationState::Reverting, 1, 2);
+        assert_eq!(revert_of(&reverting).expect("revert").first, 1);
     }
 
     #[test]
     fn a_downgrade_left_half_way_whose_script_changed_is_refused() {
-        let history = [applied(1), row(2, MigrationState::Reverting, 1, 3)];
-        let error = schedule(&history, &PLAN, VersionTarget::Base, "server").expect_err("refused");
+        let reverting = row(2, MigrationState::Reverting, 1, 3);
+        let error = revert_of(&reverting).expect_err("refused");
         let message = error.to_string();
         assert!(matches!(error, ClickHouseError::DowngradeChanged { recorded_total: 3, total: 2, .. }), "{message}");
         assert!(message.contains("but `down/V2.sql` now has 2 statements"), "{message}");
     }
 
     #[test]
-    fn refuses_a_partial_migration_a_target_above_the_current_version_and_an_edited_file() {
-        let partial = [applied(1), row(2, MigrationState::Partial, 1, 2)];
-        let error = schedule(&partial, &PLAN, VersionTarget::Base, "server").expect_err("partial");
-        assert!(matches!(error, ClickHouseError::PartialBlocksDowngrade { version: 2, .. }), "{error}");
-
-        let error = schedule(&[applied(1)], &PLAN, VersionTarget::Version(2), "server").expect_err("above");
-        assert!(matches!(error, ClickHouseError::DowngradeAboveCurrent { to: 2, current: Some(1), .. }), "{error}");
-        let error = schedule(&[], &PLAN, VersionTarget::Version(1), "server").expect_err("nothing applied");
-        assert!(error.to_string().starts_with("cannot go down to V1: `server` is at base (no migration applied)"));
-
-        let mut edited = applied(2);
-        edited.checksum = "sha256:old".to_owned();
-        let error = schedule(&[applied(1), edited], &PLAN, VersionTarget::Version(1), "server").expect_err("edited");
-        assert!(matches!(error, ClickHouseError::ChecksumMismatch { version: 2, .. }), "{error}");
-    }
-
-    #[test]
     fn an_unsplittable_stored_downgrade_is_refused_naming_where_it_is_left_open() {
         let mut unknown = applied(3);
         unknown.downgrade_sql = "DROP TABLE a;\nSELECT 'open".to_owned();
-        let error = schedule(&[unknown], &PLAN, VersionTarget::Base, "server").expect_err("refused");
+        let error = revert_of(&unknown).expect_err("refused");
         assert!(matches!(error, ClickHouseError::StoredDowngrade { version: 3, .. }), "{error}");
         assert!(error.to_string().contains("its string opened at line 2, column 8 is never closed"), "{error}");
     }

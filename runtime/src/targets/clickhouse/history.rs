@@ -163,7 +163,7 @@ impl HistoryRow {
         applied_at: DateTime<Utc>,
         sequence: u64,
     ) -> HistoryRow {
-        let total = super::saturating_u32(migration.upgrade.statements.len());
+        let total = crate::targets::versioned::saturating_u32(migration.upgrade.statements.len());
         HistoryRow {
             version: migration.version,
             description: migration.description.to_owned(),

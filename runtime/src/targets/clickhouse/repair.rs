@@ -15,12 +15,11 @@
 use chrono::Utc;
 
 use super::downgrade::Downgrade;
-use super::drift::find;
 use super::history::{History, HistoryRow, MigrationState};
+use super::history_entries;
 use super::script::{first_line, numbered};
-use super::{history_entries, saturating_u32};
 use crate::plan::Migration;
-use crate::targets::versioned;
+use crate::targets::versioned::{self, drift::find, saturating_u32};
 
 /// One line of the report, and the row to write for it (none when the version is left alone).
 #[derive(Debug)]
@@ -126,7 +125,7 @@ fn finish_upgrade(row: &HistoryRow, migration: &'static Migration) -> Fix {
 fn finish_downgrade(row: &HistoryRow, plan: &'static [Migration]) -> Fix {
     let done = row.statements_done as usize;
     // The statements are named when they can be found as the downgrade that stopped had them.
-    let statements = Downgrade::of(row, plan, "")
+    let statements = Downgrade::of(row, find(plan, row.version), "")
         .ok()
         .map(|downgrade| downgrade.statements().into_iter().map(str::to_owned).collect::<Vec<_>>())
         .filter(|statements| statements.len() == row.statements_total as usize);

@@ -9,8 +9,6 @@
 //! schemas are and a line-by-line difference names what differs. Rows are data, not schema, and
 //! are not compared.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use clickhouse::sql::Identifier;
 
 use super::connection::Connection;
@@ -73,7 +71,7 @@ fn fold_white_space(text: &str) -> String {
 /// Creates an empty database `tfm_verify_<random>` on `config`'s server and returns `config`
 /// pointing at it.
 pub async fn create_scratch_database(config: &ClickHouseConfig) -> Result<ClickHouseConfig, ClickHouseError> {
-    let scratch = ClickHouseConfig { database: scratch_name(), ..config.clone() };
+    let scratch = ClickHouseConfig { database: crate::targets::versioned::scratch_name(), ..config.clone() };
     let connection = Connection::new(&scratch);
     connection
         .server_client()
@@ -95,12 +93,6 @@ pub async fn drop_scratch_database(scratch: &ClickHouseConfig) -> Result<(), Cli
         .execute()
         .await
         .map_err(|error| connection.error(&format!("drop the scratch database `{}`", scratch.database), &error))
-}
-
-/// `tfm_verify_<pid>_<nanoseconds>`: unique per run on one server, a valid bare identifier.
-fn scratch_name() -> String {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_nanos());
-    format!("tfm_verify_{}_{:x}", std::process::id(), nanos)
 }
 
 #[cfg(test)]

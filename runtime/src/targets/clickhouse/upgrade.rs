@@ -10,10 +10,10 @@ use super::connection::{describe_error, error_code, Connection};
 use super::drift::Step;
 use super::history::{self, HistoryRow, MigrationState};
 use super::script::first_line;
-use super::{elapsed_ms, saturating_u32, stopped_part_way, ClickHouseError, Direction};
+use super::{stopped_part_way, ClickHouseError, Direction};
 use crate::plan::Migration;
 use crate::targets::versioned::effect::{self, Settled};
-use crate::targets::versioned::{Unsettled, VersionedError};
+use crate::targets::versioned::{elapsed_ms, saturating_u32, Unsettled, VersionedError};
 use crate::targets::{Checkpoint, SafePoint, Stop, TargetName};
 
 /// Where a migration stands while it runs: the next history row is built from this.
@@ -72,8 +72,8 @@ pub(super) async fn apply_migration(
     step: Step<'_>,
     checkpoint: &Checkpoint,
 ) -> Result<String, ClickHouseError> {
-    // Before anything of this migration is written or settled.
-    checkpoint.reached(SafePoint::Recorded).await?;
+    // The engine's runner asked `checkpoint` before anything of this migration is written or
+    // settled.
     let migration = step.migration;
     let total = migration.upgrade.statements.len();
     let mut progress = Progress::new(&step);

@@ -10,41 +10,24 @@
 //! script: its function gets the transaction's connection, and the history change commits with it.
 
 use std::borrow::Cow;
-use std::fmt;
 use std::time::Instant;
 
 use sqlx::postgres::{PgConnection, PgErrorPosition};
 use sqlx::{AssertSqlSafe, Connection as _};
 use tradeforge_migrator_spec::data;
-use tradeforge_migrator_spec::migrations::NO_TRANSACTION;
+use tradeforge_migrator_spec::migrations::is_transactional;
 use tradeforge_migrator_spec::model::Dialect;
 
 use super::connection::{bounded, database_error};
-use super::history::{self, HistoryRow};
+use super::history;
 use super::intent::{self, Intent};
 use super::watch::{self, Blocker, Watched};
 use super::{catalog, query_error, PostgresError};
 use crate::config::PostgresConfig;
 use crate::plan::{DataStep, Migration, Script};
 use crate::targets::versioned::effect::{self as statement_effect, Settled};
-use crate::targets::versioned::{Unsettled, VersionedError};
-use crate::targets::{human_duration, Checkpoint, SafePoint, Stop, TargetName};
-
-/// Which way a script moves the database.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Direction {
-    Upgrade,
-    Downgrade,
-}
-
-impl fmt::Display for Direction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Direction::Upgrade => "upgrade",
-            Direction::Downgrade => "downgrade",
-        })
-    }
-}
+use crate::targets::versioned::{elapsed_ms, Direction, Unsettled, VersionedError};
+use crate::targets::{human_duration, Checkpoint, HistoryEntry, SafePoint, Stop, TargetName};
 
 /// One migration to run in one direction, with the SQL that will run and where it came from.
 pub(super) struct Step<'a> {
@@ -93,11 +76,11 @@ impl<'a> Step<'a> {
     /// The downgrade stored in the row of a version the plan does not know (applied by a newer
     /// release). It is split here with the compiler's own splitter, as the newer release's
     /// compiler split it, when its first line opts out of a transaction.
-    pub(super) fn stored_downgrade(row: &'a HistoryRow, server: &str) -> Result<Step<'a>, PostgresError> {
+    pub(super) fn stored_downgrade(row: &'a HistoryEntry, server: &str) -> Result<Step<'a>, PostgresError> {
         if row.downgrade_sql.starts_with(data::STORED_DOWNGRADE_PREFIX) {
             return Err(PostgresError::UnknownDataMigration {
                 server: server.to_owned(),
-                label: row.label(),
+                label: format!("V{} {}", row.version, row.description),
                 note: row.downgrade_sql.trim().to_owned(),
             });
         }
@@ -147,23 +130,17 @@ fn planned_statements(script: &'static Script) -> Option<Vec<Cow<'static, str>>>
     (!script.transactional).then(|| script.statements.iter().map(|statement| Cow::Borrowed(*statement)).collect())
 }
 
-/// The compiler's rule (`macros/spec`, `is_transactional`), applied to SQL read back from
-/// history: only a first line of exactly [`NO_TRANSACTION`] opts out.
-fn is_transactional(sql: &str) -> bool {
-    let first_line = sql.split('\n').next().unwrap_or_default();
-    first_line.trim_end_matches([' ', '\t']) != NO_TRANSACTION
-}
-
-/// Runs `step` and its history change once `checkpoint` lets it start, watched and bounded by
-/// `config.bounds` (see `postgres/watch.rs`); returns the execution time in milliseconds.
+/// Runs `step` and its history change, watched and bounded by `config.bounds` (see
+/// `postgres/watch.rs`); the engine's runner asked `checkpoint` before it started, and a
+/// `-- migrator:no-transaction` script asks it again between statements. Returns the execution
+/// time in milliseconds.
 pub(super) async fn run(
     connection: &mut PgConnection,
     config: &PostgresConfig,
     server: &str,
     step: &Step<'_>,
     checkpoint: &Checkpoint,
-) -> Result<i64, PostgresError> {
-    checkpoint.reached(SafePoint::Recorded).await?;
+) -> Result<u64, PostgresError> {
     let (event, verb) = match step.direction {
         Direction::Upgrade => ("postgresql_migrator.migration_started", "applying"),
         Direction::Downgrade => ("postgresql_migrator.downgrade_started", "undoing"),
@@ -212,7 +189,7 @@ async fn run_in_transaction(
     config: &PostgresConfig,
     server: &str,
     step: &Step<'_>,
-) -> Result<i64, PostgresError> {
+) -> Result<u64, PostgresError> {
     let mut transaction = connection
         .begin()
         .await
@@ -346,10 +323,7 @@ fn rerun_safely(step: &Step<'_>, what: &str) -> String {
 }
 
 fn again(step: &Step<'_>) -> &'static str {
-    match step.direction {
-        Direction::Upgrade => "migrate",
-        Direction::Downgrade => "down",
-    }
+    crate::targets::versioned::schedule::command(step.direction)
 }
 
 /// A unique violation or an object that already exists: possibly another migrator's work.
@@ -475,7 +449,7 @@ async fn run_statement_by_statement(
     step: &Step<'_>,
     statements: &[Cow<'_, str>],
     checkpoint: &Checkpoint,
-) -> Result<i64, PostgresError> {
+) -> Result<u64, PostgresError> {
     // No transaction to scope them to: set on the session, which runs nothing but migrations.
     set_bounds(connection, config, false)
         .await
@@ -677,7 +651,7 @@ async fn record(
     connection: &mut PgConnection,
     server: &str,
     step: &Step<'_>,
-    execution_ms: i64,
+    execution_ms: u64,
 ) -> Result<(), PostgresError> {
     match step.record {
         Some(migration) => history::insert(connection, migration, execution_ms)
@@ -694,10 +668,6 @@ async fn record(
             }
         }
     }
-}
-
-fn elapsed_ms(started: Instant) -> i64 {
-    i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX)
 }
 
 /// `step` failed at `location` for `reason` (`super::describe_error` of a database error).
@@ -768,13 +738,14 @@ mod tests {
         assert_eq!(line_column(text, offset, 8), (2, 8));
     }
 
-    fn stored(downgrade_sql: &str) -> HistoryRow {
-        HistoryRow {
+    fn stored(downgrade_sql: &str) -> HistoryEntry {
+        HistoryEntry {
             version: 7,
             description: "orders_index".to_owned(),
             checksum: "sha256:7".to_owned(),
             applied_at: DateTime::<Utc>::UNIX_EPOCH,
             execution_ms: 1,
+            state: crate::targets::EntryState::Applied,
             downgrade_sql: downgrade_sql.to_owned(),
         }
     }

@@ -118,13 +118,13 @@ pub(super) async fn read_or_create(
 pub(super) async fn insert(
     connection: &mut PgConnection,
     migration: &Migration,
-    execution_ms: i64,
+    execution_ms: u64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(INSERT)
         .bind(bigint(migration.version))
         .bind(migration.description)
         .bind(migration.checksum)
-        .bind(execution_ms)
+        .bind(i64::try_from(execution_ms).unwrap_or(i64::MAX))
         .bind(migration.downgrade.sql)
         .execute(connection)
         .await?;

@@ -17,11 +17,9 @@
 //! folded into one space, lines sorted: two dumps are equal exactly when the schemas are, and a
 //! line-by-line difference names the objects that differ.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use sqlx::{Connection as _, PgConnection};
 
-use super::connection::{connect, describe_error};
+use super::connection::{connect, describe_error, quote_identifier};
 use super::PostgresError;
 use crate::config::PostgresConfig;
 
@@ -198,9 +196,11 @@ fn fold_white_space(line: &str) -> String {
 /// pointing at it. Connects through the configured database, or `postgres` when that one does
 /// not exist.
 pub async fn create_scratch_database(config: &PostgresConfig) -> Result<PostgresConfig, PostgresError> {
-    let name = scratch_name();
+    let name = crate::targets::versioned::scratch_name();
     let mut admin = admin_connection(config).await?;
-    let created = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await;
+    // DDL takes no bind parameters: the name (ours, never a user's) is written quoted.
+    let sql = format!("CREATE DATABASE {}", quote_identifier(&name));
+    let created = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await;
     let _ = admin.close().await;
     created.map_err(|error| PostgresError::Query {
         server: config.describe(),
@@ -214,7 +214,7 @@ pub async fn create_scratch_database(config: &PostgresConfig) -> Result<Postgres
 /// ending any session still in it.
 pub async fn drop_scratch_database(config: &PostgresConfig, scratch: &PostgresConfig) -> Result<(), PostgresError> {
     let mut admin = admin_connection(config).await?;
-    let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", scratch.database.replace('"', "\"\""));
+    let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_identifier(&scratch.database));
     let dropped = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await;
     let _ = admin.close().await;
     dropped.map(|_| ()).map_err(|error| PostgresError::Query {
@@ -233,12 +233,6 @@ async fn admin_connection(config: &PostgresConfig) -> Result<PgConnection, Postg
         }
         Err(error) => Err(error),
     }
-}
-
-/// `tfm_verify_<pid>_<nanoseconds>`: unique per run on one server, a valid bare identifier.
-fn scratch_name() -> String {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_nanos());
-    format!("tfm_verify_{}_{:x}", std::process::id(), nanos)
 }
 
 #[cfg(test)]

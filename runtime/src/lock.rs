@@ -9,7 +9,7 @@
 //! `MIGRATOR_LOCK_DATABASE_URL`); a ClickHouse- or Kafka-only deployment that configures no
 //! PostgreSQL runs without a lock, and says so in a warning.
 //!
-//! The lock's server is health-checked first like any target (`run::wait_for`, up to `--wait`,
+//! The lock's server is health-checked first like any target (`health::wait_for`, up to `--wait`,
 //! logged as `postgresql_migrator.started`), so a PostgreSQL that is still starting is waited
 //! for and one that never answers fails the run as the postgres target would (exit 3); the lock
 //! then takes over the connection the health check opened. A lock
@@ -24,10 +24,11 @@
 use std::time::Instant;
 
 use crate::config::{Config, PostgresConfig};
-use crate::run::{self, Applied, RunError};
+use crate::health::{log_started, wait_for};
+use crate::outcome::{Applied, RunError};
 use crate::targets::checkpoint::Signals;
 use crate::targets::postgres::{working_application_name, PostgresTarget, RunLock};
-use crate::targets::{Checkpoint, Stop, TargetName};
+use crate::targets::{error_chain, Checkpoint, Stop, TargetName};
 
 /// The run lock while a command runs (or nothing when no PostgreSQL is in use), and the
 /// checkpoint its targets ask before each step.
@@ -72,8 +73,8 @@ async fn take(config: &Config, postgres_runs: bool) -> Result<Option<RunLock>, R
     };
     let address = database.describe();
     let mut server = PostgresTarget::new(database);
-    run::log_started(TargetName::Postgres, &address);
-    run::wait_for(&mut server, &address, config.wait, Instant::now(), &Applied::default()).await?;
+    log_started(TargetName::Postgres, &address);
+    wait_for(&mut server, &address, config.wait, Instant::now(), &Applied::default()).await?;
     // The health check's connection becomes the lock's.
     let lock = match server.into_connection() {
         Some(connection) => RunLock::acquire_on(connection, database, config.lock.timeout).await,
@@ -111,7 +112,7 @@ impl Guard {
                 tracing::warn!(
                     event = "postgresql_migrator.lock_release_failed",
                     target = "postgres",
-                    error = run::error_chain(&error),
+                    error = error_chain(&error),
                     "could not release the run lock cleanly; its session is closed, which releases it"
                 );
             }

@@ -1,11 +1,12 @@
-//! The one decision both SQL targets make before `down` undoes anything: a migration whose
-//! downgrade declares `-- migrator:irreversible <reason>` is never crossed. Each target's
-//! `downgrade_to` calls [`refuse_crossing`] with the versions it is about to undo, before the
-//! first of them runs, so `down` either undoes everything asked or nothing.
+//! A decision of `down` (see `schedule::undo_steps`): a migration whose downgrade declares
+//! `-- migrator:irreversible <reason>` is never crossed. [`refuse_crossing`] gets the versions
+//! `down` is about to undo before the first of them runs, so `down` either undoes everything
+//! asked or nothing.
 
 use tradeforge_migrator_spec::migrations;
 
-use crate::plan::{Migration, Reversal, SqlTarget};
+use crate::plan::{Migration, Reversal};
+use crate::targets::{HistoryEntry, TargetName};
 
 /// `down` asked to undo a migration that cannot be undone.
 #[derive(Debug, thiserror::Error)]
@@ -22,21 +23,13 @@ pub struct IrreversibleError {
     pub directive: &'static str,
 }
 
-/// One version `down` would undo: its description and the downgrade SQL stored in history when
-/// it was applied (used when the plan no longer knows the version).
-pub struct Undo<'a> {
-    pub version: u64,
-    pub description: &'a str,
-    pub stored_downgrade: &'a str,
-}
-
 /// Fails on the first (newest) of `undo` that is irreversible: by the plan's declaration, or,
 /// for a version the plan does not know (a newer release applied it), by the directive on the
 /// first line of its stored downgrade.
 pub fn refuse_crossing<'a>(
-    target: SqlTarget,
+    target: TargetName,
     plan: &[Migration],
-    undo: impl IntoIterator<Item = Undo<'a>>,
+    undo: impl IntoIterator<Item = &'a HistoryEntry>,
 ) -> Result<(), IrreversibleError> {
     for step in undo {
         let reason = match plan.iter().find(|migration| migration.version == step.version) {
@@ -44,13 +37,13 @@ pub fn refuse_crossing<'a>(
                 Reversal::Irreversible { reason } => Some(reason),
                 Reversal::Script | Reversal::NoOp { .. } => None,
             },
-            None => migrations::irreversible_reason(step.stored_downgrade),
+            None => migrations::irreversible_reason(&step.downgrade_sql),
         };
         if let Some(reason) = reason {
             return Err(IrreversibleError {
-                target: target.name(),
+                target: target.as_str(),
                 version: step.version,
-                description: step.description.to_owned(),
+                description: step.description.clone(),
                 reason: reason.to_owned(),
                 directive: migrations::IRREVERSIBLE,
             });
@@ -84,13 +77,25 @@ mod tests {
         migration(3, Reversal::NoOp { reason: "nothing to undo" }),
     ];
 
-    fn undo(versions: &[u64]) -> Vec<Undo<'static>> {
-        versions.iter().map(|&version| Undo { version, description: "x", stored_downgrade: "SELECT 1;" }).collect()
+    fn undo(versions: &[u64]) -> Vec<HistoryEntry> {
+        versions.iter().map(|&version| entry(version, "SELECT 1;")).collect()
+    }
+
+    fn entry(version: u64, downgrade_sql: &str) -> HistoryEntry {
+        HistoryEntry {
+            version,
+            description: "x".to_owned(),
+            checksum: "sha256:x".to_owned(),
+            applied_at: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
+            execution_ms: 0,
+            state: crate::targets::EntryState::Applied,
+            downgrade_sql: downgrade_sql.to_owned(),
+        }
     }
 
     #[test]
     fn crossing_an_irreversible_migration_is_refused_with_its_reason() {
-        let error = refuse_crossing(SqlTarget::Postgres, &PLAN, undo(&[3, 2, 1])).expect_err("V2 is irreversible");
+        let error = refuse_crossing(TargetName::Postgres, &PLAN, &undo(&[3, 2, 1])).expect_err("V2 is irreversible");
         assert_eq!(
             error.to_string(),
             "postgres: V2 x cannot be undone: the old column is gone (its downgrade says `-- migrator:irreversible`), \
@@ -101,15 +106,14 @@ mod tests {
 
     #[test]
     fn no_op_and_ordinary_downgrades_may_be_crossed() {
-        assert!(refuse_crossing(SqlTarget::ClickHouse, &PLAN, undo(&[3])).is_ok());
-        assert!(refuse_crossing(SqlTarget::ClickHouse, &PLAN, undo(&[1])).is_ok());
+        assert!(refuse_crossing(TargetName::Clickhouse, &PLAN, &undo(&[3])).is_ok());
+        assert!(refuse_crossing(TargetName::Clickhouse, &PLAN, &undo(&[1])).is_ok());
     }
 
     #[test]
     fn a_stored_downgrade_of_an_unknown_version_is_read_for_the_directive() {
-        let stored =
-            [Undo { version: 9, description: "newer", stored_downgrade: "-- migrator:irreversible data merged\n" }];
-        let error = refuse_crossing(SqlTarget::ClickHouse, &PLAN, stored).expect_err("V9 is irreversible");
+        let stored = [entry(9, "-- migrator:irreversible data merged\n")];
+        let error = refuse_crossing(TargetName::Clickhouse, &PLAN, &stored).expect_err("V9 is irreversible");
         assert_eq!((error.version, error.reason.as_str()), (9, "data merged"));
     }
 }
