@@ -4,6 +4,7 @@
 
 pub mod binary;
 pub mod clickhouse;
+pub mod cluster;
 pub mod kafka;
 pub mod plan;
 pub mod postgres;

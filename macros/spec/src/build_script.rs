@@ -1,12 +1,13 @@
 //! What build.rs prints: a `cargo:rerun-if-changed` line per source path, so that Cargo rebuilds
 //! the plan when a source changes, and a `cargo:warning` line per destructive upgrade statement
-//! (see `lint`), script still holding `migrator new`'s placeholder, or script larger than
+//! (see `lint`), ClickHouse statement not written as a cluster needs (see `cluster`), script
+//! still holding `migrator new`'s placeholder, or script larger than
 //! [`LARGE_SCRIPT_BYTES`]. It lives here, not in build.rs, so that it can be tested.
 
 use std::path::Path;
 
 use crate::model::Plan;
-use crate::{compile, lint, placeholder, source};
+use crate::{cluster, compile, lint, placeholder, source};
 
 /// Above this size a script gets a build warning. The plan embeds each script's text once, so
 /// the binary grows by the file's size, but rustc needs several times that in memory while it
@@ -39,6 +40,7 @@ pub fn lines(root: &Path) -> Vec<String> {
         source::watch_paths(&inputs).iter().map(|path| format!("cargo:rerun-if-changed={}", path.display())).collect();
     if let Ok(plan) = compile(root) {
         lines.extend(lint::check(&plan).iter().map(|warning| format!("cargo:warning={warning}")));
+        lines.extend(cluster::lint(&plan).iter().map(|warning| format!("cargo:warning={warning}")));
         lines.extend(placeholder::placeholders(&plan).iter().map(|placeholder| format!("cargo:warning={placeholder}")));
         lines.extend(large_scripts(&plan).into_iter().map(|warning| format!("cargo:warning={warning}")));
     }

@@ -75,6 +75,8 @@ pub enum Problem {
     #[error(transparent)]
     Transaction(#[from] crate::transaction::TransactionError),
     #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterError),
+    #[error(transparent)]
     OtherTool(#[from] crate::other_tools::OtherToolError),
     #[error(transparent)]
     Data(#[from] crate::data::DataError),

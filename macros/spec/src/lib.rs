@@ -4,6 +4,7 @@
 //! `plan!()` macro calls [`compile`] to check the sources and expand the typed plan.
 
 pub mod build_script;
+pub mod cluster;
 pub mod codegen;
 pub mod data;
 pub mod diag;

@@ -41,7 +41,7 @@ use crate::source::{
     self, Direction, Inputs, MigrationFile, DATA_FOLDER, DATA_MIGRATIONS_DIR, DIALECTS, MIGRATIONS_DIR,
 };
 use crate::sql::{self, Construct};
-use crate::{other_tools, transaction};
+use crate::{cluster, other_tools, transaction};
 
 /// The first line that makes a script run outside a transaction.
 pub const NO_TRANSACTION: &str = "-- migrator:no-transaction";
@@ -155,10 +155,12 @@ pub struct Migrations {
 /// data migrations (`data::check`), which share PostgreSQL's version sequence.
 pub fn check(inputs: &Inputs, data: &[DataFile], problems: &mut Problems) -> Migrations {
     check_layout(&inputs.stray_entries, problems);
-    Migrations {
+    let migrations = Migrations {
         postgres: check_target(inputs, Dialect::Postgres, data, problems),
         clickhouse: check_target(inputs, Dialect::ClickHouse, &[], problems),
-    }
+    };
+    cluster::check(&migrations.clickhouse, problems);
+    migrations
 }
 
 /// Anything under `migrations/` outside the layout is a mistake (a misspelt target folder, a

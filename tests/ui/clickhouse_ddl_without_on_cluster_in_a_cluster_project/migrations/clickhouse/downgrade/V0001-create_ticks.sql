@@ -1,0 +1,1 @@
+DROP TABLE ticks ON CLUSTER '{cluster}';

@@ -1,0 +1,1 @@
+ALTER TABLE ticks ON CLUSTER '{cluster}' DROP COLUMN venue;

@@ -1,0 +1,2 @@
+-- The new column, forgotten on the other replicas.
+ALTER TABLE ticks ADD COLUMN venue String;
