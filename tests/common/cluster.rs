@@ -6,7 +6,6 @@
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -65,7 +64,8 @@ impl Cluster {
     /// same way when the test ends.
     pub async fn database(&self) -> ClusterDatabase<'_> {
         let name = unique_name();
-        self.run(1, &format!("CREATE DATABASE {name} ON CLUSTER '{{cluster}}'")).await;
+        let create = format!("CREATE DATABASE {name} ON CLUSTER '{{cluster}}'");
+        self.run(1, &create).await;
         ClusterDatabase { cluster: self, name }
     }
 }
@@ -128,15 +128,10 @@ impl PrivateCluster {
             "TFM_STACK_CH2_TCP_PORT",
             "TFM_STACK_CH2_INTERSERVER_PORT",
         ];
-        // Held together, so that the seven ports differ; released just before the servers bind.
-        let listeners: Vec<TcpListener> =
-            PORTS.iter().map(|_| TcpListener::bind("127.0.0.1:0").expect("a free loopback port")).collect();
-        let ports: Vec<(&'static str, u16)> = PORTS
-            .iter()
-            .zip(&listeners)
-            .map(|(name, listener)| (*name, listener.local_addr().expect("a bound address").port()))
-            .collect();
-        drop(listeners);
+        // Below the ephemeral range: a released ephemeral port can go to a client socket before
+        // a node binds it, and the node then exits (`server_ports`).
+        let ports: Vec<(&'static str, u16)> =
+            PORTS.iter().copied().zip(super::server_ports(PORTS.len())).collect();
         let port = |name: &str| ports.iter().find(|(known, _)| *known == name).map(|(_, port)| *port).unwrap_or(0);
         let cluster = Cluster {
             name: DEFAULT_NAME.to_owned(),

@@ -27,7 +27,7 @@ impl PrivatePostgres {
         run(as_postgres(&bin.join("initdb"))
             .args(["--auth=trust", "--username=postgres", "--no-sync", "--encoding=UTF8", "-D"])
             .arg(&data));
-        let port = super::free_port();
+        let port = super::server_ports(1)[0];
         let server = PrivatePostgres { port, bin, data, dir };
         server.pg_ctl(&["start", "-w", "-t", "60", "-o", &server.options()]);
         server
