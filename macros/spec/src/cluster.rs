@@ -2,9 +2,11 @@
 //! cluster.
 //!
 //! A statement meant for every replica carries `ON CLUSTER '{cluster}'`, the placeholder
-//! [`CLAUSE`]. The runtime fills in the configured cluster (`CLICKHOUSE_CLUSTER`) on a cluster and
-//! removes the clause on a single server, where a Replicated engine of such a statement also
-//! becomes its plain MergeTree (a single server has no ZooKeeper). Replicated engine paths name
+//! [`CLAUSE`], which every server of a cluster expands from its `cluster` macro. The runtime's
+//! `targets::clickhouse::cluster::render` (not wired into runs yet: cluster mode is the next step)
+//! fills in the configured cluster on a cluster and removes the clause on a single server, where a
+//! Replicated engine of such a statement also becomes its plain MergeTree (a single server has no
+//! ZooKeeper). Until then a single server refuses the clause. Replicated engine paths name
 //! the server's macros, which ClickHouse (18.16 too) expands on each replica:
 //!
 //! ```sql
@@ -47,12 +49,12 @@ const REPLICATED_ARGUMENTS: &str = "'/clickhouse/tables/{shard}/{database}/{tabl
 pub enum ClusterError {
     #[error(
         "{at}: `{statement}` has no `{CLAUSE}`, while `{first_use}` uses it, so on a cluster it would change \
-         one replica only; add `{CLAUSE}` {place} (on a single server the runtime removes it)"
+         one replica only; add `{CLAUSE}` {place}"
     )]
     MissingClause { at: Location, statement: &'static str, first_use: Location, place: &'static str },
     #[error(
-        "{at}: `ON CLUSTER {name}` names one cluster; write `{CLAUSE}`, which the runtime fills with the \
-         configured cluster (`CLICKHOUSE_CLUSTER`) and removes on a single server, so the file runs on both"
+        "{at}: `ON CLUSTER {name}` names one cluster; write `{CLAUSE}`, which every server of a cluster \
+         expands from its `cluster` macro, so the same file serves any cluster"
     )]
     NamedCluster { at: Location, name: String },
 }
@@ -330,8 +332,8 @@ impl fmt::Display for Warning {
             ),
             Finding::DistributedNamesCluster { name } => write!(
                 f,
-                "{at}: `Distributed` names cluster `{name}`; write `'{PLACEHOLDER}'`, which the runtime fills with the \
-                 configured cluster"
+                "{at}: `Distributed` names cluster `{name}`; write `'{PLACEHOLDER}'`, so that the same file \
+                 serves any cluster"
             ),
         }
     }
@@ -493,33 +495,32 @@ mod tests {
         ]);
         let first = "while `migrations/clickhouse/upgrade/V1-m.sql:1:19` uses it, so on a cluster it would change one \
                      replica only; add `ON CLUSTER '{cluster}'`";
-        let single = "(on a single server the runtime removes it)";
         assert_eq!(
             errors,
             [
                 format!(
                     "migrations/clickhouse/upgrade/V2-m.sql:2:1: `CREATE TABLE` has no `ON CLUSTER '{{cluster}}'`, \
-                     {first} right after the name, before the column list or `AS` {single}"
+                     {first} right after the name, before the column list or `AS`"
                 ),
                 format!(
                     "migrations/clickhouse/upgrade/V2-m.sql:4:1: `ALTER TABLE` has no `ON CLUSTER '{{cluster}}'`, \
-                     {first} right after the name {single}"
+                     {first} right after the name"
                 ),
                 format!(
                     "migrations/clickhouse/downgrade/V2-m.sql:1:3: `DROP TABLE` has no `ON CLUSTER '{{cluster}}'`, \
-                     {first} right after the name {single}"
+                     {first} right after the name"
                 ),
                 format!(
                     "migrations/clickhouse/downgrade/V2-m.sql:2:1: `TRUNCATE TABLE` has no `ON CLUSTER '{{cluster}}'`, \
-                     {first} right after the name {single}"
+                     {first} right after the name"
                 ),
                 format!(
                     "migrations/clickhouse/downgrade/V2-m.sql:3:1: `RENAME TABLE` has no `ON CLUSTER '{{cluster}}'`, \
-                     {first} after the last `TO <name>` {single}"
+                     {first} after the last `TO <name>`"
                 ),
                 format!(
                     "migrations/clickhouse/downgrade/V2-m.sql:4:1: `EXCHANGE TABLES` has no `ON CLUSTER '{{cluster}}'`, \
-                     {first} after `AND <name>` {single}"
+                     {first} after `AND <name>`"
                 ),
             ]
         );
@@ -548,8 +549,8 @@ mod tests {
                 "DROP TABLE t ON CLUSTER '{cluster}';"
             )]),
             ["migrations/clickhouse/upgrade/V1-m.sql:1:16: `ON CLUSTER prod` names one cluster; write \
-              `ON CLUSTER '{cluster}'`, which the runtime fills with the configured cluster (`CLICKHOUSE_CLUSTER`) \
-              and removes on a single server, so the file runs on both"]
+              `ON CLUSTER '{cluster}'`, which every server of a cluster expands from its `cluster` macro, so the \
+              same file serves any cluster"]
         );
     }
 
@@ -618,7 +619,7 @@ mod tests {
         assert_eq!(
             warnings,
             ["migrations/clickhouse/upgrade/V1-m.sql:2:53: `Distributed` names cluster `prod`; write `'{cluster}'`, \
-              which the runtime fills with the configured cluster"]
+              so that the same file serves any cluster"]
         );
     }
 }
