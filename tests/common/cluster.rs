@@ -130,8 +130,7 @@ impl PrivateCluster {
         ];
         // Below the ephemeral range: a released ephemeral port can go to a client socket before
         // a node binds it, and the node then exits (`server_ports`).
-        let ports: Vec<(&'static str, u16)> =
-            PORTS.iter().copied().zip(super::server_ports(PORTS.len())).collect();
+        let ports: Vec<(&'static str, u16)> = PORTS.iter().copied().zip(super::server_ports(PORTS.len())).collect();
         let port = |name: &str| ports.iter().find(|(known, _)| *known == name).map(|(_, port)| *port).unwrap_or(0);
         let cluster = Cluster {
             name: DEFAULT_NAME.to_owned(),
