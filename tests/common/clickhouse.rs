@@ -2,11 +2,6 @@
 //! `eval "$(scripts/stack env)"`): the config names it, the target creates it, and it is dropped
 //! when the test ends.
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use clickhouse::sql::Identifier;
 use clickhouse::Client;
 use tradeforge_migrator::config::{Bounds, ClickHouseConfig, Secret};
@@ -28,7 +23,7 @@ impl TestDatabase {
             url: std::env::var("CLICKHOUSE_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned()),
             user: std::env::var("CLICKHOUSE_USER").unwrap_or_else(|_| "default".to_owned()),
             password: Secret::new(std::env::var("CLICKHOUSE_PASSWORD").unwrap_or_default()),
-            database: unique_name(),
+            database: super::unique_name("tfm_test"),
             bounds: Bounds::default(),
         };
         let client = server_client(&config).with_database(config.database.as_str());
@@ -112,13 +107,4 @@ fn server_client(config: &ClickHouseConfig) -> Client {
     } else {
         client.with_password(config.password.expose())
     }
-}
-
-fn unique_name() -> String {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let mut hasher = RandomState::new().build_hasher();
-    hasher.write_u32(std::process::id());
-    hasher.write_usize(COUNTER.fetch_add(1, Ordering::Relaxed));
-    hasher.write_u128(SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_nanos()).unwrap_or(0));
-    format!("tfm_test_{:016x}", hasher.finish())
 }

@@ -4,12 +4,8 @@
 //! one for a test that stops a node ([`PrivateCluster`]), started by the same script with a
 //! stack folder and ports of its own, so that the configuration under test is the stack's.
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use clickhouse::Client;
 
@@ -63,7 +59,7 @@ impl Cluster {
     /// A database that does not exist yet on either node, created `ON CLUSTER`, dropped the
     /// same way when the test ends.
     pub async fn database(&self) -> ClusterDatabase<'_> {
-        let name = unique_name();
+        let name = super::unique_name("tfm_cluster_test");
         let create = format!("CREATE DATABASE {name} ON CLUSTER '{{cluster}}'");
         self.run(1, &create).await;
         ClusterDatabase { cluster: self, name }
@@ -187,13 +183,4 @@ impl Drop for PrivateCluster {
 
 fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/stack")
-}
-
-fn unique_name() -> String {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let mut hasher = RandomState::new().build_hasher();
-    hasher.write_u32(std::process::id());
-    hasher.write_usize(COUNTER.fetch_add(1, Ordering::Relaxed));
-    hasher.write_u128(SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_nanos()).unwrap_or(0));
-    format!("tfm_cluster_test_{:016x}", hasher.finish())
 }

@@ -11,6 +11,20 @@ pub mod postgres;
 pub mod private_postgres;
 pub mod proxy;
 
+/// `<prefix>_<16 hex digits>`: a database name no other test (or test process) uses, a valid bare
+/// identifier on PostgreSQL and ClickHouse.
+pub fn unique_name(prefix: &str) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    hasher.write_usize(COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_nanos());
+    hasher.write_u128(nanos);
+    format!("{prefix}_{:016x}", hasher.finish())
+}
+
 /// A loopback port nothing listens on (free when this returns; a test that needs it closed
 /// must not start anything on it).
 pub fn free_port() -> u16 {
