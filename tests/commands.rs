@@ -341,7 +341,7 @@ async fn check_fails_on_pending_changes_and_drift_and_passes_at_the_head() {
     servers.run(&check).expect_success("check after repair");
 
     // Indicators out of date.
-    let indicator = PLAN.indicators.first().expect("the plan has indicators").name;
+    let indicator = &PLAN.indicators.first().expect("the plan has indicators").name;
     let sql = format!("UPDATE system_indicators SET definition_hash = 'sha256:old' WHERE name = '{indicator}'");
     servers.postgres_execute(sql).await;
     let outcome = servers.run(&check);

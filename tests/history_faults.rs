@@ -9,7 +9,7 @@ mod common;
 use std::process::Command;
 
 use sqlx::PgConnection;
-use tradeforge_migrator::plan::{Migration, Plan, Reversal, Script};
+use tradeforge_migrator::plan::{Catalogue, Migration, Plan, Reversal, Script};
 use tradeforge_migrator::targets::clickhouse::ClickHouseTarget;
 use tradeforge_migrator::targets::postgres::PostgresTarget;
 use tradeforge_migrator::targets::{ApplyOptions, EntryState, Target, VersionedTarget};
@@ -46,7 +46,7 @@ fn plan(postgres: Vec<Migration>, clickhouse: Vec<Migration>) -> Plan {
         postgres: Box::leak(postgres.into_boxed_slice()),
         clickhouse: Box::leak(clickhouse.into_boxed_slice()),
         topics: &[],
-        indicators: &[],
+        indicators: Catalogue::default(),
     }
 }
 

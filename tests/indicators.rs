@@ -6,7 +6,7 @@ mod common;
 use chrono::{DateTime, Utc};
 use common::postgres::TestDatabase;
 use sqlx::PgConnection;
-use tradeforge_migrator::plan::{Indicator, Plan};
+use tradeforge_migrator::plan::{Catalogue, Indicator, Plan};
 use tradeforge_migrator::targets::indicators::IndicatorsTarget;
 use tradeforge_migrator::targets::postgres::PostgresTarget;
 use tradeforge_migrator::targets::{ApplyOptions, Target};
@@ -89,31 +89,27 @@ async fn sync(database: &TestDatabase, plan: &Plan) -> Vec<String> {
 }
 
 /// A plan of only these indicators.
-fn indicator_plan(indicators: &'static [Indicator]) -> Plan {
-    Plan { fingerprint: "sha256:test", postgres: &[], clickhouse: &[], topics: &[], indicators }
+fn indicator_plan(indicators: Vec<Indicator>) -> Plan {
+    Plan {
+        fingerprint: "sha256:test",
+        postgres: &[],
+        clickhouse: &[],
+        topics: &[],
+        indicators: Catalogue::of(indicators),
+    }
 }
 
 /// The repository's indicators with the first one's definition changed.
 fn plan_with_first_changed() -> Plan {
     let first = &PLAN.indicators[0];
     let changed = Indicator {
-        name: first.name,
-        display_name: "Changed display name",
-        category: first.category,
-        description: Some("changed description"),
-        parameters: first.parameters,
-        outputs: first.outputs,
-        parameters_json: first.parameters_json,
-        outputs_json: first.outputs_json,
-        definition_hash: "sha256:changed",
+        display_name: "Changed display name".into(),
+        description: Some("changed description".into()),
+        definition_hash: "sha256:changed".into(),
+        ..first.clone()
     };
-    let rest = PLAN.indicators[1..].iter().map(copy);
-    let indicators: Vec<Indicator> = std::iter::once(changed).chain(rest).collect();
-    indicator_plan(Vec::leak(indicators))
-}
-
-fn copy(indicator: &'static Indicator) -> Indicator {
-    Indicator { ..*indicator }
+    let rest = PLAN.indicators[1..].iter().cloned();
+    indicator_plan(std::iter::once(changed).chain(rest).collect())
 }
 
 fn json(text: &str) -> serde_json::Value {
@@ -135,13 +131,13 @@ async fn inserts_every_indicator_into_a_fresh_catalogue() {
     assert_eq!(sorted, expected_sorted);
     let rows = catalogue(&mut database.connect().await).await;
     assert_eq!(rows.len(), PLAN.indicators.len());
-    for indicator in PLAN.indicators {
+    for indicator in PLAN.indicators.iter() {
         let row = rows.iter().find(|row| row.name == indicator.name).expect("every indicator has a row");
         assert_eq!(row.display_name, indicator.display_name);
         assert_eq!(row.category, indicator.category.as_str());
-        assert_eq!(row.description.as_deref(), indicator.description);
-        assert_eq!(row.parameters, json(indicator.parameters_json));
-        assert_eq!(row.outputs, json(indicator.outputs_json));
+        assert_eq!(row.description, indicator.description);
+        assert_eq!(row.parameters, json(&indicator.parameters_json));
+        assert_eq!(row.outputs, json(&indicator.outputs_json));
         assert_eq!(row.definition_hash, indicator.definition_hash);
         assert!(row.is_active);
     }
@@ -151,29 +147,29 @@ async fn inserts_every_indicator_into_a_fresh_catalogue() {
 async fn a_fresh_catalogue_holds_the_text_exactly_whatever_it_contains() {
     let database = migrated_database().await;
     let awkward = Indicator {
-        display_name: "Ünïcödé \"quoted\" 'name'",
-        description: Some("tab\there\nnew line\r\\ backslash \\N not a null; \\. not the end"),
-        ..copy(&PLAN.indicators[0])
+        display_name: "Ünïcödé \"quoted\" 'name'".into(),
+        description: Some("tab\there\nnew line\r\\ backslash \\N not a null; \\. not the end".into()),
+        ..PLAN.indicators[0].clone()
     };
-    let plain = Indicator { description: None, ..copy(&PLAN.indicators[1]) };
+    let plain = Indicator { description: None, ..PLAN.indicators[1].clone() };
     let expected_rows = [
-        (awkward.name, awkward.display_name, awkward.description),
-        (plain.name, plain.display_name, plain.description),
+        (awkward.name.clone(), awkward.display_name.clone(), awkward.description.clone()),
+        (plain.name.clone(), plain.display_name.clone(), plain.description.clone()),
     ];
-    let plan = indicator_plan(Vec::leak(vec![awkward, plain]));
+    let plan = indicator_plan(vec![awkward, plain]);
 
     sync(&database, &plan).await;
 
     let rows = catalogue(&mut database.connect().await).await;
     let mut expected = expected_rows;
     expected.sort();
-    let found: Vec<(&str, &str, Option<&str>)> =
-        rows.iter().map(|row| (row.name.as_str(), row.display_name.as_str(), row.description.as_deref())).collect();
+    let found: Vec<(String, String, Option<String>)> =
+        rows.iter().map(|row| (row.name.clone(), row.display_name.clone(), row.description.clone())).collect();
     assert_eq!(found, expected);
     for row in &rows {
         let declared = PLAN.indicators.iter().find(|indicator| indicator.name == row.name).expect("declared");
-        assert_eq!(row.parameters, json(declared.parameters_json));
-        assert_eq!(row.outputs, json(declared.outputs_json));
+        assert_eq!(row.parameters, json(&declared.parameters_json));
+        assert_eq!(row.outputs, json(&declared.outputs_json));
     }
 }
 
@@ -186,10 +182,10 @@ async fn the_server_digest_matches_exactly_the_synced_plan() {
 
     assert!(target.matches(&PLAN).await.expect("digest"), "after the sync");
     assert!(!target.matches(&plan_with_first_changed()).await.expect("digest"), "a changed definition");
-    let first_removed = indicator_plan(Vec::leak(PLAN.indicators[1..].iter().map(copy).collect()));
+    let first_removed = indicator_plan(PLAN.indicators[1..].to_vec());
     assert!(!target.matches(&first_removed).await.expect("digest"), "an undeclared active row");
     sqlx::query("UPDATE system_indicators SET is_active = FALSE WHERE name = $1")
-        .bind(PLAN.indicators[0].name)
+        .bind(&PLAN.indicators[0].name)
         .execute(&mut database.connect().await)
         .await
         .expect("deactivate by hand");
@@ -222,7 +218,7 @@ async fn changed_definition_is_updated_and_nothing_else() {
     let mut connection = database.connect().await;
     let before = catalogue(&mut connection).await;
     let plan = plan_with_first_changed();
-    let name = plan.indicators[0].name;
+    let name = plan.indicators[0].name.clone();
     let status = IndicatorsTarget::new(&database.config()).status(&plan).await.expect("status");
     assert_eq!(status.pending, [format!("update `{name}` (definition changed)")]);
 
@@ -245,8 +241,8 @@ async fn changed_definition_is_updated_and_nothing_else() {
 async fn removed_indicator_is_deactivated_then_reactivated() {
     let database = migrated_database().await;
     sync(&database, &PLAN).await;
-    let removed = PLAN.indicators[0].name;
-    let without_first = indicator_plan(&PLAN.indicators[1..]);
+    let removed = &PLAN.indicators[0].name;
+    let without_first = indicator_plan(PLAN.indicators[1..].to_vec());
 
     let changes = sync(&database, &without_first).await;
 
@@ -254,9 +250,9 @@ async fn removed_indicator_is_deactivated_then_reactivated() {
     let mut connection = database.connect().await;
     let rows = catalogue(&mut connection).await;
     assert_eq!(rows.len(), PLAN.indicators.len(), "the row is kept, strategies reference it");
-    let row = rows.iter().find(|row| row.name == removed).expect("row kept");
+    let row = rows.iter().find(|row| row.name == *removed).expect("row kept");
     assert!(!row.is_active);
-    assert!(rows.iter().filter(|row| row.name != removed).all(|row| row.is_active));
+    assert!(rows.iter().filter(|row| row.name != *removed).all(|row| row.is_active));
     let status = IndicatorsTarget::new(&database.config()).status(&PLAN).await.expect("status");
     assert_eq!(status.pending, [format!("reactivate `{removed}`")]);
 

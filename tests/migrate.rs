@@ -79,7 +79,7 @@ async fn migrate_applies_the_plan_once_and_then_has_nothing_to_do() {
     let clickhouse = common::clickhouse::TestDatabase::new();
     let postgres_versions: Vec<i64> = PLAN.postgres.iter().map(|migration| migration.version as i64).collect();
     let clickhouse_versions_planned: Vec<u64> = PLAN.clickhouse.iter().map(|migration| migration.version).collect();
-    let mut indicator_names: Vec<String> = PLAN.indicators.iter().map(|indicator| indicator.name.to_owned()).collect();
+    let mut indicator_names: Vec<String> = PLAN.indicators.iter().map(|indicator| indicator.name.clone()).collect();
     indicator_names.sort();
 
     let (code, stdout) = status(&postgres, &clickhouse);

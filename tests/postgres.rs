@@ -5,7 +5,7 @@ mod common;
 use common::postgres::TestDatabase;
 use sqlx::PgConnection;
 use tradeforge_migrator::config::Secret;
-use tradeforge_migrator::plan::{Migration, Plan};
+use tradeforge_migrator::plan::{Catalogue, Migration, Plan};
 use tradeforge_migrator::targets::postgres::{PostgresError, PostgresTarget};
 use tradeforge_migrator::targets::{ApplyOptions, Target};
 use tradeforge_migrator::PLAN;
@@ -56,7 +56,13 @@ async fn tables(connection: &mut PgConnection) -> Vec<String> {
 
 /// A plan of only these PostgreSQL migrations.
 fn postgres_plan(migrations: &'static [Migration]) -> Plan {
-    Plan { fingerprint: "sha256:test", postgres: migrations, clickhouse: &[], topics: &[], indicators: &[] }
+    Plan {
+        fingerprint: "sha256:test",
+        postgres: migrations,
+        clickhouse: &[],
+        topics: &[],
+        indicators: Catalogue::default(),
+    }
 }
 
 async fn apply(database: &TestDatabase, plan: &Plan) -> Result<Vec<String>, (PostgresError, Vec<String>)> {

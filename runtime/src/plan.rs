@@ -4,11 +4,15 @@
 
 use std::fmt::{self, Write};
 use std::future::Future;
+use std::ops::Deref;
 use std::pin::Pin;
+use std::sync::OnceLock;
 
 /// The connection a data migration receives: the migration's transaction.
 pub use sqlx::PgConnection;
-pub use tradeforge_migrator_spec::model::{Category, OutputKind, ParameterKind};
+/// One indicator of the system catalogue: the strings the runtime writes and prints.
+pub use tradeforge_migrator_spec::indicators::compiled::CompiledIndicator as Indicator;
+pub use tradeforge_migrator_spec::model::Category;
 
 /// Everything `migrate` brings the servers to, in the order it does it:
 /// PostgreSQL, then ClickHouse, then Kafka topics, then the indicator catalogue.
@@ -24,7 +28,7 @@ pub struct Plan {
     /// In declaration order.
     pub topics: &'static [Topic],
     /// Sorted by name.
-    pub indicators: &'static [Indicator],
+    pub indicators: Catalogue,
 }
 
 /// One upgrade/downgrade pair of SQL files, or a PostgreSQL data migration written in Rust.
@@ -120,47 +124,49 @@ pub struct Topic {
     pub deleted: bool,
 }
 
-/// One indicator of the system catalogue.
-#[derive(Debug)]
-pub struct Indicator {
-    pub name: &'static str,
-    pub display_name: &'static str,
-    pub category: Category,
-    pub description: Option<&'static str>,
-    pub parameters: &'static [Parameter],
-    pub outputs: &'static [Output],
-    /// The `parameters` column as canonical JSON.
-    pub parameters_json: &'static str,
-    /// The `outputs` column as canonical JSON.
-    pub outputs_json: &'static str,
-    /// `sha256:<hex>` of the whole canonical definition: the sync skips rows whose hash matches.
-    pub definition_hash: &'static str,
+/// The indicator catalogue, sorted by name. The plan embeds it as one encoded text (10,000
+/// indicators as Rust values took rustc 20 s per rebuild; one string literal takes none) and it is
+/// decoded the first time it is read, then kept: it derefs to the slice of indicators.
+pub struct Catalogue {
+    encoded: &'static str,
+    decoded: OnceLock<Vec<Indicator>>,
 }
 
-#[derive(Debug)]
-pub struct Parameter {
-    pub name: &'static str,
-    pub kind: ParameterKind,
-    pub default: Option<Default>,
-    pub min: Option<f64>,
-    pub max: Option<f64>,
-    /// The allowed values of an `enum` parameter.
-    pub values: &'static [&'static str],
+impl Catalogue {
+    /// The catalogue `plan!()` encoded (`tradeforge_migrator_spec::indicators::compiled::encode`).
+    pub const fn new(encoded: &'static str) -> Catalogue {
+        Catalogue { encoded, decoded: OnceLock::new() }
+    }
+
+    /// A catalogue of these indicators, for a plan built in code (tests).
+    pub fn of(indicators: Vec<Indicator>) -> Catalogue {
+        Catalogue { encoded: "[]", decoded: OnceLock::from(indicators) }
+    }
 }
 
-/// A parameter's default, of the parameter's kind.
-#[derive(Debug, PartialEq)]
-pub enum Default {
-    Integer(i64),
-    Float(f64),
-    Boolean(bool),
-    String(&'static str),
+/// No indicators.
+impl Default for Catalogue {
+    fn default() -> Catalogue {
+        Catalogue::of(Vec::new())
+    }
 }
 
-#[derive(Debug)]
-pub struct Output {
-    pub name: &'static str,
-    pub kind: OutputKind,
+impl Deref for Catalogue {
+    type Target = [Indicator];
+
+    fn deref(&self) -> &[Indicator] {
+        self.decoded.get_or_init(|| {
+            tradeforge_migrator_spec::indicators::compiled::decode(self.encoded).unwrap_or_else(|error| {
+                panic!("the catalogue compiled into this binary does not decode (a bug): {error}")
+            })
+        })
+    }
+}
+
+impl fmt::Debug for Catalogue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter().map(|indicator| &indicator.name)).finish()
+    }
 }
 
 impl Plan {
@@ -194,8 +200,8 @@ impl Plan {
             write_topic(out, topic)?;
         }
         writeln!(out, "\nindicators: {} definitions", self.indicators.len())?;
-        for indicator in self.indicators {
-            write_indicator(out, indicator)?;
+        for indicator in self.indicators.iter() {
+            out.push_str(&indicator.plan_text);
         }
         Ok(())
     }
@@ -233,42 +239,6 @@ fn write_topic(out: &mut String, topic: &Topic) -> fmt::Result {
         write!(out, " {key}={value}")?;
     }
     writeln!(out)
-}
-
-fn write_indicator(out: &mut String, indicator: &Indicator) -> fmt::Result {
-    writeln!(out, "  {}  {}  \"{}\"", indicator.name, indicator.category.as_str(), indicator.display_name)?;
-    for parameter in indicator.parameters {
-        write!(out, "    param  {}: {}", parameter.name, parameter.kind.as_str())?;
-        if let Some(default) = &parameter.default {
-            write!(out, " = {default}")?;
-        }
-        match (parameter.min, parameter.max) {
-            (None, None) => {}
-            (min, max) => {
-                let bound = |value: Option<f64>| value.map(|value| value.to_string()).unwrap_or_default();
-                write!(out, " [{}..{}]", bound(min), bound(max))?;
-            }
-        }
-        if !parameter.values.is_empty() {
-            write!(out, " of {}", parameter.values.join("|"))?;
-        }
-        writeln!(out)?;
-    }
-    for output in indicator.outputs {
-        writeln!(out, "    output {}: {}", output.name, output.kind.as_str())?;
-    }
-    Ok(())
-}
-
-impl fmt::Display for Default {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Default::Integer(value) => write!(f, "{value}"),
-            Default::Float(value) => write!(f, "{value:?}"),
-            Default::Boolean(value) => write!(f, "{value}"),
-            Default::String(value) => write!(f, "{value:?}"),
-        }
-    }
 }
 
 /// The two SQL databases; they share the migration model and differ in how they apply it.

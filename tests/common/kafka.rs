@@ -13,7 +13,7 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, Top
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use tradeforge_migrator::config::KafkaConfig;
-use tradeforge_migrator::plan::{Plan, Topic};
+use tradeforge_migrator::plan::{Catalogue, Plan, Topic};
 
 /// The stack's first Kafka broker (Tansu); `scripts/stack up && eval "$(scripts/stack env)"` sets
 /// the variable.
@@ -134,7 +134,7 @@ pub fn plan(topics: Vec<Topic>) -> &'static Plan {
         postgres: &[],
         clickhouse: &[],
         topics: topics.leak(),
-        indicators: &[],
+        indicators: Catalogue::default(),
     }))
 }
 

@@ -1,5 +1,7 @@
 //! Turns a checked [`Plan`] into Rust tokens: a `static PLAN` of `tradeforge_migrator::plan`
-//! types, and a constant per topic and per indicator for application code. On problems it
+//! types (the indicator catalogue inside it as one encoded string, see
+//! [`compiled`](crate::indicators::compiled)), and a constant per topic and per indicator for
+//! application code. On problems it
 //! expands to one `compile_error!` per problem plus the same items, empty, so that one mistake
 //! gives one error rather than a cascade. [`expand_data_migration`] is the `#[data_migration]`
 //! attribute's expansion.
@@ -8,7 +10,8 @@ use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 
 use crate::diag::Problems;
-use crate::model::{Category, Indicator, Migration, OutputKind, ParameterKind, Plan, Reversal, Script, Topic, Value};
+use crate::indicators::compiled::{self, CompiledIndicator};
+use crate::model::{Migration, Plan, Reversal, Script, Topic};
 use crate::{data, indicators, topics};
 
 /// The module `plan!()` includes the data migration files into, one `v<version>` module each.
@@ -34,7 +37,8 @@ pub fn expand(plan: &Plan, expansion: Expansion) -> TokenStream {
     let postgres = plan.postgres.iter().map(migration);
     let clickhouse = plan.clickhouse.iter().map(migration);
     let topic_items = plan.topics.iter().map(topic);
-    let indicator_items = plan.indicators.iter().map(indicator);
+    let catalogue: Vec<_> = plan.indicators.iter().map(CompiledIndicator::new).collect();
+    let catalogue = compiled::encode(&catalogue);
     let data_module = Ident::new(DATA_MODULE, Span::call_site());
     let data_files = plan.postgres.iter().filter_map(|migration| {
         let file = &migration.data.as_ref()?.file;
@@ -52,7 +56,7 @@ pub fn expand(plan: &Plan, expansion: Expansion) -> TokenStream {
             postgres: &[#(#postgres),*],
             clickhouse: &[#(#clickhouse),*],
             topics: &[#(#topic_items),*],
-            indicators: &[#(#indicator_items),*],
+            indicators: ::tradeforge_migrator::plan::Catalogue::new(#catalogue),
         };
         /// The PostgreSQL data migrations, each file included as a module.
         #[doc(hidden)]
@@ -211,85 +215,4 @@ fn topic(topic: &Topic) -> TokenStream {
             deleted: #deleted,
         }
     }
-}
-
-fn indicator(indicator: &Indicator) -> TokenStream {
-    let name = &indicator.name;
-    let display_name = &indicator.display_name;
-    let category = category(indicator.category);
-    let description = match &indicator.description {
-        Some(text) => quote! { ::core::option::Option::Some(#text) },
-        None => quote! { ::core::option::Option::None },
-    };
-    let parameters_json = indicators::parameters_json(indicator);
-    let outputs_json = indicators::outputs_json(indicator);
-    let definition_hash = crate::source::sha256_hex(&indicators::definition_json(indicator));
-    let parameters = indicator.parameters.iter().map(|parameter| {
-        let name = &parameter.name;
-        let kind = parameter_kind(parameter.kind);
-        let default = match &parameter.default {
-            Some(value) => {
-                let value = default_value(value);
-                quote! { ::core::option::Option::Some(#value) }
-            }
-            None => quote! { ::core::option::Option::None },
-        };
-        let min = optional_f64(parameter.min);
-        let max = optional_f64(parameter.max);
-        let values = &parameter.values;
-        quote! {
-            ::tradeforge_migrator::plan::Parameter {
-                name: #name, kind: #kind, default: #default, min: #min, max: #max, values: &[#(#values),*],
-            }
-        }
-    });
-    let outputs = indicator.outputs.iter().map(|output| {
-        let name = &output.name;
-        let kind = output_kind(output.kind);
-        quote! { ::tradeforge_migrator::plan::Output { name: #name, kind: #kind } }
-    });
-    quote! {
-        ::tradeforge_migrator::plan::Indicator {
-            name: #name,
-            display_name: #display_name,
-            category: #category,
-            description: #description,
-            parameters: &[#(#parameters),*],
-            outputs: &[#(#outputs),*],
-            parameters_json: #parameters_json,
-            outputs_json: #outputs_json,
-            definition_hash: #definition_hash,
-        }
-    }
-}
-
-fn optional_f64(value: Option<f64>) -> TokenStream {
-    match value {
-        Some(value) => quote! { ::core::option::Option::Some(#value) },
-        None => quote! { ::core::option::Option::None },
-    }
-}
-
-fn default_value(value: &Value) -> TokenStream {
-    match value {
-        Value::Integer(value) => quote! { ::tradeforge_migrator::plan::Default::Integer(#value) },
-        Value::Float(value) => quote! { ::tradeforge_migrator::plan::Default::Float(#value) },
-        Value::Boolean(value) => quote! { ::tradeforge_migrator::plan::Default::Boolean(#value) },
-        Value::String(value) => quote! { ::tradeforge_migrator::plan::Default::String(#value) },
-    }
-}
-
-fn category(category: Category) -> TokenStream {
-    let variant = Ident::new(&format!("{category:?}"), Span::call_site());
-    quote! { ::tradeforge_migrator::plan::Category::#variant }
-}
-
-fn parameter_kind(kind: ParameterKind) -> TokenStream {
-    let variant = Ident::new(&format!("{kind:?}"), Span::call_site());
-    quote! { ::tradeforge_migrator::plan::ParameterKind::#variant }
-}
-
-fn output_kind(kind: OutputKind) -> TokenStream {
-    let variant = Ident::new(&format!("{kind:?}"), Span::call_site());
-    quote! { ::tradeforge_migrator::plan::OutputKind::#variant }
 }

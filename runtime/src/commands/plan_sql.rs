@@ -18,7 +18,7 @@ pub fn render(plan: &Plan, targets: &[TargetName]) -> String {
             TargetName::Postgres => write_migrations(&mut out, SqlTarget::Postgres, plan.postgres),
             TargetName::Clickhouse => write_migrations(&mut out, SqlTarget::ClickHouse, plan.clickhouse),
             TargetName::Kafka => write_topics(&mut out, plan.topics),
-            TargetName::Indicators => write_indicators(&mut out, plan.indicators),
+            TargetName::Indicators => write_indicators(&mut out, &plan.indicators),
         }
     }
     out

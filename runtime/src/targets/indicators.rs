@@ -94,7 +94,7 @@ impl IndicatorsTarget {
     pub async fn matches(&mut self, plan: &Plan) -> Result<bool, IndicatorsError> {
         let server = self.connection.server();
         let connection = self.connection.get().await?;
-        catalogue_matches(connection, &server, plan.indicators).await
+        catalogue_matches(connection, &server, &plan.indicators).await
     }
 }
 
@@ -121,7 +121,7 @@ impl Target for IndicatorsTarget {
             return Ok(Status { current: None, pending, problems: Vec::new(), notes: Vec::new() });
         };
         let active = catalogue.values().filter(|row| row.is_active).count();
-        let pending = Difference::new(plan.indicators, &catalogue).pending();
+        let pending = Difference::new(&plan.indicators, &catalogue).pending();
         Ok(Status {
             current: Some(format!("{active} active indicators")),
             pending,
@@ -134,7 +134,7 @@ impl Target for IndicatorsTarget {
         let server = self.connection.server();
         let connection = self.connection.get().await.map_err(IndicatorsError::from)?;
         let started = Instant::now();
-        let changes = sync(connection, &server, plan.indicators).await?;
+        let changes = sync(connection, &server, &plan.indicators).await?;
         let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         if changes.is_empty() {
             tracing::info!(
@@ -207,7 +207,7 @@ async fn catalogue_matches(
 /// [`CATALOGUE_DIGEST`] of a catalogue holding exactly `plan`, active.
 fn plan_digest(plan: &[Indicator]) -> String {
     let mut lines: Vec<(&str, &str)> =
-        plan.iter().map(|indicator| (indicator.name, indicator.definition_hash)).collect();
+        plan.iter().map(|indicator| (indicator.name.as_str(), indicator.definition_hash.as_str())).collect();
     lines.sort_unstable();
     let mut hasher = Sha256::new();
     for (index, (name, hash)) in lines.iter().enumerate() {
@@ -234,16 +234,16 @@ impl<'a> Difference<'a> {
     fn new(plan: &'a [Indicator], catalogue: &'a HashMap<String, CatalogueRow>) -> Self {
         let mut difference = Difference::default();
         for indicator in plan {
-            match catalogue.get(indicator.name) {
-                None => difference.missing.push(indicator.name),
+            match catalogue.get(&indicator.name) {
+                None => difference.missing.push(&indicator.name),
                 Some(row) if row.definition_hash != indicator.definition_hash => {
-                    difference.changed.push(indicator.name)
+                    difference.changed.push(&indicator.name)
                 }
-                Some(row) if !row.is_active => difference.inactive.push(indicator.name),
+                Some(row) if !row.is_active => difference.inactive.push(&indicator.name),
                 Some(_) => {}
             }
         }
-        let declared: HashSet<&str> = plan.iter().map(|indicator| indicator.name).collect();
+        let declared: HashSet<&str> = plan.iter().map(|indicator| indicator.name.as_str()).collect();
         difference.undeclared = catalogue
             .iter()
             .filter(|(name, row)| row.is_active && !declared.contains(name.as_str()))
@@ -308,16 +308,16 @@ async fn sync(connection: &mut PgConnection, server: &str, plan: &[Indicator]) -
     if catalogue.is_empty() {
         return copy_into_empty(connection, server, plan).await;
     }
-    let column = |value: fn(&Indicator) -> &'static str| plan.iter().map(value).collect::<Vec<_>>();
-    let descriptions: Vec<Option<&str>> = plan.iter().map(|indicator| indicator.description).collect();
+    let column = |value: fn(&Indicator) -> &str| plan.iter().map(value).collect::<Vec<_>>();
+    let descriptions: Vec<Option<&str>> = plan.iter().map(|indicator| indicator.description.as_deref()).collect();
     let rows: Vec<(String, String)> = sqlx::query_as(SYNC)
-        .bind(column(|indicator| indicator.name))
-        .bind(column(|indicator| indicator.display_name))
+        .bind(column(|indicator| &indicator.name))
+        .bind(column(|indicator| &indicator.display_name))
         .bind(column(|indicator| indicator.category.as_str()))
         .bind(descriptions)
-        .bind(column(|indicator| indicator.parameters_json))
-        .bind(column(|indicator| indicator.outputs_json))
-        .bind(column(|indicator| indicator.definition_hash))
+        .bind(column(|indicator| &indicator.parameters_json))
+        .bind(column(|indicator| &indicator.outputs_json))
+        .bind(column(|indicator| &indicator.definition_hash))
         .fetch_all(connection)
         .await
         .map_err(|error| query_error(server, "write `system_indicators`", &error))?;
@@ -348,7 +348,7 @@ async fn copy_into_empty(
         return Err(copy_error(error));
     }
     copy.finish().await.map_err(copy_error)?;
-    let mut inserted: Vec<String> = plan.iter().map(|indicator| indicator.name.to_owned()).collect();
+    let mut inserted: Vec<String> = plan.iter().map(|indicator| indicator.name.clone()).collect();
     inserted.sort_unstable();
     Ok(Synced { inserted, ..Synced::default() })
 }
@@ -358,13 +358,13 @@ fn copy_rows(plan: &[Indicator]) -> Vec<u8> {
     let mut rows = String::new();
     for indicator in plan {
         let columns = [
-            Some(indicator.name),
-            Some(indicator.display_name),
+            Some(indicator.name.as_str()),
+            Some(indicator.display_name.as_str()),
             Some(indicator.category.as_str()),
-            indicator.description,
-            Some(indicator.parameters_json),
-            Some(indicator.outputs_json),
-            Some(indicator.definition_hash),
+            indicator.description.as_deref(),
+            Some(indicator.parameters_json.as_str()),
+            Some(indicator.outputs_json.as_str()),
+            Some(indicator.definition_hash.as_str()),
         ];
         for column in columns {
             match column {

@@ -26,7 +26,7 @@ fn main() {
     );
     assert!(PLAN.topics[2].deleted);
 
-    let indicator_names: Vec<&str> = PLAN.indicators.iter().map(|indicator| indicator.name).collect();
+    let indicator_names: Vec<&str> = PLAN.indicators.iter().map(|indicator| indicator.name.as_str()).collect();
     assert_eq!(indicator_names, ["rsi", "sma"]);
     assert!(PLAN.fingerprint.starts_with("sha256:"));
 }

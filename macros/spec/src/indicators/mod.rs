@@ -1,5 +1,6 @@
 //! The indicator catalogue: checks `indicators/data/*.json` into [`Indicator`](crate::model::Indicator)s, renders each
-//! definition as the canonical JSON the runtime stores, and describes the format as a JSON Schema.
+//! definition as the canonical JSON the runtime stores, carries the catalogue into the binary as
+//! one encoded text ([`compiled`]), and describes the format as a JSON Schema.
 //!
 //! Each file is a JSON array of definitions, normally all in `indicators/data/indicators.json`:
 //!
@@ -35,6 +36,7 @@
 
 mod canonical;
 mod check;
+pub mod compiled;
 mod error;
 mod fields;
 mod parameters;
