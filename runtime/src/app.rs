@@ -61,7 +61,7 @@ fn execute(plan: &'static Plan, cli: Cli) -> anyhow::Result<u8> {
         Command::Check(args) => status(plan, &environment, args, Verdict::Check),
         Command::History(args) => {
             let config = Config::load(&environment, &args.connection.overrides())?;
-            let session = Session { plan: plan, config: &config };
+            let session = Session { plan, config: &config };
             // `-v` names the backup before each run; a backup folder that cannot be read only
             // leaves that out.
             let backups = match (args.verbose, Settings::load(&environment, args.backup.backup_dir.as_deref(), None)) {
@@ -180,7 +180,7 @@ fn migrate(plan: &'static Plan, environment: &Environment, args: &MigrateArgs) -
     let config = Config::load(environment, &args.connection.overrides_with_lock(&args.lock))?;
     let backup = backup_command::migrate_settings(environment, &args.backup).map_err(CommandError::from)?;
     let request = Request {
-        plan: plan,
+        plan,
         config: &config,
         targets: args.selected_targets(),
         options: ApplyOptions { allow_delete: args.allow_delete },
@@ -197,7 +197,7 @@ fn migrate(plan: &'static Plan, environment: &Environment, args: &MigrateArgs) -
 fn status(plan: &'static Plan, environment: &Environment, args: &StatusArgs, verdict: Verdict) -> anyhow::Result<u8> {
     let config = Config::load(environment, &args.connection.overrides())?;
     let request =
-        Request { plan: plan, config: &config, targets: args.selected_targets(), options: ApplyOptions::default() };
+        Request { plan, config: &config, targets: args.selected_targets(), options: ApplyOptions::default() };
     let report = runtime()?.block_on(run::status(&request))?;
     let mut stdout = std::io::stdout();
     match args.format {
@@ -209,7 +209,7 @@ fn status(plan: &'static Plan, environment: &Environment, args: &StatusArgs, ver
 
 fn up(plan: &'static Plan, environment: &Environment, args: &UpArgs) -> anyhow::Result<u8> {
     let config = Config::load(environment, &args.connection.overrides_with_lock(&args.lock))?;
-    let session = Session { plan: plan, config: &config };
+    let session = Session { plan, config: &config };
     let to = args.to.unwrap_or(crate::cli::UpgradeTarget::Head);
     runtime()?.block_on(versions::up(session, args.target, to, &mut std::io::stdout()))?;
     Ok(exit_code::SUCCESS)
@@ -222,7 +222,7 @@ fn down(plan: &'static Plan, environment: &Environment, args: &DownArgs) -> anyh
     // Before anything connects: a script without `--yes` fails at once rather than after `--wait`.
     let confirmation = Confirmation::for_command("down", UNDOES, args.yes).map_err(CommandError::from)?;
     let config = Config::load(environment, &args.connection.overrides_with_lock(&args.lock))?;
-    let session = Session { plan: plan, config: &config };
+    let session = Session { plan, config: &config };
     runtime()?.block_on(versions::down(session, args.target, args.to, confirmation, &mut std::io::stdout()))?;
     Ok(exit_code::SUCCESS)
 }
@@ -230,21 +230,21 @@ fn down(plan: &'static Plan, environment: &Environment, args: &DownArgs) -> anyh
 fn redo(plan: &'static Plan, environment: &Environment, args: &RedoArgs) -> anyhow::Result<u8> {
     let confirmation = Confirmation::for_command("redo", UNDOES, args.yes).map_err(CommandError::from)?;
     let config = Config::load(environment, &args.connection.overrides_with_lock(&args.lock))?;
-    let session = Session { plan: plan, config: &config };
+    let session = Session { plan, config: &config };
     runtime()?.block_on(versions::redo(session, args.target, confirmation, &mut std::io::stdout()))?;
     Ok(exit_code::SUCCESS)
 }
 
 fn baseline(plan: &'static Plan, environment: &Environment, args: &BaselineArgs) -> anyhow::Result<u8> {
     let config = Config::load(environment, &args.connection.overrides_with_lock(&args.lock))?;
-    let session = Session { plan: plan, config: &config };
+    let session = Session { plan, config: &config };
     runtime()?.block_on(versions::baseline(session, args.target, args.version, &mut std::io::stdout()))?;
     Ok(exit_code::SUCCESS)
 }
 
 fn repair(plan: &'static Plan, environment: &Environment, args: &RepairArgs) -> anyhow::Result<u8> {
     let config = Config::load(environment, &args.connection.overrides_with_lock(&args.lock))?;
-    let session = Session { plan: plan, config: &config };
+    let session = Session { plan, config: &config };
     runtime()?.block_on(versions::repair(session, &sql_targets(args.target), args.yes, &mut std::io::stdout()))?;
     Ok(exit_code::SUCCESS)
 }
@@ -255,7 +255,7 @@ fn verify_downgrades(
     args: &VerifyDowngradesArgs,
 ) -> anyhow::Result<u8> {
     let config = Config::load(environment, &args.connection.overrides())?;
-    let session = Session { plan: plan, config: &config };
+    let session = Session { plan, config: &config };
     let targets = sql_targets(args.target);
     runtime()?.block_on(verify::verify_downgrades(
         session,
