@@ -196,8 +196,7 @@ fn migrate(plan: &'static Plan, environment: &Environment, args: &MigrateArgs) -
 
 fn status(plan: &'static Plan, environment: &Environment, args: &StatusArgs, verdict: Verdict) -> anyhow::Result<u8> {
     let config = Config::load(environment, &args.connection.overrides())?;
-    let request =
-        Request { plan, config: &config, targets: args.selected_targets(), options: ApplyOptions::default() };
+    let request = Request { plan, config: &config, targets: args.selected_targets(), options: ApplyOptions::default() };
     let report = runtime()?.block_on(run::status(&request))?;
     let mut stdout = std::io::stdout();
     match args.format {

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use crate::model::Plan;
-use crate::{cluster, compile, lint, placeholder, source};
+use crate::{cluster, compile_migrations, lint, placeholder, source};
 
 /// Above this size a script gets a build warning. The plan embeds each script's text once, so
 /// the binary grows by the file's size, but rustc needs several times that in memory while it
@@ -19,8 +19,9 @@ pub const LARGE_SCRIPT_BYTES: usize = 10 * 1024 * 1024;
 /// The `cargo:` lines for the sources under `root`, in the order build.rs prints them.
 ///
 /// Checking the sources is the `plan!()` macro's job, because only its errors come out as
-/// ordinary `error:` lines; so when the sources do not compile this prints no warning at all
-/// (a warning about a plan that does not build would only be noise beside the errors).
+/// ordinary `error:` lines; so when the migrations do not compile this prints no warning at all
+/// (a warning about a plan that does not build would only be noise beside the errors). Only the
+/// migrations are read here: every warning is about them.
 pub fn lines(root: &Path) -> Vec<String> {
     let inputs = match source::discover(root) {
         Ok(inputs) => inputs,
@@ -38,7 +39,7 @@ pub fn lines(root: &Path) -> Vec<String> {
     // still noticed, the only exception being a `kafka_topics.yml` created where there was none.
     let mut lines: Vec<String> =
         source::watch_paths(&inputs).iter().map(|path| format!("cargo:rerun-if-changed={}", path.display())).collect();
-    if let Ok(plan) = compile(root) {
+    if let Ok(plan) = compile_migrations(root) {
         lines.extend(lint::check(&plan).iter().map(|warning| format!("cargo:warning={warning}")));
         lines.extend(cluster::lint(&plan).iter().map(|warning| format!("cargo:warning={warning}")));
         lines.extend(placeholder::placeholders(&plan).iter().map(|placeholder| format!("cargo:warning={placeholder}")));

@@ -10,7 +10,7 @@
 
 use serde_json::Value as Json;
 
-use super::canonical::{definition_json, outputs_json, parameters_json};
+use super::canonical::canonical_forms;
 use crate::model::{Category, Indicator, Value};
 use crate::source::sha256_hex;
 
@@ -33,14 +33,15 @@ pub struct CompiledIndicator {
 
 impl CompiledIndicator {
     pub fn new(indicator: &Indicator) -> CompiledIndicator {
+        let forms = canonical_forms(indicator);
         CompiledIndicator {
             name: indicator.name.clone(),
             display_name: indicator.display_name.clone(),
             category: indicator.category,
             description: indicator.description.clone(),
-            parameters_json: parameters_json(indicator),
-            outputs_json: outputs_json(indicator),
-            definition_hash: sha256_hex(&definition_json(indicator)),
+            parameters_json: forms.parameters,
+            outputs_json: forms.outputs,
+            definition_hash: sha256_hex(&forms.definition),
             plan_text: plan_text(indicator),
         }
     }
@@ -127,6 +128,7 @@ fn plan_text(indicator: &Indicator) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::indicators::{definition_json, outputs_json, parameters_json};
     use crate::model::{Output, OutputKind, Parameter, ParameterKind};
 
     fn indicator(description: Option<&str>) -> Indicator {
