@@ -128,63 +128,43 @@ fn plan_text(indicator: &Indicator) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::indicators::{definition_json, outputs_json, parameters_json};
-    use crate::model::{Output, OutputKind, Parameter, ParameterKind};
+    use crate::diag::Problems;
+    use crate::indicators::{check, definition_json, outputs_json, parameters_json};
 
-    fn indicator(description: Option<&str>) -> Indicator {
-        Indicator {
-            name: "rsi".into(),
-            display_name: "Relative \"Strength\"\tIndex\n".into(),
-            category: Category::Momentum,
-            description: description.map(Into::into),
-            parameters: vec![
-                Parameter {
-                    name: "period".into(),
-                    kind: ParameterKind::Integer,
-                    default: Some(Value::Integer(14)),
-                    min: Some(2.0),
-                    max: Some(500.0),
-                    values: vec![],
-                },
-                Parameter {
-                    name: "factor".into(),
-                    kind: ParameterKind::Float,
-                    default: Some(Value::Float(0.1)),
-                    min: Some(0.1),
-                    max: None,
-                    values: vec![],
-                },
-                Parameter {
-                    name: "source".into(),
-                    kind: ParameterKind::Enum,
-                    default: Some(Value::String("close".into())),
-                    min: None,
-                    max: None,
-                    values: vec!["open".into(), "close".into()],
-                },
-            ],
-            outputs: vec![Output { name: "value".into(), kind: OutputKind::Float }],
-            source: "indicators/data/indicators.json".into(),
-        }
+    /// Checked from a file, as the build reads it: a display name with quotes, a tab and a
+    /// newline, float and integer bounds, an enum.
+    const CATALOGUE: &str = r#"[
+      {"name": "rsi", "display_name": "Relative \"Strength\"\tIndex\n", "category": "momentum",
+       "parameters": [
+         {"name": "period", "type": "integer", "default": 14, "min": 2, "max": 500},
+         {"name": "factor", "type": "float", "default": 0.1, "min": 0.1},
+         {"name": "source", "type": "enum", "default": "close", "values": ["open", "close"]}],
+       "outputs": [{"name": "value", "type": "float"}]},
+      {"name": "sma", "display_name": "SMA", "category": "trend", "description": "ünïcode, \"quotes\" and\nlines",
+       "outputs": [{"name": "value", "type": "float"}]}
+    ]"#;
+
+    fn indicators() -> Vec<Indicator> {
+        let mut problems = Problems::default();
+        let indicators = check(&[("indicators/data/indicators.json".into(), CATALOGUE.into())], &mut problems);
+        assert!(problems.is_empty(), "{problems}");
+        indicators
     }
 
     #[test]
     fn what_is_encoded_decodes_to_the_same_strings() {
-        let catalogue: Vec<_> = [indicator(Some("ünïcode, \"quotes\" and\nlines")), indicator(None)]
-            .iter()
-            .map(CompiledIndicator::new)
-            .collect();
+        let catalogue: Vec<_> = indicators().iter().map(CompiledIndicator::new).collect();
         assert_eq!(decode(&encode(&catalogue)).unwrap(), catalogue);
         assert_eq!(decode(&encode(&[])).unwrap(), vec![]);
     }
 
     #[test]
     fn the_strings_are_the_canonical_forms() {
-        let source = indicator(None);
-        let compiled = CompiledIndicator::new(&source);
-        assert_eq!(compiled.parameters_json, parameters_json(&source));
-        assert_eq!(compiled.outputs_json, outputs_json(&source));
-        assert_eq!(compiled.definition_hash, sha256_hex(&definition_json(&source)));
+        let source = &indicators()[0];
+        let compiled = CompiledIndicator::new(source);
+        assert_eq!(compiled.parameters_json, parameters_json(source));
+        assert_eq!(compiled.outputs_json, outputs_json(source));
+        assert_eq!(compiled.definition_hash, sha256_hex(&definition_json(source)));
         assert_eq!(
             compiled.plan_text,
             "  rsi  momentum  \"Relative \"Strength\"\tIndex\n\"\n    param  period: integer = 14 [2..500]\n    \
