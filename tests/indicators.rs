@@ -90,7 +90,7 @@ async fn sync(database: &TestDatabase, plan: &Plan) -> Vec<String> {
 
 /// A plan of only these indicators.
 fn indicator_plan(indicators: &'static [Indicator]) -> Plan {
-    Plan { fingerprint: "sha256:test", postgres: &[], clickhouse: &[], topics: &[], indicators }
+    Plan { fingerprint: "sha256:test", postgres: &[], clickhouse: &[], mongodb: &[], topics: &[], indicators }
 }
 
 /// The repository's indicators with the first one's definition changed.

@@ -56,7 +56,14 @@ async fn tables(connection: &mut PgConnection) -> Vec<String> {
 
 /// A plan of only these PostgreSQL migrations.
 fn postgres_plan(migrations: &'static [Migration]) -> Plan {
-    Plan { fingerprint: "sha256:test", postgres: migrations, clickhouse: &[], topics: &[], indicators: &[] }
+    Plan {
+        fingerprint: "sha256:test",
+        postgres: migrations,
+        clickhouse: &[],
+        mongodb: &[],
+        topics: &[],
+        indicators: &[],
+    }
 }
 
 async fn apply(database: &TestDatabase, plan: &Plan) -> Result<Vec<String>, (PostgresError, Vec<String>)> {

@@ -4,7 +4,8 @@ use tradeforge_migrator::plan::{Migration, Plan, SqlTarget};
 
 /// A plan holding only `migrations`, for `target`; nothing else (no topics, no indicators).
 pub fn plan_of(target: SqlTarget, migrations: &'static [Migration]) -> Plan {
-    let mut plan = Plan { fingerprint: "sha256:test", postgres: &[], clickhouse: &[], topics: &[], indicators: &[] };
+    let mut plan =
+        Plan { fingerprint: "sha256:test", postgres: &[], clickhouse: &[], mongodb: &[], topics: &[], indicators: &[] };
     match target {
         SqlTarget::Postgres => plan.postgres = migrations,
         SqlTarget::ClickHouse => plan.clickhouse = migrations,

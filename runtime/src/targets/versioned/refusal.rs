@@ -147,6 +147,7 @@ pub fn kind(target: TargetName) -> &'static str {
     match target {
         TargetName::Postgres => "PostgreSQL",
         TargetName::Clickhouse => "ClickHouse",
+        TargetName::Mongodb => "MongoDB",
         TargetName::Kafka => "Kafka",
         TargetName::Indicators => "indicator",
     }
