@@ -9,6 +9,7 @@ pub fn plan_of(target: SqlTarget, migrations: &'static [Migration]) -> Plan {
     match target {
         SqlTarget::Postgres => plan.postgres = migrations,
         SqlTarget::ClickHouse => plan.clickhouse = migrations,
+        SqlTarget::MongoDb => plan.mongodb = migrations,
     }
     plan
 }

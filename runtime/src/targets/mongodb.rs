@@ -32,6 +32,10 @@
 //! holds the MongoDB migration lock (`lock` submodule) from before it reads the history until
 //! it is done, so three migrators at once apply each command once.
 
+/// The driver, for tests and tools that check what the server holds (the root crate does not
+/// depend on it directly).
+pub use ::mongodb as driver;
+
 mod command;
 mod connection;
 pub mod history;
