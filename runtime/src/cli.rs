@@ -50,7 +50,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Apply the plan: PostgreSQL → ClickHouse → Kafka → indicators, stopping at the first
+    /// Apply the plan: PostgreSQL → ClickHouse → MongoDB → Kafka → indicators, stopping at the first
     /// failure.
     ///
     /// Each target is health-checked first (retried until `--wait` runs out), then brought to the

@@ -161,7 +161,7 @@ fn reason(error: &mongodb::error::Error) -> String {
         ErrorKind::Write(WriteFailure::WriteError(write)) => {
             format!("{} ({} {})", write.message, write.code_name.as_deref().unwrap_or("error"), write.code)
         }
-        _ => error.to_string().replace('\n', " "),
+        _ => error.kind.to_string().replace('\n', " "),
     }
 }
 
