@@ -276,7 +276,11 @@ async fn the_lock_of_a_dead_holder_expires_and_a_live_one_is_waited_for() {
     locks.insert_one(live).await.expect("a live lock");
     let waited = run(migrator_on(&database).env("MIGRATOR_LOCK_TIMEOUT", "1s").args(["migrate", "mongodb"]));
     assert_ne!(waited.code, Some(0), "{}", waited.stdout);
-    assert!(waited.stderr.contains("another migrator holds the MongoDB migration lock (`other-host:42:1`"), "{}", waited.stderr);
+    assert!(
+        waited.stderr.contains("another migrator holds the MongoDB migration lock (`other-host:42:1`"),
+        "{}",
+        waited.stderr
+    );
     assert_eq!(database.history().await.len(), 0);
 
     let expired = doc! { "$set": { "expires_at": DateTime::from_millis(DateTime::now().timestamp_millis() - 1_000) } };
@@ -314,4 +318,29 @@ async fn the_password_never_appears_in_output() {
         .await,
         Err(MongoError::Authentication { .. })
     ));
+}
+
+/// `new mongodb` writes the next pair beside the existing ones, in their digit width; the build
+/// then asks for the commands (the files hold none yet).
+#[test]
+fn new_writes_the_next_pair_and_the_build_asks_for_its_commands() {
+    let root = tempfile::tempdir().expect("temp dir");
+    for direction in ["upgrade", "downgrade"] {
+        let folder = root.path().join("migrations/mongodb").join(direction);
+        std::fs::create_dir_all(&folder).expect("folder");
+        let text = if direction == "upgrade" { "commands:\n  - create: a\n" } else { "commands:\n  - drop: a\n" };
+        std::fs::write(folder.join("V0007-a.yml"), text).expect("write V0007");
+    }
+    let created =
+        run(migrator().args(["new", "mongodb", "add orders", "--dir"]).arg(root.path())).expect_success("new mongodb");
+    for direction in ["upgrade", "downgrade"] {
+        let path = root.path().join(format!("migrations/mongodb/{direction}/V0008-add_orders.yml"));
+        assert!(path.is_file(), "{}: {}", path.display(), created.stdout);
+    }
+    let mut problems = tradeforge_migrator_spec::diag::Problems::default();
+    let migrations = tradeforge_migrator_spec::mongodb::check(root.path(), &mut problems);
+    assert_eq!(migrations.len(), 1);
+    let errors: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert!(errors.iter().all(|error| error.contains("holds no command")), "{errors:#?}");
 }
