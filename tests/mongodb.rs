@@ -59,7 +59,7 @@ fn plan(migrations: Vec<Migration>) -> Plan {
     plan_of(SqlTarget::MongoDb, leak(migrations))
 }
 
-fn record<'a>(history: &'a [Document], version: i64) -> &'a Document {
+fn record(history: &[Document], version: i64) -> &Document {
     history
         .iter()
         .find(|document| document.get_i64("_id") == Ok(version))
