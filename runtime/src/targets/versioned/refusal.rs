@@ -38,9 +38,10 @@ pub enum VersionedError {
     Irreversible(#[from] IrreversibleError),
     #[error(
         "database is at V{database_head}, newer than this binary's plan (head V{plan_head}): `{server}` holds {unknown}, \
-         applied by a newer release; deploy that release, or undo them with `down` (which runs the downgrade \
+         applied by a newer release; deploy that release, or undo them with `down` (which runs the {stored} \
          recorded in {history}), before migrating with this binary",
         history = history_name(*.target),
+        stored = if *.target == TargetName::Mongodb { "downgrade" } else { "`downgrade_sql`" },
     )]
     AheadOfPlan { server: String, target: TargetName, database_head: u64, plan_head: u64, unknown: String },
     #[error(
