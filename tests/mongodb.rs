@@ -344,3 +344,29 @@ fn new_writes_the_next_pair_and_the_build_asks_for_its_commands() {
     assert_eq!(errors.len(), 2, "{errors:#?}");
     assert!(errors.iter().all(|error| error.contains("holds no command")), "{errors:#?}");
 }
+
+/// A version the running binary's plan does not know (a newer release applied it) is refused by
+/// `migrate` and undone by `down` with the downgrade stored in its history document.
+#[tokio::test]
+async fn a_version_the_plan_forgot_is_refused_and_undone_with_its_stored_downgrade() {
+    use tradeforge_migrator::targets::{VersionTarget, VersionedTarget};
+    let database = TestDatabase::new();
+    let v1 = migration(1, &[r#"{"create":"kept"}"#], &[r#"{"drop":"kept"}"#]);
+    let v2 = migration(
+        2,
+        &[r#"{"create":"newer"}"#, r#"{"createIndexes":"newer","indexes":[{"key":{"n":1},"name":"newer_n"}]}"#],
+        &[r#"{"dropIndexes":"newer","index":"newer_n"}"#, r#"{"drop":"newer"}"#],
+    );
+    let mut target = MongoTarget::new(&database.config);
+    target.apply(&plan(vec![v1, v2]), &ApplyOptions::default()).await.expect("the newer release applies V2");
+
+    let older = plan(vec![v1]);
+    let refused = target.apply(&older, &ApplyOptions::default()).await.expect_err("V2 is ahead of the plan");
+    assert!(matches!(refused.error.versioned(), Some(VersionedError::AheadOfPlan { database_head: 2, .. })));
+    assert!(refused.error.to_string().contains("recorded in `migrations`"), "{}", refused.error);
+
+    let undone = target.downgrade_to(&older, VersionTarget::Version(1)).await.expect("down with the stored downgrade");
+    assert_eq!(undone.0.len(), 1, "{undone:?}");
+    assert_eq!(database.collections().await, ["kept", "migrations"]);
+    assert_eq!(database.history().await.len(), 1);
+}

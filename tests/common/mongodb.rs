@@ -17,6 +17,10 @@ pub fn port() -> u16 {
     std::env::var("MONGO_PORT").ok().and_then(|port| port.parse().ok()).unwrap_or(57017)
 }
 
+fn options(host: String, port: u16) -> ClientOptions {
+    ClientOptions::builder().hosts(vec![ServerAddress::Tcp { host, port: Some(port) }]).direct_connection(true).build()
+}
+
 /// One database `tfm_test_<random>` that does not exist yet, dropped on drop.
 pub struct TestDatabase {
     pub config: MongoConfig,
@@ -36,11 +40,7 @@ impl TestDatabase {
             bounds: Bounds::default(),
             lock_timeout: Duration::from_secs(60),
         };
-        let options = ClientOptions::builder()
-            .hosts(vec![ServerAddress::Tcp { host: config.host.clone(), port: Some(config.port) }])
-            .direct_connection(true)
-            .build();
-        let client = Client::with_options(options).expect("client options");
+        let client = Client::with_options(options(config.host.clone(), config.port)).expect("client options");
         let database = client.database(&config.database);
         TestDatabase { config, database }
     }
@@ -88,11 +88,15 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        let database = self.database.clone();
-        // The drop needs a runtime of its own: the test's may be shutting down.
+        let (host, port, name) = (self.config.host.clone(), self.config.port, self.config.database.clone());
+        // The drop needs a runtime of its own, and a client of that runtime: the test's runtime,
+        // whose tasks serve `self.database`, may be shutting down.
         let _ = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-            let _ = runtime.block_on(async { tokio::time::timeout(Duration::from_secs(10), database.drop()).await });
+            runtime.block_on(async {
+                let client = Client::with_options(options(host, port)).expect("client options");
+                let _ = tokio::time::timeout(Duration::from_secs(10), client.database(&name).drop()).await;
+            });
         })
         .join();
     }
