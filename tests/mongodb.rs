@@ -109,6 +109,14 @@ async fn migrate_from_empty_applies_the_repository_plan_and_a_second_run_applies
     }
     assert_eq!(ttl.map(|ttl| ttl.as_secs()), Some(2_592_000), "the TTL index of system_logs");
 
+    // What verify-downgrades compares: each collection with its validator, each index.
+    let dump = MongoTarget::new(&database.config).schema_dump().await.expect("schema dump");
+    assert!(
+        dump.lines().any(|line| line.starts_with("collection system_logs ") && line.contains("$jsonSchema")),
+        "{dump}"
+    );
+    assert!(dump.lines().any(|line| line.starts_with("index system_logs ") && line.contains("2592000")), "{dump}");
+    assert!(!dump.contains("migrations"), "{dump}");
     let history = database.history().await;
     assert_eq!(history.len(), 6);
     for document in &history {
