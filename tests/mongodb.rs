@@ -140,6 +140,8 @@ async fn down_to_base_leaves_only_an_empty_history() {
     assert_eq!(database.history().await, Vec::<Document>::new());
     let status = run(migrator_on(&database).args(["status", "mongodb"]));
     assert!(status.stdout.contains("pending  V6 genetic_algorithm_config"), "{}", status.stdout);
+    let again = run(migrator_on(&database).args(["migrate", "mongodb"])).expect_success("migrate after down");
+    assert!(again.stdout.contains("mongodb: applied 6 changes"), "{}", again.stdout);
 }
 
 #[tokio::test]

@@ -64,12 +64,12 @@ impl TestDatabase {
         names
     }
 
-    /// The documents of `migrations`, the lock's left out, by version.
+    /// The version documents of `migrations` (the lock and `started` left out), by version.
     pub async fn history(&self) -> Vec<Document> {
         let mut cursor = self
             .database
             .collection::<Document>("migrations")
-            .find(doc! { "_id": { "$ne": "lock" } })
+            .find(doc! { "_id": { "$nin": ["lock", "started"] } })
             .sort(doc! { "_id": 1 })
             .await
             .expect("read migrations");

@@ -677,9 +677,14 @@ impl Backend for MongoTarget {
         Ok(())
     }
 
-    /// Nothing to create: MongoDB creates `migrations` with its first document.
-    async fn prepare_history(&mut self, _direction: Direction, _steps: usize) -> Result<(), MongoError> {
-        Ok(())
+    /// MongoDB creates `migrations` with its first document; this one says the history was
+    /// started here (see `history::start`).
+    async fn prepare_history(&mut self, _direction: Direction, steps: usize) -> Result<(), MongoError> {
+        if steps == 0 {
+            return Ok(());
+        }
+        let database = self.connection.database()?;
+        self.connection.bounded("start the history in `migrations`", history::start(&database)).await
     }
 
     async fn run_step(&mut self, step: &Step<'_>, checkpoint: &Checkpoint) -> Result<String, MongoError> {

@@ -3,7 +3,8 @@
 //! updates, unlike ClickHouse 18.16). The lock document (`_id: "lock"`, see `lock.rs`) lives in
 //! the same collection, which migrations may not touch (the build refuses them).
 //!
-//! A document says how far its migration got: `state` (`applied`, `partial`, `reverting`),
+//! So does a `started` document, written once before the first version's. A document says how
+//! far its migration got: `state` (`applied`, `partial`, `reverting`),
 //! `done` of `total` commands, and `in_flight`: command `done + 1` was sent and its outcome
 //! was never recorded (written before the command runs: the intent). `error` keeps MongoDB's
 //! answer to the command it stopped at. A reverted version's document is deleted.
@@ -21,6 +22,12 @@ pub const COLLECTION: &str = tradeforge_migrator_spec::mongodb::names::HISTORY_C
 
 /// The `_id` of the lock document.
 pub(super) const LOCK_ID: &str = "lock";
+
+/// The `_id` of the document that says the history was started here (written before the first
+/// version's): with it, a history whose versions were all reverted still exists, as an empty
+/// `migration_history` table does for the SQL targets, and the next `migrate` does not mistake
+/// what a declared no-op downgrade left for another tool's collections.
+const STARTED_ID: &str = "started";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum State {
@@ -164,15 +171,28 @@ fn version_bson(version: u64) -> Bson {
     Bson::Int64(i64::try_from(version).unwrap_or(i64::MAX))
 }
 
-/// Every version document, ascending; `None` when there is none (no history yet, or every
-/// version was reverted): then the engine checks the database for collections another tool made.
+/// Every version document, ascending; `None` when the history was never started here: then the
+/// engine checks the database for collections another tool made.
 pub async fn read(database: &Database) -> Result<Option<Vec<Record>>, ReadError> {
     let collection = database.collection::<Document>(COLLECTION);
-    let cursor = collection.find(doc! { "_id": { "$ne": LOCK_ID } }).sort(doc! { "_id": 1 }).await?;
+    let cursor = collection.find(doc! { "_id": { "$ne": LOCK_ID } }).await?;
     let documents: Vec<Document> = cursor.try_collect().await?;
-    let mut records = documents.iter().map(Record::from_document).collect::<Result<Vec<_>, _>>()?;
+    let started = documents.iter().any(|document| document.get_str("_id") == Ok(STARTED_ID));
+    let mut records = documents
+        .iter()
+        .filter(|document| document.get_str("_id") != Ok(STARTED_ID))
+        .map(Record::from_document)
+        .collect::<Result<Vec<_>, _>>()?;
     records.sort_by_key(|record| record.version);
-    Ok((!records.is_empty()).then_some(records))
+    Ok((started || !records.is_empty()).then_some(records))
+}
+
+/// Writes the document that says the history was started, unless it is there.
+pub async fn start(database: &Database) -> Result<(), mongodb::error::Error> {
+    let collection = database.collection::<Document>(COLLECTION);
+    let at = mongodb::bson::DateTime::from_millis(Utc::now().timestamp_millis());
+    collection.update_one(doc! { "_id": STARTED_ID }, doc! { "$setOnInsert": { "at": at } }).upsert(true).await?;
+    Ok(())
 }
 
 /// Why the history could not be read: the server's error, or a document this release cannot read.
