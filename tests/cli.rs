@@ -20,6 +20,8 @@ fn point_everything_at_closed_ports(command: &mut Command) -> &mut Command {
     command
         .env("DATABASE_URL", format!("postgresql+asyncpg://app:{SENTINEL}@127.0.0.1:{}/trading", closed_port()))
         .env("CLICKHOUSE_URL", format!("http://writer:{SENTINEL}@127.0.0.1:{}/?database=trading", closed_port()))
+        .env("MONGO_PORT", closed_port().to_string())
+        .env("MONGO_PASSWORD", SENTINEL)
         .env("KAFKA_BOOTSTRAP_SERVERS", format!("127.0.0.1:{}", closed_port()))
 }
 
@@ -130,9 +132,9 @@ fn bad_log_level_is_a_usage_error() {
 
 #[test]
 fn unknown_target_is_a_usage_error() {
-    let Outcome { code, stderr, .. } = run(migrator().args(["migrate", "mongodb"]));
+    let Outcome { code, stderr, .. } = run(migrator().args(["migrate", "redis"]));
     assert_eq!(code, Some(2), "{stderr}");
-    assert!(stderr.contains("mongodb"), "{stderr}");
+    assert!(stderr.contains("redis"), "{stderr}");
 }
 
 #[test]

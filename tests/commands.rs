@@ -415,7 +415,8 @@ async fn history_shows_the_applied_rows() {
         "{}",
         outcome.stdout
     );
-    assert_eq!(lines.len(), 4, "{}", outcome.stdout);
+    assert!(lines[4].starts_with("mongodb at `mongodb://"), "{}", outcome.stdout);
+    assert_eq!(lines.len(), 5, "{}", outcome.stdout);
 
     let outcome = servers.run(&["history", "--target", "postgres", "-v"]).expect_success("history -v");
     let first = &PLAN.postgres[0];

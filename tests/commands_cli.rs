@@ -84,7 +84,14 @@ fn plan_sql_prints_every_statement_topic_and_indicator_offline() {
     }
     let planned: usize = migrations.iter().map(|migration| migration.upgrade.statements.len()).sum();
     assert_eq!(statements, planned);
-    assert_eq!(stdout.matches("\n-- V").count(), migrations.len(), "one header per migration");
+    for migration in PLAN.mongodb {
+        let header = format!("\n-- V{} {} ({})\n", migration.version, migration.description, migration.upgrade.path);
+        position += stdout[position..].find(&header).unwrap_or_else(|| panic!("no `{header}`: {stdout}"));
+        for command in migration.upgrade.statements {
+            position += stdout[position..].find(&format!("\n{command}\n")).expect("every MongoDB command, in order");
+        }
+    }
+    assert_eq!(stdout.matches("\n-- V").count(), migrations.len() + PLAN.mongodb.len(), "one header per migration");
     let live_topics = PLAN.topics.iter().filter(|topic| !topic.deleted).count();
     assert_eq!(stdout.matches("\n--   create topic ").count(), live_topics);
     assert_eq!(stdout.matches("\n--   upsert ").count(), PLAN.indicators.len());

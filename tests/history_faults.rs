@@ -45,6 +45,7 @@ fn plan(postgres: Vec<Migration>, clickhouse: Vec<Migration>) -> Plan {
         fingerprint: "sha256:test",
         postgres: Box::leak(postgres.into_boxed_slice()),
         clickhouse: Box::leak(clickhouse.into_boxed_slice()),
+        mongodb: &[],
         topics: &[],
         indicators: Catalogue::default(),
     }

@@ -94,6 +94,7 @@ fn indicator_plan(indicators: Vec<Indicator>) -> Plan {
         fingerprint: "sha256:test",
         postgres: &[],
         clickhouse: &[],
+        mongodb: &[],
         topics: &[],
         indicators: Catalogue::of(indicators),
     }

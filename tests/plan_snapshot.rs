@@ -7,7 +7,7 @@ fn repository_plan() {
 }
 
 /// `plan --sql` prints every upgrade statement of the repository's plan, in order, each terminated
-/// once, and a line per topic and per indicator.
+/// once, every MongoDB command, and a line per topic and per indicator.
 #[test]
 fn plan_sql_prints_every_statement_in_order() {
     use tradeforge_migrator::commands::plan_sql::{render, terminated};
@@ -21,6 +21,11 @@ fn plan_sql_prints_every_statement_in_order() {
             let found = text[position..].find(&expected).unwrap_or_else(|| panic!("missing: {expected}"));
             position += found + expected.len();
         }
+    }
+    // MongoDB's commands, one canonical JSON document per line, after the SQL.
+    for command in plan.mongodb.iter().flat_map(|migration| migration.upgrade.statements) {
+        let found = text[position..].find(&format!("\n{command}\n")).unwrap_or_else(|| panic!("missing: {command}"));
+        position += found + command.len();
     }
     assert_eq!(text.matches("--   create topic ").count(), plan.topics.iter().filter(|topic| !topic.deleted).count());
     assert_eq!(text.matches("--   upsert ").count(), plan.indicators.len());

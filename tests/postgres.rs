@@ -60,6 +60,7 @@ fn postgres_plan(migrations: &'static [Migration]) -> Plan {
         fingerprint: "sha256:test",
         postgres: migrations,
         clickhouse: &[],
+        mongodb: &[],
         topics: &[],
         indicators: Catalogue::default(),
     }

@@ -184,7 +184,7 @@ fn the_names_alone_need_no_database_client() {
     let tree = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "cargo tree failed:\n{}", String::from_utf8_lossy(&output.stderr));
     assert!(tree.contains("tradeforge-migrator-macros"), "{tree}");
-    for client in ["sqlx ", "rdkafka ", "clickhouse ", "tokio ", "tradeforge-migrator-runtime "] {
+    for client in ["sqlx ", "rdkafka ", "clickhouse ", "mongodb ", "tokio ", "tradeforge-migrator-runtime "] {
         assert!(!tree.lines().any(|line| line.starts_with(client)), "`{client}` is linked by the names alone:\n{tree}");
     }
 }

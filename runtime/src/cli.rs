@@ -50,7 +50,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Apply the plan: PostgreSQL → ClickHouse → Kafka → indicators, stopping at the first
+    /// Apply the plan: PostgreSQL → ClickHouse → MongoDB → Kafka → indicators, stopping at the first
     /// failure.
     ///
     /// Each target is health-checked first (retried until `--wait` runs out), then brought to the
@@ -527,7 +527,7 @@ pub fn parse_upgrade_target(text: &str) -> Result<UpgradeTarget, String> {
 /// versions. Spelt as `TargetName` spells them.
 impl ValueEnum for SqlTarget {
     fn value_variants<'a>() -> &'a [Self] {
-        &[SqlTarget::Postgres, SqlTarget::ClickHouse]
+        &[SqlTarget::Postgres, SqlTarget::ClickHouse, SqlTarget::MongoDb]
     }
 
     fn to_possible_value(&self) -> Option<PossibleValue> {
@@ -537,7 +537,7 @@ impl ValueEnum for SqlTarget {
 
 /// The databases `--target` names, or both when it is not given.
 pub fn sql_targets(target: Option<SqlTarget>) -> Vec<SqlTarget> {
-    target.map_or_else(|| vec![SqlTarget::Postgres, SqlTarget::ClickHouse], |target| vec![target])
+    target.map_or_else(|| vec![SqlTarget::Postgres, SqlTarget::ClickHouse, SqlTarget::MongoDb], |target| vec![target])
 }
 
 impl MigrateArgs {

@@ -1,4 +1,4 @@
-//! Trade Forge Migrator's runtime: applies a compiled plan to PostgreSQL, ClickHouse, Kafka and the
+//! Trade Forge Migrator's runtime: applies a compiled plan to PostgreSQL, ClickHouse, MongoDB, Kafka and the
 //! indicator catalogue. It does not depend on any repository's sources: the crate that calls
 //! `plan!()` (this repository's root crate) passes its `PLAN` to [`app::main`], so editing a
 //! migration recompiles that small crate only, never this one.

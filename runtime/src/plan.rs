@@ -15,7 +15,7 @@ pub use tradeforge_migrator_spec::indicators::compiled::CompiledIndicator as Ind
 pub use tradeforge_migrator_spec::model::Category;
 
 /// Everything `migrate` brings the servers to, in the order it does it:
-/// PostgreSQL, then ClickHouse, then Kafka topics, then the indicator catalogue.
+/// PostgreSQL, then ClickHouse, then MongoDB, then Kafka topics, then the indicator catalogue.
 #[derive(Debug)]
 pub struct Plan {
     /// `sha256:<hex>` over every source file; `migrate` logs it, `plan` prints it, so a deploy
@@ -25,6 +25,9 @@ pub struct Plan {
     pub postgres: &'static [Migration],
     /// Ascending versions.
     pub clickhouse: &'static [Migration],
+    /// Ascending versions. Each script's `sql` is its YAML file and its `statements` are its
+    /// commands, one canonical JSON document each (`transactional` is false: MongoDB's DDL is not).
+    pub mongodb: &'static [Migration],
     /// In declaration order.
     pub topics: &'static [Topic],
     /// Sorted by name.
@@ -170,11 +173,12 @@ impl fmt::Debug for Catalogue {
 }
 
 impl Plan {
-    /// The SQL migrations of one database target.
+    /// The migrations of one versioned database target.
     pub fn migrations(&self, target: SqlTarget) -> &'static [Migration] {
         match target {
             SqlTarget::Postgres => self.postgres,
             SqlTarget::ClickHouse => self.clickhouse,
+            SqlTarget::MongoDb => self.mongodb,
         }
     }
 
@@ -194,6 +198,10 @@ impl Plan {
             for migration in migrations {
                 write_migration(out, migration)?;
             }
+        }
+        writeln!(out, "\nmongodb: {} migrations", self.mongodb.len())?;
+        for migration in self.mongodb {
+            write_mongodb_migration(out, migration)?;
         }
         writeln!(out, "\nkafka: {} topics", self.topics.len())?;
         for topic in self.topics {
@@ -223,6 +231,21 @@ fn write_migration(out: &mut String, migration: &Migration) -> fmt::Result {
     writeln!(out, "    downgrade {} ({downgrade})", migration.downgrade.path)
 }
 
+fn write_mongodb_migration(out: &mut String, migration: &Migration) -> fmt::Result {
+    let commands = |script: &Script| match script.statements.len() {
+        1 => "1 command".to_string(),
+        count => format!("{count} commands"),
+    };
+    writeln!(out, "  V{} {}  {}", migration.version, migration.description, migration.checksum)?;
+    writeln!(out, "    upgrade   {} ({})", migration.upgrade.path, commands(&migration.upgrade))?;
+    let downgrade = match migration.reversal {
+        Reversal::Script => commands(&migration.downgrade),
+        Reversal::NoOp { reason } => format!("declared no-op: {reason}"),
+        Reversal::Irreversible { reason } => format!("declared irreversible: {reason}"),
+    };
+    writeln!(out, "    downgrade {} ({downgrade})", migration.downgrade.path)
+}
+
 fn statements(script: &Script) -> String {
     match script.statements.len() {
         1 => "1 statement".to_string(),
@@ -241,11 +264,14 @@ fn write_topic(out: &mut String, topic: &Topic) -> fmt::Result {
     writeln!(out)
 }
 
-/// The two SQL databases; they share the migration model and differ in how they apply it.
+/// The databases with versioned migrations (the two SQL databases and MongoDB, whose commands
+/// the plan carries as its statements); they share the migration model and the engine, and
+/// differ in how they apply it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SqlTarget {
     Postgres,
     ClickHouse,
+    MongoDb,
 }
 
 impl SqlTarget {
@@ -253,6 +279,7 @@ impl SqlTarget {
         match self {
             SqlTarget::Postgres => "postgres",
             SqlTarget::ClickHouse => "clickhouse",
+            SqlTarget::MongoDb => "mongodb",
         }
     }
 }

@@ -1,5 +1,5 @@
 //! `migrate` and `status`: each selected target in the fixed order PostgreSQL → ClickHouse →
-//! Kafka → indicators, health-checked first, stopping at the first failure. The health check
+//! MongoDB → Kafka → indicators, health-checked first, stopping at the first failure. The health check
 //! with backoff (`crate::health`) and the outcome (`crate::outcome`) are shared with the run
 //! lock and the operator commands in `crate::commands`; `migrate` holds the run lock
 //! (`crate::lock`) around all of its targets.
@@ -24,6 +24,7 @@ use crate::targets::checkpoint::find_stop;
 use crate::targets::clickhouse::ClickHouseTarget;
 use crate::targets::indicators::IndicatorsTarget;
 use crate::targets::kafka::KafkaTarget;
+use crate::targets::mongodb::MongoTarget;
 use crate::targets::postgres::PostgresTarget;
 use crate::targets::versioned::elapsed_ms;
 use crate::targets::{ApplyOptions, Changes, Checkpoint, Failure, SafePoint, Status, Stop, Target, TargetName};
@@ -193,6 +194,7 @@ async fn dispatch<J: TargetJob>(job: &J, name: TargetName, config: &Config) -> R
         TargetName::Clickhouse => {
             job.run(ClickHouseTarget::new(&config.clickhouse), config.clickhouse.describe()).await
         }
+        TargetName::Mongodb => job.run(MongoTarget::new(&config.mongodb), config.mongodb.describe()).await,
         TargetName::Kafka => job.run(KafkaTarget::new(&config.kafka), config.kafka.describe()).await,
         TargetName::Indicators => job.run(IndicatorsTarget::new(&config.postgres), config.postgres.describe()).await,
     }
@@ -335,6 +337,7 @@ pub fn plan_position(plan: &Plan, name: TargetName) -> String {
     match name {
         TargetName::Postgres => last_version(plan.postgres),
         TargetName::Clickhouse => last_version(plan.clickhouse),
+        TargetName::Mongodb => last_version(plan.mongodb),
         TargetName::Kafka => format!("{} topics", plan.topics.iter().filter(|topic| !topic.deleted).count()),
         TargetName::Indicators => format!("{} indicators", plan.indicators.len()),
     }

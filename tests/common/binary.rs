@@ -15,10 +15,14 @@ pub fn migrator() -> Command {
     command
 }
 
-/// [`migrator`] pointed at one test's PostgreSQL and ClickHouse databases, logging JSON.
+/// [`migrator`] pointed at one test's PostgreSQL and ClickHouse databases, logging JSON, and at a
+/// MongoDB database name of its own on the stack's server (created only if the test migrates it).
 pub fn migrator_for(postgres: &PostgresDatabase, clickhouse: &ClickHouseDatabase) -> Command {
     let mut command = migrator();
     command
+        .env("MONGO_HOST", super::mongodb::host())
+        .env("MONGO_PORT", super::mongodb::port().to_string())
+        .env("MONGO_DATABASE", super::unique_name("tfm_test"))
         .env("DATABASE_URL", database_url(&postgres.config()))
         .env("CLICKHOUSE_URL", &clickhouse.config.url)
         .env("CLICKHOUSE_USER", &clickhouse.config.user)

@@ -133,6 +133,7 @@ pub fn plan(topics: Vec<Topic>) -> &'static Plan {
         fingerprint: "sha256:kafka-test",
         postgres: &[],
         clickhouse: &[],
+        mongodb: &[],
         topics: topics.leak(),
         indicators: Catalogue::default(),
     }))

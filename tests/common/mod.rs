@@ -6,6 +6,7 @@ pub mod binary;
 pub mod clickhouse;
 pub mod cluster;
 pub mod kafka;
+pub mod mongodb;
 pub mod plan;
 pub mod postgres;
 pub mod private_postgres;

@@ -8,12 +8,14 @@ pub fn plan_of(target: SqlTarget, migrations: &'static [Migration]) -> Plan {
         fingerprint: "sha256:test",
         postgres: &[],
         clickhouse: &[],
+        mongodb: &[],
         topics: &[],
         indicators: Catalogue::default(),
     };
     match target {
         SqlTarget::Postgres => plan.postgres = migrations,
         SqlTarget::ClickHouse => plan.clickhouse = migrations,
+        SqlTarget::MongoDb => plan.mongodb = migrations,
     }
     plan
 }

@@ -36,6 +36,7 @@ pub fn expand(plan: &Plan, expansion: Expansion) -> TokenStream {
     let fingerprint = &plan.fingerprint;
     let postgres = plan.postgres.iter().map(migration);
     let clickhouse = plan.clickhouse.iter().map(migration);
+    let mongodb = crate::mongodb::codegen::migrations(&plan.mongodb);
     let topic_items = plan.topics.iter().map(topic);
     let catalogue: Vec<_> = plan.indicators.iter().map(CompiledIndicator::new).collect();
     let catalogue = compiled::encode(&catalogue);
@@ -55,6 +56,7 @@ pub fn expand(plan: &Plan, expansion: Expansion) -> TokenStream {
             fingerprint: #fingerprint,
             postgres: &[#(#postgres),*],
             clickhouse: &[#(#clickhouse),*],
+            mongodb: #mongodb,
             topics: &[#(#topic_items),*],
             indicators: ::tradeforge_migrator::plan::Catalogue::new(#catalogue),
         };
@@ -108,13 +110,7 @@ fn migration(migration: &Migration) -> TokenStream {
     let Migration { version, description, upgrade, downgrade, checksum, data, reversal } = migration;
     let upgrade = script(upgrade);
     let downgrade = script(downgrade);
-    let reversal = match reversal {
-        Reversal::Script => quote! { ::tradeforge_migrator::plan::Reversal::Script },
-        Reversal::NoOp { reason } => quote! { ::tradeforge_migrator::plan::Reversal::NoOp { reason: #reason } },
-        Reversal::Irreversible { reason } => {
-            quote! { ::tradeforge_migrator::plan::Reversal::Irreversible { reason: #reason } }
-        }
-    };
+    let reversal = self::reversal(reversal);
     let data = match data {
         Some(_) => {
             let data_module = Ident::new(DATA_MODULE, Span::call_site());
@@ -133,6 +129,17 @@ fn migration(migration: &Migration) -> TokenStream {
             downgrade: #downgrade,
             data: #data,
             reversal: #reversal,
+        }
+    }
+}
+
+/// How a migration is undone, as a `plan::Reversal` (shared with `mongodb::codegen`).
+pub(crate) fn reversal(reversal: &Reversal) -> TokenStream {
+    match reversal {
+        Reversal::Script => quote! { ::tradeforge_migrator::plan::Reversal::Script },
+        Reversal::NoOp { reason } => quote! { ::tradeforge_migrator::plan::Reversal::NoOp { reason: #reason } },
+        Reversal::Irreversible { reason } => {
+            quote! { ::tradeforge_migrator::plan::Reversal::Irreversible { reason: #reason } }
         }
     }
 }

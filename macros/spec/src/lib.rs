@@ -1,4 +1,4 @@
-//! Parses and checks every source of tradeforge-migrator: the SQL migrations, `kafka_topics.yml`
+//! Parses and checks every source of tradeforge-migrator: the SQL and MongoDB migrations, `kafka_topics.yml`
 //! and the indicator catalogue. This is the one implementation of every rule: build.rs prints
 //! [`build_script::lines`] (the inputs to watch for rebuilds, and the [`lint`] warnings), and the
 //! `plan!()` macro calls [`compile`] to check the sources and expand the typed plan.
@@ -71,6 +71,7 @@ fn compile_parts(root: &Path, parts: Parts) -> Result<Plan, Problems> {
         fingerprint: String::new(),
         postgres: migrations.postgres,
         clickhouse: migrations.clickhouse,
+        mongodb: Vec::new(),
         topics: Vec::new(),
         indicators: Vec::new(),
         rejected_data_files: data_files
@@ -82,6 +83,7 @@ fn compile_parts(root: &Path, parts: Parts) -> Result<Plan, Problems> {
     if parts == Parts::Migrations {
         return problems.into_result(plan);
     }
+    plan.mongodb = mongodb::check(root, &mut problems);
     let topics_text = inputs.kafka_topics.as_deref().and_then(|path| read(root, path, &mut problems));
     if let (Some(path), Some(text)) = (&inputs.kafka_topics, &topics_text) {
         plan.topics = topics::check(path, text, &mut problems);
@@ -104,7 +106,7 @@ fn read(root: &Path, relative: &str, problems: &mut Problems) -> Option<String> 
     source::read(root, relative).map_err(|error| problems.push(error)).ok()
 }
 
-/// `sha256:<hex>` over every input: each SQL file and each document (data migration, topics,
+/// `sha256:<hex>` over every input: each SQL and MongoDB file and each document (data migration, topics,
 /// indicators), as path and normalised text, in plan order. Normalised text means a checkout
 /// that converts line endings builds a binary with the same fingerprint.
 fn fingerprint(plan: &Plan, documents: &[(String, String)]) -> String {
@@ -115,6 +117,12 @@ fn fingerprint(plan: &Plan, documents: &[(String, String)]) -> String {
         .chain(&plan.clickhouse)
         .flat_map(|migration| [&migration.upgrade, &migration.downgrade])
         .map(|script| (script.path.as_str(), script.sql.as_str()));
+    let mongodb = plan
+        .mongodb
+        .iter()
+        .flat_map(|migration| [&migration.upgrade, &migration.downgrade])
+        .map(|script| (script.path.as_str(), script.text.as_str()));
+    let scripts = scripts.chain(mongodb);
     let documents = documents.iter().map(|(path, text)| (path.as_str(), text.as_str()));
     for (path, text) in scripts.chain(documents) {
         // Lengths make the concatenation unambiguous.

@@ -1012,6 +1012,7 @@ mod tests {
                 migration("TRUNCATE ticks", "DROP TABLE ticks", Dialect::ClickHouse),
                 migration("SELECT 1", "DROP DATABASE d", Dialect::ClickHouse),
             ],
+            mongodb: Vec::new(),
             topics: Vec::new(),
             indicators: Vec::new(),
             rejected_data_files: Vec::new(),

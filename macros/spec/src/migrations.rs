@@ -117,7 +117,7 @@ pub enum MigrationError {
     )]
     DirectiveWithStatements { at: Location, directive: &'static str },
     #[error(
-        "{at}: does not belong in `{MIGRATIONS_DIR}`, which holds only the `postgres` and `clickhouse` folders{hint}"
+        "{at}: does not belong in `{MIGRATIONS_DIR}`, which holds only the `postgres`, `clickhouse` and `mongodb` folders{hint}"
     )]
     StrayInMigrations { at: Location, hint: DidYouMean },
     #[error("{at}: does not belong in `{folder}`, which holds only the {} folders{hint}", backticked(.allowed))]
@@ -171,7 +171,13 @@ fn check_layout(stray_entries: &[String], problems: &mut Problems) {
         let at = Location::file(path.as_str());
         let (folder, name) = path.rsplit_once('/').unwrap_or(("", path));
         let error = match folder.matches('/').count() {
-            0 => MigrationError::StrayInMigrations { at, hint: DidYouMean::find(name, DIALECTS.map(Dialect::dir)) },
+            0 => MigrationError::StrayInMigrations {
+                at,
+                hint: DidYouMean::find(
+                    name,
+                    DIALECTS.map(Dialect::dir).into_iter().chain([crate::mongodb::TARGET_FOLDER]),
+                ),
+            },
             1 if name == DATA_FOLDER => MigrationError::DataOutsidePostgres { at },
             1 => {
                 let mut allowed: Vec<&str> = Direction::ALL.map(Direction::dir).to_vec();
@@ -1298,7 +1304,8 @@ mod tests {
                 "migrations/postgres/upgrade/old: migrations are not read from subfolders; move its files up into `migrations/postgres/upgrade`",
                 "migrations/postgres/upgrades: does not belong in `migrations/postgres`, which holds only the `upgrade`, \
                  `downgrade` and `data` folders (did you mean `upgrade`?)",
-                "migrations/postgress: does not belong in `migrations`, which holds only the `postgres` and `clickhouse` folders \
+                "migrations/postgress: does not belong in `migrations`, which holds only the `postgres`, `clickhouse` and \
+                 `mongodb` folders \
                  (did you mean `postgres`?)",
             ]
         );

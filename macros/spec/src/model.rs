@@ -11,6 +11,8 @@ pub struct Plan {
     pub postgres: Vec<Migration>,
     /// Ascending versions.
     pub clickhouse: Vec<Migration>,
+    /// Ascending versions.
+    pub mongodb: Vec<crate::mongodb::MongoMigration>,
     /// In declaration order.
     pub topics: Vec<Topic>,
     /// Sorted by name.

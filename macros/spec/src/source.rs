@@ -168,6 +168,10 @@ pub fn discover(root: &Path) -> io::Result<Inputs> {
 /// Walks `migrations/<target>/<direction>/`, keeping anything unexpected as a stray entry.
 fn discover_migrations(root: &Path, inputs: &mut Inputs) -> io::Result<()> {
     for target in list_dir(root, MIGRATIONS_DIR)? {
+        // MongoDB's files are not SQL: `mongodb::check` lists and checks that folder itself.
+        if target.is_dir && target.name == crate::mongodb::TARGET_FOLDER {
+            continue;
+        }
         let Some(dialect) = DIALECTS.into_iter().find(|d| target.is_dir && d.dir() == target.name) else {
             inputs.stray_entries.push(target.path);
             continue;

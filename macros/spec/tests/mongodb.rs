@@ -1,5 +1,5 @@
-//! MongoDB migrations, as files under a sources root: the seed's collections
-//! (`tests/fixtures/mongodb`, next round's `migrations/mongodb`) pass every check, and each
+//! MongoDB migrations, as files under a sources root: the seed's collections (this
+//! repository's `migrations/mongodb`) pass every check, and each
 //! mistake class is one error at its place with the fix.
 
 use std::fs;
@@ -10,7 +10,8 @@ use tradeforge_migrator_spec::model::Reversal;
 use tradeforge_migrator_spec::mongodb::{self, MongoMigration};
 
 fn fixtures() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mongodb"))
+    // The repository root: its `migrations/mongodb` holds the seed's collections.
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
 }
 
 fn run(root: &Path) -> (Vec<MongoMigration>, Vec<String>) {

@@ -4,7 +4,7 @@
 pub(super) const MAIN_AFTER_HELP: &str = "\
 Examples:
   migrator plan                          print what this binary would apply; contacts no server
-  migrator migrate                       apply everything: PostgreSQL, ClickHouse, Kafka, indicators
+  migrator migrate                       apply everything: PostgreSQL, ClickHouse, MongoDB, Kafka, indicators
   migrator migrate postgres clickhouse   only these targets, still in that order
   migrator migrate --dry-run             print the SQL and admin operations migrate would run
   migrator status                        where each target stands; changes nothing
@@ -101,6 +101,11 @@ Environment (a flag wins over its variable; an empty variable counts as unset):
   CLICKHOUSE_DB             [default: default]  (`?database=` in CLICKHOUSE_URL wins)
   CLICKHOUSE_USER           [default: default]
   CLICKHOUSE_PASSWORD       [default: empty]
+  MONGO_HOST                [default: localhost]
+  MONGO_PORT                [default: 27017]
+  MONGO_DATABASE            [default: trading_meta]
+  MONGO_USER                [default: none, no authentication; `admin` once MONGO_PASSWORD is set]
+  MONGO_PASSWORD            [default: none; `password` once MONGO_USER is set]
   KAFKA_BOOTSTRAP_SERVERS   [default: localhost:9092]
   KAFKA_CONFIG              librdkafka `key=value` entries separated by `;` or new lines
   MIGRATOR_LOCK_DATABASE_URL  a direct PostgreSQL URL for the run lock (see below)

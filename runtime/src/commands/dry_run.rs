@@ -30,6 +30,10 @@ pub async fn dry_run(request: &Request<'_>, out: &mut dyn Write) -> Result<(), C
                 let target = ClickHouseTarget::new(&config.clickhouse);
                 sql_section(target, config.clickhouse.describe(), request, SqlTarget::ClickHouse, out).await?
             }
+            TargetName::Mongodb => {
+                let target = crate::targets::mongodb::MongoTarget::new(&config.mongodb);
+                sql_section(target, config.mongodb.describe(), request, SqlTarget::MongoDb, out).await?
+            }
             TargetName::Kafka => {
                 kafka_section(KafkaTarget::new(&config.kafka), config.kafka.describe(), request, out).await?
             }
@@ -94,7 +98,9 @@ fn write_sql(
                 how_it_runs(plan, sql_target, statement.version)
             )?;
         }
-        if !statement.sql.is_empty() {
+        if sql_target == SqlTarget::MongoDb {
+            writeln!(out, "{}", statement.sql)?;
+        } else if !statement.sql.is_empty() {
             writeln!(out, "{}", as_sent(&statement.sql))?;
         }
     }
@@ -112,6 +118,7 @@ fn how_it_runs(plan: &Plan, sql_target: SqlTarget, version: u64) -> &'static str
         (SqlTarget::Postgres, true) => ": sent whole, in one transaction with its history row",
         (SqlTarget::Postgres, false) => ": statement by statement, outside a transaction",
         (SqlTarget::ClickHouse, _) => ": statement by statement, each recorded as it succeeds",
+        (SqlTarget::MongoDb, _) => ": database commands (JSON), one by one, each recorded as it succeeds",
     }
 }
 

@@ -65,6 +65,11 @@ impl Tool {
 /// Why nothing was imported; in every case nothing was written.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
+    #[error(
+        "the tools `import` reads write SQL; MongoDB migrations are YAML command lists: write them with \
+         `migrator new mongodb \"…\"`"
+    )]
+    NotSql,
     #[error("cannot read `{}`: {source}; nothing was written", .path.display())]
     Read {
         path: PathBuf,
@@ -135,6 +140,7 @@ pub fn import(tool: Tool, dir: &Path, target: SqlTarget, into: &Path) -> Result<
     let dialect = match target {
         SqlTarget::Postgres => Dialect::Postgres,
         SqlTarget::ClickHouse => Dialect::ClickHouse,
+        SqlTarget::MongoDb => return Err(ImportError::NotSql),
     };
     let pairs = read_pairs(tool, dir, dialect)?;
     let folder = |direction: Direction| into.join(dialect.dir()).join(direction.dir());

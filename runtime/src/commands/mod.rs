@@ -125,6 +125,11 @@ macro_rules! with_sql_target {
                 let $address = $config.clickhouse.describe();
                 $body
             }
+            $crate::plan::SqlTarget::MongoDb => {
+                let $target = $crate::targets::mongodb::MongoTarget::new(&$config.mongodb);
+                let $address = $config.mongodb.describe();
+                $body
+            }
         }
     };
 }

@@ -17,6 +17,7 @@ pub fn render(plan: &Plan, targets: &[TargetName]) -> String {
         match target {
             TargetName::Postgres => write_migrations(&mut out, SqlTarget::Postgres, plan.postgres),
             TargetName::Clickhouse => write_migrations(&mut out, SqlTarget::ClickHouse, plan.clickhouse),
+            TargetName::Mongodb => write_migrations(&mut out, SqlTarget::MongoDb, plan.mongodb),
             TargetName::Kafka => write_topics(&mut out, plan.topics),
             TargetName::Indicators => write_indicators(&mut out, &plan.indicators),
         }
@@ -29,7 +30,7 @@ fn write_preamble(out: &mut String, plan: &Plan) {
     let _ = writeln!(out, "-- migrator plan --sql: plan {}", plan.fingerprint);
     let _ = writeln!(out, "-- Every upgrade statement, in the order `migrate` runs them on empty servers.");
     let _ = writeln!(out, "-- History rows are not included: after running this SQL by hand, record it with");
-    let _ = writeln!(out, "-- `migrator baseline --target <postgres|clickhouse> <version>`.");
+    let _ = writeln!(out, "-- `migrator baseline --target <postgres|clickhouse|mongodb> <version>`.");
 }
 
 fn write_migrations(out: &mut String, target: SqlTarget, migrations: &[Migration]) {
@@ -42,6 +43,13 @@ fn write_migrations(out: &mut String, target: SqlTarget, migrations: &[Migration
         }
         if target == SqlTarget::Postgres && !migration.upgrade.transactional {
             let _ = writeln!(out, "-- (runs statement by statement, outside a transaction)");
+        }
+        if target == SqlTarget::MongoDb {
+            let _ = writeln!(out, "-- (database commands, not SQL: one JSON document per line, run in order)");
+            for command in migration.upgrade.statements {
+                let _ = writeln!(out, "{command}");
+            }
+            continue;
         }
         for statement in migration.upgrade.statements {
             let _ = writeln!(out, "{}", terminated(statement));

@@ -34,6 +34,7 @@ use crate::plan::{Migration, Reversal, SqlTarget};
 use crate::run::{self, Applied};
 use crate::targets::checkpoint::Signals;
 use crate::targets::clickhouse::{self, ClickHouseError, ClickHouseTarget};
+use crate::targets::mongodb::{MongoError, MongoTarget};
 use crate::targets::postgres::{self, PostgresError, PostgresTarget};
 use crate::targets::{Checkpoint, Target, TargetName, VersionTarget, VersionedTarget};
 
@@ -192,6 +193,12 @@ impl SchemaDump for PostgresTarget {
     }
 }
 
+impl SchemaDump for MongoTarget {
+    async fn dump_schema(&mut self) -> Result<String, MongoError> {
+        self.schema_dump().await
+    }
+}
+
 impl SchemaDump for ClickHouseTarget {
     async fn dump_schema(&mut self) -> Result<String, ClickHouseError> {
         self.schema_dump().await
@@ -211,6 +218,7 @@ pub async fn verify_downgrades(
         match target {
             SqlTarget::Postgres => verify_postgres(session, options, &checkpoint, out).await?,
             SqlTarget::ClickHouse => verify_clickhouse(session, options, &checkpoint, out).await?,
+            SqlTarget::MongoDb => verify_mongodb(session, options, &checkpoint, out).await?,
         }
     }
     Ok(())
@@ -268,6 +276,31 @@ async fn verify_clickhouse(
     let target = guarded(ClickHouseTarget::new(&scratch), checkpoint);
     let result = verify_on(target, address, session, SqlTarget::ClickHouse, options, out).await;
     finish_scratch(out, name, &scratch.database, clickhouse::schema::drop_scratch_database(&scratch).await);
+    result
+}
+
+/// MongoDB: the scratch database is `tfm_verify_<random>` on the configured server, created by
+/// the first write and dropped at the end.
+async fn verify_mongodb(
+    session: Session<'_>,
+    options: VerifyOptions,
+    checkpoint: &Checkpoint,
+    out: &mut dyn Write,
+) -> Result<(), CommandError> {
+    let name = TargetName::Mongodb;
+    let configured = &session.config.mongodb;
+    if !options.create_scratch {
+        let target = guarded(MongoTarget::new(configured), checkpoint);
+        return verify_on(target, configured.describe(), session, SqlTarget::MongoDb, options, out).await;
+    }
+    connect(&mut MongoTarget::new(configured), &configured.describe(), session.config).await?;
+    let scratch =
+        crate::config::MongoConfig { database: crate::targets::versioned::scratch_name(), ..configured.clone() };
+    let address = scratch.describe();
+    let _ = writeln!(out, "{name}: using scratch database `{}`", scratch.database);
+    let target = guarded(MongoTarget::new(&scratch), checkpoint);
+    let result = verify_on(target, address, session, SqlTarget::MongoDb, options, out).await;
+    finish_scratch(out, name, &scratch.database, MongoTarget::new(&scratch).drop_database().await);
     result
 }
 

@@ -21,6 +21,11 @@
 //! |                             | `CLICKHOUSE_PASSWORD`        | empty                  |
 //! | `--kafka-bootstrap-servers` | `KAFKA_BOOTSTRAP_SERVERS`    | `localhost:9092`       |
 //! | `--kafka-config k=v` (many) | `KAFKA_CONFIG`               | none                   |
+//! |                             | `MONGO_HOST`                 | `localhost`            |
+//! |                             | `MONGO_PORT`                 | `27017`                |
+//! |                             | `MONGO_USER`                 | none (`admin` once `MONGO_PASSWORD` is set) |
+//! |                             | `MONGO_PASSWORD`             | none (`password` once `MONGO_USER` is set)  |
+//! |                             | `MONGO_DATABASE`             | `trading_meta`         |
 //! | `--wait`                    |                              | `60s`                  |
 //! | `--lock-database-url`       | `MIGRATOR_LOCK_DATABASE_URL` | (none: `DATABASE_URL`) |
 //! | `--lock-timeout`            | `MIGRATOR_LOCK_TIMEOUT`      | `5m`                   |
@@ -63,6 +68,7 @@ mod clickhouse;
 mod environment;
 mod kafka;
 mod lock;
+mod mongodb;
 mod postgres;
 mod urls;
 
@@ -79,6 +85,8 @@ use self::kafka::load_kafka;
 pub use self::kafka::{is_credential_key, KafkaConfig};
 use self::lock::load_lock;
 pub use self::lock::{LockConfig, DEFAULT_LOCK_TIMEOUT};
+use self::mongodb::load_mongodb;
+pub use self::mongodb::MongoConfig;
 use self::postgres::{apply_postgres_url, load_postgres};
 pub use self::postgres::{PostgresConfig, POSTGRES_PARAMETERS};
 use self::urls::{bracket_ipv6, check_port, parse_port, parse_url, percent_decode, url_host};
@@ -120,6 +128,7 @@ pub struct Config {
     pub postgres: PostgresConfig,
     pub clickhouse: ClickHouseConfig,
     pub kafka: KafkaConfig,
+    pub mongodb: MongoConfig,
     /// How long a health check waits for a server that is still starting (`--wait`, default 60s).
     pub wait: Duration,
     /// Where and how long to wait for the run lock.
@@ -204,11 +213,16 @@ impl Config {
         postgres.bounds = bounds;
         let mut clickhouse = load_clickhouse(environment, overrides)?;
         clickhouse.bounds = bounds;
+        let mut mongodb = load_mongodb(environment)?;
+        mongodb.bounds = bounds;
+        let lock = load_lock(environment, overrides, &postgres)?;
+        mongodb.lock_timeout = lock.timeout;
         Ok(Config {
-            lock: load_lock(environment, overrides, &postgres)?,
+            lock,
             postgres,
             clickhouse,
             kafka: load_kafka(environment, overrides)?,
+            mongodb,
             wait: load_wait(overrides)?,
         })
     }

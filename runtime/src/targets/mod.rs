@@ -1,11 +1,12 @@
-//! The four targets behind one trait, the seed's `BaseMigrator`: a health check, a status and an
-//! apply. `crate::run` drives them in the fixed order PostgreSQL → ClickHouse → Kafka →
+//! The five targets behind one trait, the seed's `BaseMigrator`: a health check, a status and an
+//! apply. `crate::run` drives them in the fixed order PostgreSQL → ClickHouse → MongoDB → Kafka →
 //! indicators; each module here owns everything about its server and nothing else.
 
 pub mod checkpoint;
 pub mod clickhouse;
 pub mod indicators;
 pub mod kafka;
+pub mod mongodb;
 pub mod postgres;
 pub mod versioned;
 
@@ -19,19 +20,21 @@ use crate::plan::Plan;
 pub enum TargetName {
     Postgres,
     Clickhouse,
+    Mongodb,
     Kafka,
     Indicators,
 }
 
 impl TargetName {
     /// Every target, in run order.
-    pub const ALL: [TargetName; 4] =
-        [TargetName::Postgres, TargetName::Clickhouse, TargetName::Kafka, TargetName::Indicators];
+    pub const ALL: [TargetName; 5] =
+        [TargetName::Postgres, TargetName::Clickhouse, TargetName::Mongodb, TargetName::Kafka, TargetName::Indicators];
 
     pub fn as_str(self) -> &'static str {
         match self {
             TargetName::Postgres => "postgres",
             TargetName::Clickhouse => "clickhouse",
+            TargetName::Mongodb => "mongodb",
             TargetName::Kafka => "kafka",
             TargetName::Indicators => "indicators",
         }
@@ -43,6 +46,7 @@ impl TargetName {
         match self {
             TargetName::Postgres => "postgresql_migrator",
             TargetName::Clickhouse => "clickhouse_migrator",
+            TargetName::Mongodb => "mongodb_migrator",
             TargetName::Kafka => "kafka_migrator",
             TargetName::Indicators => "indicators_migrator",
         }

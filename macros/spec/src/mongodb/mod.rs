@@ -1,6 +1,6 @@
 //! MongoDB migrations: paired upgrade/downgrade files of database commands, checked at build
-//! time. Not yet part of `compile()` or the plan: the runtime cannot apply them yet, and a
-//! migration that compiles but is never applied would be a defect.
+//! time by `compile()` and carried in the plan as one canonical JSON string per command
+//! ([`codegen`]), which `targets::mongodb` in the runtime runs one by one.
 //!
 //! ## Format
 //!
@@ -28,15 +28,16 @@
 //! Only the commands in [`commands::COMMANDS`] are accepted (DDL and the three data commands);
 //! `$jsonSchema` is the only validator form, so that it can be checked.
 //!
-//! ## What the runtime will need
+//! ## What the runtime does with them
 //!
-//! MongoDB's DDL is not transactional, so a migration cannot be all-or-nothing. History must
-//! record progress per command ([`model::Command::checksum`] and its index): a run that fails
+//! MongoDB's DDL is not transactional, so a migration cannot be all-or-nothing. History
+//! records progress per command ([`model::Command::checksum`] and its index): a run that fails
 //! half-way records the commands that succeeded, and the next run resumes at the failed
 //! command, never re-running one that succeeded (and refusing if a recorded command's checksum
 //! changed). The runtime turns collection names into namespaces in `MONGO_DATABASE`, and
 //! integers into BSON int32 where they fit (index directions, TTLs).
 
+pub mod codegen;
 pub mod commands;
 pub mod editor_schema;
 pub mod error;
@@ -58,6 +59,9 @@ pub use model::{Command, MongoMigration, MongoScript};
 
 /// The folder of MongoDB migrations, relative to the sources root.
 pub const MONGODB_DIR: &str = "migrations/mongodb";
+
+/// Its name under `migrations/`, beside `postgres` and `clickhouse`.
+pub const TARGET_FOLDER: &str = "mongodb";
 
 /// The extension of a MongoDB migration file.
 pub const EXTENSION: &str = "yml";

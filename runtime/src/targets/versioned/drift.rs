@@ -82,6 +82,7 @@ pub fn refuse_for_upgrade(
     if let Some(newest) = ahead.last() {
         return Err(VersionedError::AheadOfPlan {
             server: server.to_owned(),
+            target,
             database_head: newest.version,
             plan_head: plan_head(plan),
             unknown: labels(&ahead),
@@ -95,6 +96,7 @@ pub fn refuse_for_upgrade(
     if let Some(first) = missing.first() {
         return Err(VersionedError::MissingFromPlan {
             server: server.to_owned(),
+            target,
             version: first.version,
             missing: labels(&missing),
             plan_head: plan_head(plan),

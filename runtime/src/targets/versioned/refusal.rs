@@ -22,13 +22,14 @@ pub enum VersionedError {
     )]
     Gaps { server: String, target: TargetName, head: u64, gaps: Vec<Gap> },
     #[error(
-        "`{server}` has no migration history (`migration_history` does not exist), but the database already holds \
+        "`{server}` has no migration history ({history} does not exist), but the database already holds \
          {objects}; migrating would run \
          V{first} over a schema it did not create; if another tool (or a lost history table) built this schema, \
          find the plan version it matches and run `migrator baseline --target {target} <version>`, which records \
          the migrations up to it as applied without running them; if these objects do not belong here, point the \
          migrator at an empty database",
         objects = object_list(.objects),
+        history = history_name(*.target),
     )]
     SchemaWithoutHistory { server: String, target: TargetName, objects: Vec<String>, first: u64 },
     #[error(transparent)]
@@ -37,17 +38,20 @@ pub enum VersionedError {
     Irreversible(#[from] IrreversibleError),
     #[error(
         "database is at V{database_head}, newer than this binary's plan (head V{plan_head}): `{server}` holds {unknown}, \
-         applied by a newer release; deploy that release, or undo them with `down` (which runs the `downgrade_sql` \
-         recorded in `migration_history`), before migrating with this binary"
+         applied by a newer release; deploy that release, or undo them with `down` (which runs the {stored} \
+         recorded in {history}), before migrating with this binary",
+        history = history_name(*.target),
+        stored = if *.target == TargetName::Mongodb { "downgrade" } else { "`downgrade_sql`" },
     )]
-    AheadOfPlan { server: String, database_head: u64, plan_head: u64, unknown: String },
+    AheadOfPlan { server: String, target: TargetName, database_head: u64, plan_head: u64, unknown: String },
     #[error(
         "`{server}`: V{version} is applied but no longer in the plan, below its head V{plan_head} (a deleted or \
          renumbered migration file; not in the plan: {missing}); migrating around it could repeat or skip its \
          changes, so nothing was run; restore the file as it was, undo it with `down` (which runs the downgrade \
-         stored in `migration_history`), or run `repair` to forget the row (what it created stays in the database)"
+         stored in {history}), or run `repair` to forget the row (what it created stays in the database)",
+        history = history_name(*.target),
     )]
-    MissingFromPlan { server: String, version: u64, missing: String, plan_head: u64 },
+    MissingFromPlan { server: String, target: TargetName, version: u64, missing: String, plan_head: u64 },
     #[error(
         "{path}: V{version} was applied to `{server}` with checksum `{recorded}`, but the file now has `{planned}`; \
          an applied migration must not change: restore the file and put the change in a new migration, or, if the \
@@ -92,10 +96,11 @@ pub enum VersionedError {
     #[error("V{version} is not a {kind} migration of this plan; {known}", kind = kind(*.target))]
     UnknownVersion { target: TargetName, version: u64, known: String },
     #[error(
-        "`{server}`: `migration_history` already records {count} migrations (up to {current}); `baseline` only adopts \
-         a database with an empty history; use `migrate` or `up` to go further"
+        "`{server}`: {history} already records {count} migrations (up to {current}); `baseline` only adopts \
+         a database with an empty history; use `migrate` or `up` to go further",
+        history = history_name(*.target),
     )]
-    BaselineOnHistory { server: String, count: usize, current: String },
+    BaselineOnHistory { server: String, target: TargetName, count: usize, current: String },
 }
 
 /// A statement started but without a recorded outcome, which the catalog cannot settle:
@@ -142,11 +147,21 @@ impl fmt::Display for Gap {
     }
 }
 
+/// Where a target keeps its history, for messages: MongoDB's collection `migrations`, the SQL
+/// targets' table `migration_history`.
+pub fn history_name(target: TargetName) -> &'static str {
+    match target {
+        TargetName::Mongodb => "`migrations`",
+        _ => "`migration_history`",
+    }
+}
+
 /// The server kind as people write it, for messages.
 pub fn kind(target: TargetName) -> &'static str {
     match target {
         TargetName::Postgres => "PostgreSQL",
         TargetName::Clickhouse => "ClickHouse",
+        TargetName::Mongodb => "MongoDB",
         TargetName::Kafka => "Kafka",
         TargetName::Indicators => "indicator",
     }

@@ -171,6 +171,7 @@ pub fn baseline_migrations(
     if let Some(last) = history.last() {
         return Err(VersionedError::BaselineOnHistory {
             server: server.to_owned(),
+            target,
             count: history.len(),
             current: label(last),
         });

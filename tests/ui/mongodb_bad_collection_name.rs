@@ -1,0 +1,5 @@
+tradeforge_migrator::plan!("mongodb_bad_collection_name");
+
+fn main() {
+    let _ = &PLAN;
+}

@@ -1,0 +1,5 @@
+tradeforge_migrator::plan!("mongodb_upgrade_without_downgrade");
+
+fn main() {
+    let _ = &PLAN;
+}

@@ -1,0 +1,5 @@
+tradeforge_migrator::plan!("mongodb_version_clash");
+
+fn main() {
+    let _ = &PLAN;
+}
