@@ -301,6 +301,7 @@ async fn an_unreachable_server_is_named_with_what_to_check() {
         password: Secret::new("secret-7"),
         database: "tfm_unreachable".to_owned(),
         bounds: tradeforge_migrator::config::Bounds::default(),
+        cluster: None,
     };
     let mut target = ClickHouseTarget::new(&config);
 

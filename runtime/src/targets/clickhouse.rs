@@ -76,15 +76,14 @@
 //! guarded against here: `migrate` runs once per deploy.
 
 mod catalog;
-// Not called yet: the cluster runtime (issue 13) renders each statement through it.
-#[allow(dead_code)]
-mod cluster;
+pub mod cluster;
 mod connection;
 mod downgrade;
 mod drift;
 #[cfg(test)]
 mod fixtures;
 mod history;
+mod lock;
 mod read_timeout;
 mod repair;
 pub mod schema;
@@ -93,6 +92,7 @@ mod upgrade;
 
 use self::connection::Connection;
 pub use self::history::{HistoryRow, MigrationState};
+pub use self::lock::RunLock;
 use self::script::{first_line, statement_location};
 use super::versioned::runner::Backend;
 use super::versioned::schedule::command;
@@ -204,6 +204,12 @@ pub enum ClickHouseError {
          statements: {reason}; run down with the release that applied V{version}, which has its downgrade file"
     )]
     StoredDowngrade { server: String, version: u64, description: String, reason: String },
+    /// Another migrator held the ClickHouse run lock past `--lock-timeout` (`clickhouse/lock.rs`).
+    #[error(
+        "the run lock of `{server}` (table `{database}`.`migration_run_lock`) is still {holder}, after waiting \
+         {waited}; wait for that migrator to finish (or raise --lock-timeout)"
+    )]
+    LockTimeout { server: String, database: String, waited: String, holder: String },
     /// The run lock was lost or a signal asked to stop (see `targets::checkpoint`).
     #[error("{0}")]
     Stopped(#[from] Stop),
@@ -486,7 +492,13 @@ impl Backend for ClickHouseTarget {
             Some(EntryState::Partial { done, .. }) => done as usize,
             _ => 0,
         };
-        migration.upgrade.statements.iter().skip(first).map(|statement| (*statement).to_owned()).collect()
+        migration
+            .upgrade
+            .statements
+            .iter()
+            .skip(first)
+            .map(|statement| self.connection.render(statement).into_owned())
+            .collect()
     }
 }
 

@@ -7,12 +7,13 @@ use super::history::TABLE;
 use super::ClickHouseError;
 use crate::targets::versioned::effect::{Object, Seen};
 
-const TABLES: &str = "SELECT name FROM system.tables WHERE database = ? AND name != ? ORDER BY name";
+const TABLES: &str = "SELECT name FROM system.tables WHERE database = ? AND name NOT IN (?, ?) ORDER BY name";
 const RELATION: &str = "SELECT count() FROM system.tables WHERE database = ? AND name = ?";
 const COLUMN: &str = "SELECT count() FROM system.columns WHERE database = ? AND table = ? AND name = ?";
 const DATABASE: &str = "SELECT count() FROM system.databases WHERE name = ?";
 
-/// The tables (views included) of the configured database besides `migration_history`; none
+/// The tables (views included) of the configured database besides `migration_history` (and the
+/// run lock's `migration_run_lock`); none
 /// when the database does not exist.
 pub(super) async fn tables_besides_history(connection: &Connection) -> Result<Vec<String>, ClickHouseError> {
     connection
@@ -20,6 +21,7 @@ pub(super) async fn tables_besides_history(connection: &Connection) -> Result<Ve
         .query(TABLES)
         .bind(connection.database())
         .bind(TABLE)
+        .bind(super::lock::TABLE)
         .fetch_all::<String>()
         .await
         .map_err(|error| connection.error("list the tables of the database", &error))

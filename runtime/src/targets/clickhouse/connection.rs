@@ -12,7 +12,7 @@ use hyper_util::rt::TokioExecutor;
 
 use super::read_timeout::ReadTimeoutConnector;
 use super::ClickHouseError;
-use crate::config::{Bounds, ClickHouseConfig};
+use crate::config::{Bounds, ClickHouseConfig, ClusterConfig};
 use crate::targets::human_duration;
 
 /// The codes ClickHouse answers a bad user or password with: UNKNOWN_USER, WRONG_PASSWORD and
@@ -35,6 +35,11 @@ pub(super) struct Connection {
     client: Client,
     /// In the configured database, reads unbounded: migration statements.
     statement_client: Client,
+    /// The cluster the database lives on, if any (see `clickhouse/cluster.rs`).
+    cluster: Option<ClusterConfig>,
+    /// How many replicas must confirm each history insert on a cluster (`insert_quorum`): the
+    /// replicas that answered before the run (`replicas::check`); 0 on a single server.
+    quorum: u64,
 }
 
 impl Connection {
@@ -55,7 +60,48 @@ impl Connection {
             server_client,
             client,
             statement_client,
+            cluster: config.cluster.clone(),
+            quorum: 0,
         }
+    }
+
+    /// The cluster's name, or `None` on a single server.
+    pub(super) fn cluster(&self) -> Option<&str> {
+        self.cluster.as_ref().map(|cluster| cluster.name.as_str())
+    }
+
+    pub(super) fn cluster_config(&self) -> Option<&ClusterConfig> {
+        self.cluster.as_ref()
+    }
+
+    pub(super) fn set_quorum(&mut self, quorum: u64) {
+        self.quorum = quorum;
+    }
+
+    /// `statement` as this server runs it: `{cluster}` filled in on a cluster, the clause and
+    /// Replicated engines made single-server otherwise (`clickhouse/cluster.rs`).
+    pub(super) fn render<'a>(&self, statement: &'a str) -> std::borrow::Cow<'a, str> {
+        super::cluster::render(statement, self.cluster())
+    }
+
+    /// The client for `migration_history`. On a cluster its inserts wait until `quorum`
+    /// replicas have the row (`insert_quorum`, bounded by `--io-timeout`), and its reads see
+    /// every quorum-written row or fail (`select_sequential_consistency`), so a run through any
+    /// node reads the history the last run wrote through another, never an older one.
+    pub(super) fn history_client(&self) -> Client {
+        if self.cluster.is_none() {
+            return self.client.clone();
+        }
+        let client = self.client.clone().with_setting("select_sequential_consistency", "1");
+        if self.quorum < 2 {
+            // One replica (or a run that let the others lag): a quorum of one is what any insert
+            // gets; asked anyway, so that the sequential reads of later runs see it.
+            return client.with_setting("insert_quorum", "1");
+        }
+        let timeout_ms = u64::try_from(self.bounds.io_timeout.as_millis()).unwrap_or(u64::MAX).max(1);
+        client
+            .with_setting("insert_quorum", self.quorum.to_string())
+            .with_setting("insert_quorum_timeout", timeout_ms.to_string())
     }
 
     pub(super) fn server(&self) -> &str {
@@ -82,13 +128,17 @@ impl Connection {
     /// Creates the configured database unless it exists. Looking first means a user allowed
     /// to use an existing database, but not to create databases, can still migrate it.
     /// `CREATE DATABASE IF NOT EXISTS`, once a read has found the database missing.
+    /// On a cluster, `ON CLUSTER`: every replica gets it.
     pub(super) async fn create_database(&self) -> Result<(), ClickHouseError> {
-        self.server_client
-            .query("CREATE DATABASE IF NOT EXISTS ?")
-            .bind(Identifier(&self.database))
-            .execute()
-            .await
-            .map_err(|error| self.error(&format!("create database `{}`", self.database), &error))
+        let query = match self.cluster() {
+            Some(cluster) => self
+                .server_client
+                .query("CREATE DATABASE IF NOT EXISTS ? ON CLUSTER ?")
+                .bind(Identifier(&self.database))
+                .bind(cluster),
+            None => self.server_client.query("CREATE DATABASE IF NOT EXISTS ?").bind(Identifier(&self.database)),
+        };
+        query.execute().await.map_err(|error| self.error(&format!("create database `{}`", self.database), &error))
     }
 
     /// Runs one migration statement. It may rightly run silent for long, so instead of a read
@@ -96,9 +146,12 @@ impl Connection {
     /// the server still runs it (by its `query_id`). The server not answering that, or no longer
     /// running the statement twice in a row while its answer has not come, is a stalled
     /// connection, and ends the statement with an error naming the bound.
+    ///
+    /// The statement is rendered for this server first ([`Connection::render`]).
     pub(super) async fn execute(&self, statement: &str) -> Result<(), ClientError> {
+        let statement = self.render(statement);
         let query_id = next_query_id();
-        let running = self.statement_client.query_raw(statement).with_setting("query_id", query_id.as_str()).execute();
+        let running = self.statement_client.query_raw(&statement).with_setting("query_id", query_id.as_str()).execute();
         tokio::select! {
             result = running => result,
             reason = self.watch(&query_id) => Err(ClientError::Other(reason.into())),
@@ -294,6 +347,7 @@ mod tests {
             password: crate::config::Secret::new("hunter2"),
             database: "analytics".to_owned(),
             bounds: crate::config::Bounds::default(),
+            cluster: None,
         };
         let connection = Connection::new(&config);
         let error = connection.error("run `SELECT 1`", &ClientError::BadResponse(WRONG_PASSWORD_18.to_owned()));

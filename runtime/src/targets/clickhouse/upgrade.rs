@@ -319,6 +319,7 @@ mod tests {
             password: crate::config::Secret::new("hunter2"),
             database: "analytics".to_owned(),
             bounds: crate::config::Bounds::default(),
+            cluster: None,
         };
         let connection = Connection::new(&config);
         let reason = "Code: 60, DB::Exception: Table analytics.a doesn't exist.".to_owned();
