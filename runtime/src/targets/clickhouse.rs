@@ -86,6 +86,7 @@ mod history;
 mod lock;
 mod read_timeout;
 mod repair;
+mod replicas;
 pub mod schema;
 mod script;
 mod upgrade;
@@ -204,6 +205,50 @@ pub enum ClickHouseError {
          statements: {reason}; run down with the release that applied V{version}, which has its downgrade file"
     )]
     StoredDowngrade { server: String, version: u64, description: String, reason: String },
+    #[error(
+        "`{server}` does not know the cluster `{cluster}` (`system.clusters` has no such cluster); check \
+         CLICKHOUSE_CLUSTER (or --clickhouse-cluster) against `SELECT DISTINCT cluster FROM system.clusters`"
+    )]
+    UnknownCluster { server: String, cluster: String },
+    #[error(
+        "{count} of the hosts of the cluster `{cluster}` do not answer through `{server}`: {hosts}; nothing was \
+         run. Start them (or wait longer with --wait), or run with --allow-lagging-replicas to go on without them: \
+         their DDL then waits in the cluster's queue and runs when they are back"
+    )]
+    ReplicasDown { server: String, cluster: String, count: usize, hosts: String },
+    #[error(
+        "{path}: statement {number}/{total} of V{version} (`{first_line}`) was queued on the cluster `{cluster}` \
+         but not finished within distributed_ddl_task_timeout on every host ({reason}); {lagging}. It stays in \
+         the cluster's queue and runs there when they are back; `migration_history` records it as started \
+         (running), and the next migrate checks each replica's catalog and goes on once they have it (or at once \
+         with --allow-lagging-replicas)"
+    )]
+    Queued {
+        server: String,
+        cluster: String,
+        path: &'static str,
+        version: u64,
+        number: usize,
+        total: usize,
+        first_line: String,
+        lagging: String,
+        reason: String,
+    },
+    #[error(
+        "{path}: statement {number}/{total} of V{version} (`{first_line}`) has run on some hosts of the cluster \
+         `{cluster}` but not yet on {lagging} (it waits in their DDL queue); it is never run twice. Wait until \
+         they catch up (check `system.replication_queue` and that they are up), then run migrate again; or run \
+         with --allow-lagging-replicas to go on now"
+    )]
+    Lagging {
+        cluster: String,
+        path: &'static str,
+        version: u64,
+        number: usize,
+        total: usize,
+        first_line: String,
+        lagging: String,
+    },
     /// Another migrator held the ClickHouse run lock past `--lock-timeout` (`clickhouse/lock.rs`).
     #[error(
         "the run lock of `{server}` (table `{database}`.`migration_run_lock`) is still {holder}, after waiting \
@@ -320,13 +365,44 @@ impl Target for ClickHouseTarget {
         self.checkpoint = checkpoint;
     }
 
+    /// `SELECT 1`; on a cluster also every host of it (`clickhouse/replicas.rs`), which sets the
+    /// history's insert quorum to the hosts that answered.
     async fn health_check(&mut self) -> Result<(), ClickHouseError> {
-        self.connection.health_check().await
+        self.connection.health_check().await?;
+        let Some(cluster) = self.connection.cluster_config().cloned() else {
+            return Ok(());
+        };
+        let survey = replicas::survey(&self.connection, &cluster.name).await?;
+        if !survey.down.is_empty() {
+            let hosts = survey
+                .down
+                .iter()
+                .map(|(host, reason)| format!("{} ({reason})", host.address))
+                .collect::<Vec<_>>()
+                .join("; ");
+            if !cluster.allow_lagging_replicas {
+                return Err(ClickHouseError::ReplicasDown {
+                    server: self.connection.server().to_owned(),
+                    cluster: cluster.name.clone(),
+                    count: survey.down.len(),
+                    hosts,
+                });
+            }
+            tracing::warn!(
+                event = "clickhouse_migrator.replicas_lagging",
+                target = "clickhouse",
+                "--allow-lagging-replicas: going on without {hosts}; their DDL waits in the queue of `{}`",
+                cluster.name
+            );
+        }
+        self.connection.set_quorum(u64::try_from(survey.answering.len()).unwrap_or(u64::MAX));
+        Ok(())
     }
 
-    /// Refused credentials: the server answered, and will answer the same until the settings change.
+    /// Refused credentials, or a cluster the server does not know: the server answered, and will
+    /// answer the same until the settings change.
     fn is_permanent(error: &ClickHouseError) -> bool {
-        matches!(error, ClickHouseError::Authentication { .. })
+        matches!(error, ClickHouseError::Authentication { .. } | ClickHouseError::UnknownCluster { .. })
     }
 
     async fn status(&mut self, plan: &Plan) -> Result<Status, ClickHouseError> {
@@ -343,6 +419,9 @@ impl Target for ClickHouseTarget {
             {
                 status.problems.push(refusal.to_string());
             }
+        }
+        if let Some(cluster) = self.connection.cluster() {
+            status.notes.extend(self.replica_notes(cluster, &history).await?);
         }
         Ok(status)
     }
@@ -386,6 +465,34 @@ impl VersionedTarget for ClickHouseTarget {
 }
 
 impl ClickHouseTarget {
+    /// One line per host of the cluster: whether its copy of `migration_history` has caught up
+    /// with the one this node reads (the newest row of every version), or why it cannot tell.
+    async fn replica_notes(&self, cluster: &str, history: &history::History) -> Result<Vec<String>, ClickHouseError> {
+        let connection = &self.connection;
+        let hosts = replicas::hosts(connection, cluster).await?;
+        if history.missing {
+            return Ok(vec![format!("cluster `{cluster}`: {} hosts, no history yet", hosts.len())]);
+        }
+        let mut digests = Vec::with_capacity(hosts.len());
+        for host in &hosts {
+            digests.push(replicas::history_digest(connection, host).await);
+        }
+        // What this status read (with sequential consistency: every quorum-written row).
+        let newest = Some(history.digest());
+        Ok(hosts
+            .iter()
+            .zip(digests)
+            .map(|(host, digest)| {
+                let state = match (&digest, &newest) {
+                    (None, _) => "does not answer (or has no `migration_history`): it catches up when it is back",
+                    (Some(digest), Some(newest)) if digest == newest => "caught up",
+                    _ => "behind: its replication queue has not fetched every history row yet",
+                };
+                format!("replica {} of `{cluster}`: {state}", host.address)
+            })
+            .collect())
+    }
+
     /// The row the engine's `entry` was read from.
     fn row(&self, version: u64) -> Option<&HistoryRow> {
         self.read.as_ref()?.rows.iter().find(|row| row.version == version)

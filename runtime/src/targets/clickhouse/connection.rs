@@ -26,6 +26,7 @@ pub(super) struct Connection {
     /// `http://user@host:port/database`, for messages.
     server: String,
     user: String,
+    password: crate::config::Secret,
     database: String,
     bounds: Bounds,
     /// Without a database: the health check, `CREATE DATABASE` and `system.*` queries must work
@@ -55,6 +56,7 @@ impl Connection {
         Connection {
             server: config.describe(),
             user: config.user.clone(),
+            password: config.password.clone(),
             database: config.database.clone(),
             bounds: config.bounds,
             server_client,
@@ -106,6 +108,15 @@ impl Connection {
 
     pub(super) fn server(&self) -> &str {
         &self.server
+    }
+
+    pub(super) fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// For `remote()`'s arguments only (`clickhouse/replicas.rs`).
+    pub(super) fn password(&self) -> &str {
+        self.password.expose()
     }
 
     pub(super) fn database(&self) -> &str {

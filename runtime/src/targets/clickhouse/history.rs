@@ -225,6 +225,17 @@ impl History {
     }
 }
 
+impl History {
+    /// The newest `sequence` of every version as ClickHouse prints
+    /// `toString(groupArray((version, sequence)))` (`[(1,3),(2,5)]`), to compare with a
+    /// replica's copy (`replicas::history_digest`).
+    pub fn digest(&self) -> String {
+        let pairs: Vec<String> =
+            self.sequences.iter().map(|(version, sequence)| format!("({version},{sequence})")).collect();
+        format!("[{}]", pairs.join(","))
+    }
+}
+
 #[cfg(test)]
 impl History {
     /// A history of these current rows, and of reverted versions with their last `sequence`.

@@ -103,6 +103,11 @@ pub(super) async fn apply_migration(
         let statement_started = Instant::now();
         if let Err(error) = connection.execute(statement).await {
             let reason = describe_error(&error);
+            if error_code(&error) == Some(DDL_TIMEOUT) && connection.cluster().is_some() {
+                // Queued, not failed: the intent row stays (`running`), with why, for the next
+                // run to settle from every replica's catalog.
+                return Err(queued(connection, &mut progress, index, statement, reason).await);
+            }
             // ClickHouse refused it: it did not run. Without an answer (a cut connection, a
             // timeout) it may have run, and the intent row stays for the next run to settle.
             if error_code(&error).is_some() {
@@ -146,10 +151,45 @@ async fn settle(connection: &Connection, row: &HistoryRow, progress: &mut Progre
         return Ok(());
     };
     let outcome = match effect::effect_of(statement, effect::Server::ClickHouse) {
-        Ok(Some(effect)) => {
-            let seen = catalog::seen(connection, &effect.object).await?;
-            effect::settle(&effect, seen)
-        }
+        Ok(Some(effect)) => match connection.cluster_config() {
+            // On a cluster the statement ran `ON CLUSTER`: every replica's catalog must agree.
+            Some(cluster) => match catalog::seen_on_cluster(connection, &cluster.name, &effect.object).await? {
+                catalog::SeenOnCluster::Everywhere(seen) => effect::settle(&effect, seen),
+                catalog::SeenOnCluster::Lagging { present, absent } => {
+                    // It ran on some replicas, so it was issued and sits in the others' queue: it is
+                    // never run again.
+                    let creates = effect::settle(&effect, effect::Seen::Present) == Ok(Settled::Ran);
+                    let lagging = if creates { absent } else { present };
+                    if !cluster.allow_lagging_replicas {
+                        return Err(ClickHouseError::Lagging {
+                            cluster: cluster.name.clone(),
+                            path: migration.upgrade.path,
+                            version: migration.version,
+                            number: index + 1,
+                            total: migration.upgrade.statements.len(),
+                            first_line: first_line(statement).to_owned(),
+                            lagging: lagging.join(", "),
+                        });
+                    }
+                    tracing::warn!(
+                        event = "clickhouse_migrator.statement_lagging",
+                        target = "clickhouse",
+                        version = migration.version,
+                        statement = index + 1,
+                        "V{} statement {}/{} has not run yet on {} (queued); --allow-lagging-replicas: going on",
+                        migration.version,
+                        index + 1,
+                        migration.upgrade.statements.len(),
+                        lagging.join(", ")
+                    );
+                    Ok(Settled::Ran)
+                }
+            },
+            None => {
+                let seen = catalog::seen(connection, &effect.object).await?;
+                effect::settle(&effect, seen)
+            }
+        },
         // A statement that changes nothing (`SELECT`) simply runs again.
         Ok(None) => Ok(Settled::NotRun),
         Err(unreadable) => Err(unreadable),
@@ -228,6 +268,61 @@ fn log_applied(migration: &Migration, execution_ms: u64) {
         migration.version,
         migration.description
     );
+}
+
+/// TIMEOUT_EXCEEDED from `distributed_ddl_task_timeout`: the statement was queued on every host
+/// and some have not finished it yet.
+const DDL_TIMEOUT: u32 = 159;
+
+/// The error of a statement the cluster queued but some hosts have not run yet (Code 159), after
+/// recording that in a new `running` row: which hosts lag, read from their catalogs where the
+/// statement's effect can be read there.
+async fn queued(
+    connection: &Connection,
+    progress: &mut Progress,
+    index: usize,
+    statement: &str,
+    reason: String,
+) -> ClickHouseError {
+    let migration = progress.migration;
+    let cluster = connection.cluster().unwrap_or_default().to_owned();
+    let lagging = match effect::effect_of(statement, effect::Server::ClickHouse) {
+        Ok(Some(effect)) => match catalog::seen_on_cluster(connection, &cluster, &effect.object).await {
+            Ok(catalog::SeenOnCluster::Lagging { present, absent }) => {
+                let creates = effect::settle(&effect, effect::Seen::Present) == Ok(Settled::Ran);
+                format!("it has not run yet on {}", if creates { absent } else { present }.join(", "))
+            }
+            Ok(catalog::SeenOnCluster::Everywhere(_)) => {
+                "every answering host's catalog agrees by now; the next migrate settles it".to_owned()
+            }
+            Err(error) => format!("the lagging hosts could not be read ({error})"),
+        },
+        _ => "which hosts lag cannot be read from the catalog for this statement".to_owned(),
+    };
+    let error = format!("queued on the cluster, not finished everywhere: {lagging}; {reason}");
+    let row = progress.next_row(MigrationState::Running, error);
+    if let Err(write) = history::write(connection, &row).await {
+        tracing::warn!(
+            event = "clickhouse_migrator.history_not_written",
+            target = "clickhouse",
+            version = migration.version,
+            error = %describe_error(&write),
+            "could not record that V{} statement {} is queued; its intent row stays",
+            migration.version,
+            index + 1
+        );
+    }
+    ClickHouseError::Queued {
+        server: connection.server().to_owned(),
+        cluster,
+        path: migration.upgrade.path,
+        version: migration.version,
+        number: index + 1,
+        total: migration.upgrade.statements.len(),
+        first_line: first_line(statement).to_owned(),
+        lagging,
+        reason,
+    }
 }
 
 /// Keeps ClickHouse's error in the history as a `partial` row: the statement did not run. If this
