@@ -45,9 +45,18 @@ pub(super) struct Connection {
 
 impl Connection {
     pub(super) fn new(config: &ClickHouseConfig) -> Self {
-        let server_client = logged_in(http_client(Some(config.bounds.io_timeout)), config);
+        let mut server_client = logged_in(http_client(Some(config.bounds.io_timeout)), config);
+        let mut statement_client = logged_in(http_client(None), config);
+        if config.cluster.is_some() {
+            // An `ON CLUSTER` statement streams one row per host as each finishes; an error
+            // raised after the first rows (Code 159 when some host lags) would come after the
+            // HTTP 200 and read as success. The server buffers the whole answer instead, so
+            // the error is the answer's status.
+            server_client = server_client.with_setting("wait_end_of_query", "1");
+            statement_client = statement_client.with_setting("wait_end_of_query", "1");
+        }
         let client = server_client.clone().with_database(config.database.as_str());
-        let mut statement_client = logged_in(http_client(None), config).with_database(config.database.as_str());
+        let mut statement_client = statement_client.with_database(config.database.as_str());
         if let Some(timeout) = config.bounds.statement_timeout {
             // Whole seconds, the setting's unit; at least one, since 0 means no limit.
             statement_client =
