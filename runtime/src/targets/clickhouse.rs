@@ -72,8 +72,17 @@
 //! the plan no longer has (a deleted or renumbered file: running around it could repeat or skip
 //! its changes), an applied migration whose file has changed, and (shared with PostgreSQL, in
 //! `targets::versioned`) gaps below the newest applied version and tables without any history. `status` lists every one of
-//! them. ClickHouse has no lock to take, so two runs at once against one database are not
-//! guarded against here: `migrate` runs once per deploy.
+//! them. Two runs at once are kept apart by the run lock (`crate::lock`): PostgreSQL's, or, when
+//! no PostgreSQL is in use, ClickHouse's own (`lock` submodule).
+//!
+//! # Clusters
+//!
+//! With `CLICKHOUSE_CLUSTER` set, the same target runs on a cluster through the configured node:
+//! statements are rendered for it (`cluster`), the history is one replicated table for the whole
+//! cluster, inserted with a quorum and read with sequential consistency (`history`,
+//! `Connection::history_client`), every host must answer before a run (`replicas`, from the
+//! health check), and an `ON CLUSTER` statement some host has not finished in time (Code 159) is
+//! recorded as queued and settled on the next run from every replica's catalog, never run twice.
 
 mod catalog;
 pub mod cluster;
