@@ -482,20 +482,38 @@ impl ClickHouseTarget {
         if history.missing {
             return Ok(vec![format!("cluster `{cluster}`: {} hosts, no history yet", hosts.len())]);
         }
-        let mut digests = Vec::with_capacity(hosts.len());
+        // What this status read (with sequential consistency: every quorum-written row), and the
+        // tables every replica should hold: those of the replicas that hold the most.
+        let newest = history.digest();
+        let mut copies = Vec::with_capacity(hosts.len());
         for host in &hosts {
-            digests.push(replicas::history_digest(connection, host).await);
+            copies.push((replicas::history_digest(connection, host).await, replicas::tables(connection, host).await));
         }
-        // What this status read (with sequential consistency: every quorum-written row).
-        let newest = Some(history.digest());
+        let all_tables: std::collections::BTreeSet<&String> =
+            copies.iter().filter_map(|(_, tables)| tables.as_ref()).flatten().collect();
         Ok(hosts
             .iter()
-            .zip(digests)
-            .map(|(host, digest)| {
-                let state = match (&digest, &newest) {
-                    (None, _) => "does not answer (or has no `migration_history`): it catches up when it is back",
-                    (Some(digest), Some(newest)) if digest == newest => "caught up",
-                    _ => "behind: its replication queue has not fetched every history row yet",
+            .zip(&copies)
+            .map(|(host, (digest, tables))| {
+                let state = match (digest, tables) {
+                    (Some(digest), Some(tables)) if *digest == newest => {
+                        let missing: Vec<&str> =
+                            all_tables.iter().filter(|name| !tables.contains(name)).map(|name| name.as_str()).collect();
+                        if missing.is_empty() {
+                            "caught up".to_owned()
+                        } else {
+                            format!(
+                                "behind: its DDL queue has not created {} yet (other replicas have it)",
+                                missing.join(", ")
+                            )
+                        }
+                    }
+                    (Some(_), Some(_)) => {
+                        "behind: its replication queue has not fetched every history row yet".to_owned()
+                    }
+                    _ => {
+                        "does not answer (or has no `migration_history` yet): it catches up when it is back".to_owned()
+                    }
                 };
                 format!("replica {} of `{cluster}`: {state}", host.address)
             })

@@ -15,6 +15,10 @@ use super::ClickHouseError;
 use crate::config::{Bounds, ClickHouseConfig, ClusterConfig};
 use crate::targets::human_duration;
 
+/// TIMEOUT_EXCEEDED from `distributed_ddl_task_timeout`: an `ON CLUSTER` statement was queued on
+/// every host and some have not finished it yet.
+pub(super) const DDL_TIMEOUT: u32 = 159;
+
 /// The codes ClickHouse answers a bad user or password with: UNKNOWN_USER, WRONG_PASSWORD and
 /// REQUIRED_PASSWORD (18.x), AUTHENTICATION_FAILED (19.x and later).
 const AUTHENTICATION_CODES: [u32; 4] = [192, 193, 194, 516];
@@ -89,6 +93,28 @@ impl Connection {
         self.quorum = quorum;
     }
 
+    /// `result` of the migrator's own `ON CLUSTER` DDL (the database, `migration_history`), with
+    /// a Code 159 (some host did not finish within `distributed_ddl_task_timeout`) taken as done
+    /// when `--allow-lagging-replicas` let the run go on without some hosts: the live hosts ran
+    /// it, and the others run it from the queue when they are back.
+    pub(super) fn lagging_allowed(&self, result: Result<(), ClientError>, what: &str) -> Result<(), ClientError> {
+        match result {
+            Err(error)
+                if error_code(&error) == Some(DDL_TIMEOUT)
+                    && self.cluster.as_ref().is_some_and(|cluster| cluster.allow_lagging_replicas) =>
+            {
+                tracing::warn!(
+                    event = "clickhouse_migrator.ddl_queued",
+                    target = "clickhouse",
+                    "{what}: queued for the hosts that lag (--allow-lagging-replicas): {}",
+                    describe_error(&error)
+                );
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
     /// `statement` as this server runs it: `{cluster}` filled in on a cluster, the clause and
     /// Replicated engines made single-server otherwise (`clickhouse/cluster.rs`).
     pub(super) fn render<'a>(&self, statement: &'a str) -> std::borrow::Cow<'a, str> {
@@ -158,7 +184,8 @@ impl Connection {
                 .bind(cluster),
             None => self.server_client.query("CREATE DATABASE IF NOT EXISTS ?").bind(Identifier(&self.database)),
         };
-        query.execute().await.map_err(|error| self.error(&format!("create database `{}`", self.database), &error))
+        let created = self.lagging_allowed(query.execute().await, "create the database");
+        created.map_err(|error| self.error(&format!("create database `{}`", self.database), &error))
     }
 
     /// Runs one migration statement. It may rightly run silent for long, so instead of a read

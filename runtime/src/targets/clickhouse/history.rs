@@ -297,7 +297,8 @@ pub(super) async fn prepare(connection: &Connection) -> Result<History, ClickHou
 }
 
 async fn create(connection: &Connection) -> Result<(), ClickHouseError> {
-    create_table(connection).execute().await.map_err(|error| connection.error("create `migration_history`", &error))
+    let created = connection.lagging_allowed(create_table(connection).execute().await, "create `migration_history`");
+    created.map_err(|error| connection.error("create `migration_history`", &error))
 }
 
 /// Adds `reverting`, `reverted` and `running` to a `status` column created before them. A column
@@ -319,7 +320,8 @@ pub(super) async fn extend_status(connection: &Connection) -> Result<(), ClickHo
         Some(cluster) => connection.client().query(&alter).bind(Identifier(connection.database())).bind(cluster),
         None => connection.client().query(&alter.replace(" ON CLUSTER ?", "")).bind(Identifier(connection.database())),
     };
-    query.execute().await.map_err(|error| {
+    let altered = connection.lagging_allowed(query.execute().await, "extend `migration_history.status`");
+    altered.map_err(|error| {
         connection.error("add `reverting`, `reverted` and `running` to `migration_history.status`", &error)
     })
 }

@@ -139,3 +139,13 @@ pub(super) async fn history_digest(connection: &Connection, host: &Host) -> Opti
     .await
     .ok()
 }
+
+/// The tables (and views) of the configured database on `host`, sorted; `None` when it cannot be
+/// read. A replica whose DDL queue is behind lacks some (or still has dropped ones).
+pub(super) async fn tables(connection: &Connection, host: &Host) -> Option<Vec<String>> {
+    remote(connection, host, "SELECT name FROM REMOTE WHERE database = ? ORDER BY name", "system", "tables")
+        .bind(connection.database())
+        .fetch_all::<String>()
+        .await
+        .ok()
+}

@@ -6,7 +6,7 @@ use std::time::Instant;
 use chrono::Utc;
 
 use super::catalog;
-use super::connection::{describe_error, error_code, Connection};
+use super::connection::{describe_error, error_code, Connection, DDL_TIMEOUT};
 use super::drift::Step;
 use super::history::{self, HistoryRow, MigrationState};
 use super::script::first_line;
@@ -104,16 +104,22 @@ pub(super) async fn apply_migration(
         if let Err(error) = connection.execute(statement).await {
             let reason = describe_error(&error);
             if error_code(&error) == Some(DDL_TIMEOUT) && connection.cluster().is_some() {
-                // Queued, not failed: the intent row stays (`running`), with why, for the next
-                // run to settle from every replica's catalog.
-                return Err(queued(connection, &mut progress, index, statement, reason).await);
+                // Queued, not failed. With --allow-lagging-replicas, and the statement seen to
+                // have run on some replica, the run goes on (the others run it from the queue);
+                // otherwise the intent row stays (`running`), with why, for the next run to
+                // settle from every replica's catalog.
+                match queued(connection, &mut progress, index, statement, reason).await {
+                    Queued::GoOn => {}
+                    Queued::Stop(error) => return Err(error),
+                }
+            } else {
+                // ClickHouse refused it: it did not run. Without an answer (a cut connection, a
+                // timeout) it may have run, and the intent row stays for the next run to settle.
+                if error_code(&error).is_some() {
+                    record_failure(connection, &mut progress, &reason).await;
+                }
+                return Err(statement_error(connection, migration, index, reason, resumed && index == first));
             }
-            // ClickHouse refused it: it did not run. Without an answer (a cut connection, a
-            // timeout) it may have run, and the intent row stays for the next run to settle.
-            if error_code(&error).is_some() {
-                record_failure(connection, &mut progress, &reason).await;
-            }
-            return Err(statement_error(connection, migration, index, reason, resumed && index == first));
         }
         let statement_ms = elapsed_ms(statement_started);
         run_ms += statement_ms;
@@ -270,10 +276,6 @@ fn log_applied(migration: &Migration, execution_ms: u64) {
     );
 }
 
-/// TIMEOUT_EXCEEDED from `distributed_ddl_task_timeout`: the statement was queued on every host
-/// and some have not finished it yet.
-const DDL_TIMEOUT: u32 = 159;
-
 /// The error of a statement the cluster queued but some hosts have not run yet (Code 159), after
 /// recording that in a new `running` row: which hosts lag, read from their catalogs where the
 /// statement's effect can be read there.
@@ -283,14 +285,30 @@ async fn queued(
     index: usize,
     statement: &str,
     reason: String,
-) -> ClickHouseError {
+) -> Queued {
     let migration = progress.migration;
     let cluster = connection.cluster().unwrap_or_default().to_owned();
+    let allowed = connection.cluster_config().is_some_and(|cluster| cluster.allow_lagging_replicas);
     let lagging = match effect::effect_of(statement, effect::Server::ClickHouse) {
         Ok(Some(effect)) => match catalog::seen_on_cluster(connection, &cluster, &effect.object).await {
             Ok(catalog::SeenOnCluster::Lagging { present, absent }) => {
                 let creates = effect::settle(&effect, effect::Seen::Present) == Ok(Settled::Ran);
-                format!("it has not run yet on {}", if creates { absent } else { present }.join(", "))
+                let behind = if creates { absent } else { present }.join(", ");
+                if allowed {
+                    tracing::warn!(
+                        event = "clickhouse_migrator.statement_lagging",
+                        target = "clickhouse",
+                        version = migration.version,
+                        statement = index + 1,
+                        "V{} statement {}/{} ran on the answering replicas and waits in the queue of {behind} \
+                         (--allow-lagging-replicas): going on",
+                        migration.version,
+                        index + 1,
+                        migration.upgrade.statements.len()
+                    );
+                    return Queued::GoOn;
+                }
+                format!("it has not run yet on {behind}")
             }
             Ok(catalog::SeenOnCluster::Everywhere(_)) => {
                 "every answering host's catalog agrees by now; the next migrate settles it".to_owned()
@@ -312,7 +330,7 @@ async fn queued(
             index + 1
         );
     }
-    ClickHouseError::Queued {
+    Queued::Stop(ClickHouseError::Queued {
         server: connection.server().to_owned(),
         cluster,
         path: migration.upgrade.path,
@@ -322,7 +340,14 @@ async fn queued(
         first_line: first_line(statement).to_owned(),
         lagging,
         reason,
-    }
+    })
+}
+
+/// What a statement queued on the cluster (Code 159) means for the run.
+enum Queued {
+    /// It ran on the answering replicas and lagging ones were allowed: the next statement runs.
+    GoOn,
+    Stop(ClickHouseError),
 }
 
 /// Keeps ClickHouse's error in the history as a `partial` row: the statement did not run. If this
