@@ -93,7 +93,7 @@ async fn take(config: &Config, postgres_runs: bool, clickhouse_runs: bool) -> Re
         Some(connection) => postgres::RunLock::acquire_on(connection, database, config.lock.timeout).await,
         None => postgres::RunLock::acquire(database, config.lock.timeout).await,
     };
-    lock.map(|lock| Some(RunLock::Postgres(lock))).map_err(RunError::Lock)
+    lock.map(|lock| Some(RunLock::Postgres(Box::new(lock)))).map_err(RunError::Lock)
 }
 
 /// ClickHouse's run lock, after the same health check as the target's.
@@ -104,7 +104,7 @@ async fn take_clickhouse(config: &Config) -> Result<RunLock, RunError> {
     wait_for(&mut server, &address, config.wait, Instant::now(), &Applied::default()).await?;
     clickhouse::RunLock::acquire(&config.clickhouse, config.lock.timeout)
         .await
-        .map(RunLock::ClickHouse)
+        .map(|lock| RunLock::ClickHouse(Box::new(lock)))
         .map_err(|error| RunError::ClickHouseLock(Box::new(error)))
 }
 
@@ -134,7 +134,7 @@ impl Guard {
     pub async fn release(self) {
         match self.checkpoint.take_lock().await {
             Some(RunLock::Postgres(lock)) => {
-                if let Err(error) = lock.release().await {
+                if let Err(error) = (*lock).release().await {
                     tracing::warn!(
                         event = "postgresql_migrator.lock_release_failed",
                         target = "postgres",
@@ -145,7 +145,7 @@ impl Guard {
             }
             Some(RunLock::ClickHouse(lock)) => {
                 let server = lock.server().to_owned();
-                if let Err(reason) = lock.release().await {
+                if let Err(reason) = (*lock).release().await {
                     tracing::warn!(
                         event = "clickhouse_migrator.lock_release_failed",
                         target = "clickhouse",

@@ -25,8 +25,9 @@ use super::{clickhouse, postgres};
 /// and ClickHouse runs, ClickHouse's (`targets::clickhouse::RunLock`).
 #[derive(Debug)]
 pub enum RunLock {
-    Postgres(postgres::RunLock),
-    ClickHouse(clickhouse::RunLock),
+    /// Boxed, both: a PostgreSQL connection and ClickHouse's clients are large.
+    Postgres(Box<postgres::RunLock>),
+    ClickHouse(Box<clickhouse::RunLock>),
 }
 
 impl RunLock {

@@ -225,24 +225,10 @@ pub enum ClickHouseError {
          their DDL then waits in the cluster's queue and runs when they are back"
     )]
     ReplicasDown { server: String, cluster: String, count: usize, hosts: String },
-    #[error(
-        "{path}: statement {number}/{total} of V{version} (`{first_line}`) was queued on the cluster `{cluster}` \
-         but not finished within distributed_ddl_task_timeout on every host ({reason}); {lagging}. It stays in \
-         the cluster's queue and runs there when they are back; `migration_history` records it as started \
-         (running), and the next migrate checks each replica's catalog and goes on once they have it (or at once \
-         with --allow-lagging-replicas)"
-    )]
-    Queued {
-        server: String,
-        cluster: String,
-        path: &'static str,
-        version: u64,
-        number: usize,
-        total: usize,
-        first_line: String,
-        lagging: String,
-        reason: String,
-    },
+    /// An `ON CLUSTER` statement some host did not finish in time (Code 159), boxed to keep the
+    /// error small.
+    #[error(transparent)]
+    Queued(Box<QueuedError>),
     #[error(
         "{path}: statement {number}/{total} of V{version} (`{first_line}`) has run on some hosts of the cluster \
          `{cluster}` but not yet on {lagging} (it waits in their DDL queue); it is never run twice. Wait until \
@@ -305,6 +291,27 @@ fn script(direction: Direction, version: u64) -> String {
         Direction::Upgrade => format!("V{version}"),
         Direction::Downgrade => format!("the downgrade of V{version}"),
     }
+}
+
+/// A statement queued on the cluster but not finished everywhere: [`ClickHouseError::Queued`].
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{path}: statement {number}/{total} of V{version} (`{first_line}`) was queued on the cluster `{cluster}` \
+     but not finished within distributed_ddl_task_timeout on every host ({reason}); {lagging}. It stays in \
+     the cluster's queue and runs there when they are back; `migration_history` records it as started \
+     (running), and the next migrate checks each replica's catalog and goes on once they have it (or at once \
+     with --allow-lagging-replicas)"
+)]
+pub struct QueuedError {
+    pub server: String,
+    pub cluster: String,
+    pub path: &'static str,
+    pub version: u64,
+    pub number: usize,
+    pub total: usize,
+    pub first_line: String,
+    pub lagging: String,
+    pub reason: String,
 }
 
 /// A downgrade statement ClickHouse refused: [`ClickHouseError::DowngradeStatement`], boxed

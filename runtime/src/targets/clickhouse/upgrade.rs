@@ -330,7 +330,7 @@ async fn queued(
             index + 1
         );
     }
-    Queued::Stop(ClickHouseError::Queued {
+    Queued::Stop(ClickHouseError::Queued(Box::new(super::QueuedError {
         server: connection.server().to_owned(),
         cluster,
         path: migration.upgrade.path,
@@ -340,7 +340,7 @@ async fn queued(
         first_line: first_line(statement).to_owned(),
         lagging,
         reason,
-    })
+    })))
 }
 
 /// What a statement queued on the cluster (Code 159) means for the run.
