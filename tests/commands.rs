@@ -489,11 +489,32 @@ async fn commands_that_change_a_server_wait_for_the_run_lock_then_give_up() {
 }
 
 #[tokio::test]
-async fn without_postgres_configured_a_clickhouse_run_holds_no_lock_and_says_so() {
+async fn without_postgres_configured_a_clickhouse_run_holds_the_clickhouse_lock() {
     let servers = Servers::new().await;
     let mut command = servers.migrator();
     command.env_remove("DATABASE_URL").args(["up", "--target", "clickhouse", "--to", "1", "--wait", "10s"]);
     let outcome = run(&mut command).expect_success("up without PostgreSQL");
-    assert!(outcome.events().contains(&"migrator.lock_skipped".to_owned()), "{}", outcome.stderr);
+    let events = outcome.events();
+    assert!(!events.contains(&"migrator.lock_skipped".to_owned()), "{}", outcome.stderr);
+    let acquired = events.iter().position(|event| event == "clickhouse_migrator.lock_acquired");
+    let applied = events.iter().position(|event| event == "clickhouse_migrator.migration_applied");
+    assert!(acquired.is_some() && acquired < applied, "the lock is taken before anything runs: {events:?}");
+    assert!(events.contains(&"clickhouse_migrator.lock_released".to_owned()), "{events:?}");
     assert_eq!(servers.clickhouse_versions().await, vec![nth_version(PLAN.clickhouse, 1)]);
+}
+
+#[tokio::test]
+async fn without_postgres_a_clickhouse_run_waits_for_the_clickhouse_lock_another_migrator_holds() {
+    let servers = Servers::new().await;
+    let config = servers.clickhouse.config.clone();
+    let held = tradeforge_migrator::targets::clickhouse::RunLock::acquire(&config, std::time::Duration::ZERO)
+        .await
+        .expect("take the ClickHouse run lock");
+    let mut command = servers.migrator();
+    command.env_remove("DATABASE_URL").args(["up", "--target", "clickhouse", "--to", "1", "--lock-timeout", "1s"]);
+    let outcome = run(&mut command);
+    assert_eq!(outcome.code, Some(5), "refused after --lock-timeout: {}", outcome.stderr);
+    assert!(outcome.stderr.contains("migration_run_lock"), "{}", outcome.stderr);
+    assert!(!servers.clickhouse.table_names().await.contains(&"migration_history".to_owned()), "nothing ran");
+    held.release().await.expect("release the ClickHouse run lock");
 }

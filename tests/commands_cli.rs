@@ -112,7 +112,7 @@ fn plan_sql_of_one_target_prints_only_that_target() {
     for absent in ["-- postgres:", "-- kafka:", "-- indicators:"] {
         assert!(!outcome.stdout.contains(absent), "{absent}: {}", outcome.stdout);
     }
-    let rendered = tradeforge_migrator::commands::plan_sql::render(&PLAN, &[TargetName::Clickhouse]);
+    let rendered = tradeforge_migrator::commands::plan_sql::render(&PLAN, &[TargetName::Clickhouse], None);
     assert_eq!(outcome.stdout, rendered);
     let targets_without_sql = run(&["plan", "postgres"]);
     assert_eq!(targets_without_sql.code, Some(2), "targets need --sql: {}", targets_without_sql.stderr);

@@ -13,7 +13,7 @@ fn plan_sql_prints_every_statement_in_order() {
     use tradeforge_migrator::commands::plan_sql::{render, terminated};
     use tradeforge_migrator::targets::TargetName;
     let plan = &tradeforge_migrator::PLAN;
-    let text = render(plan, &TargetName::ALL);
+    let text = render(plan, &TargetName::ALL, None);
     let mut position = 0;
     for migration in plan.postgres.iter().chain(plan.clickhouse) {
         for statement in migration.upgrade.statements {

@@ -53,7 +53,7 @@ fn execute(plan: &'static Plan, cli: Cli) -> anyhow::Result<u8> {
                 println!("the plan ({fingerprint}) was compiled from the sources in `{}`", root.display());
                 Ok(exit_code::SUCCESS)
             }
-            None => Ok(print_plan(plan, args)),
+            None => print_plan(plan, &environment, args),
         },
         Command::New(args) => new_migration(args),
         Command::Migrate(args) => migrate(plan, &environment, args),
@@ -133,13 +133,18 @@ fn import(args: &ImportArgs) -> anyhow::Result<u8> {
     Ok(exit_code::SUCCESS)
 }
 
-fn print_plan(plan: &Plan, args: &PlanArgs) -> u8 {
+fn print_plan(plan: &Plan, environment: &Environment, args: &PlanArgs) -> anyhow::Result<u8> {
     if args.sql {
-        print!("{}", plan_sql::render(plan, &args.selected_targets()));
+        // The ClickHouse statements as they run on this cluster, or on a single server.
+        let cluster = match &args.clickhouse_cluster {
+            Some(name) => Some(name.clone()),
+            None => environment.get("CLICKHOUSE_CLUSTER")?.map(str::to_owned),
+        };
+        print!("{}", plan_sql::render(plan, &args.selected_targets(), cluster.as_deref()));
     } else {
         print!("{}", plan.render());
     }
-    exit_code::SUCCESS
+    Ok(exit_code::SUCCESS)
 }
 
 fn new_migration(args: &NewArgs) -> anyhow::Result<u8> {

@@ -230,6 +230,11 @@ pub struct PlanArgs {
     #[arg(value_enum, value_name = "TARGET", requires = "sql")]
     pub targets: Vec<TargetName>,
 
+    /// With `--sql`: the ClickHouse statements as they run on this cluster (`ON CLUSTER` it)
+    /// rather than on a single server [env: CLICKHOUSE_CLUSTER]
+    #[arg(long, value_name = "NAME", requires = "sql")]
+    pub clickhouse_cluster: Option<String>,
+
     /// Check that this binary's plan was compiled from the sources under ROOT (the folder
     /// holding `migrations/`): recompute the fingerprint from the files and compare; exit 1 when
     /// they differ (a stale build)
@@ -428,6 +433,16 @@ pub struct ConnectionArgs {
     #[arg(long, value_name = "URL")]
     pub clickhouse_url: Option<String>,
 
+    /// The ClickHouse cluster the database lives on (its name in `system.clusters`): DDL runs
+    /// `ON CLUSTER` it and the history is replicated [env: CLICKHOUSE_CLUSTER]
+    #[arg(long, value_name = "NAME")]
+    pub clickhouse_cluster: Option<String>,
+
+    /// With a ClickHouse cluster: run even when some of its hosts do not answer before the run;
+    /// their DDL waits in the cluster's queue until they are back
+    #[arg(long)]
+    pub allow_lagging_replicas: bool,
+
     /// Kafka brokers, `host:port` separated by commas [env: KAFKA_BOOTSTRAP_SERVERS]
     #[arg(long, value_name = "SERVERS")]
     pub kafka_bootstrap_servers: Option<String>,
@@ -577,6 +592,8 @@ impl ConnectionArgs {
         Overrides {
             database_url: self.database_url.clone(),
             clickhouse_url: self.clickhouse_url.clone(),
+            clickhouse_cluster: self.clickhouse_cluster.clone(),
+            allow_lagging_replicas: self.allow_lagging_replicas,
             kafka_bootstrap_servers: self.kafka_bootstrap_servers.clone(),
             kafka_config: self.kafka_config.clone(),
             wait: self.wait.clone(),

@@ -6,8 +6,10 @@
 //! it is taken whenever PostgreSQL is in use, even when the run migrates only ClickHouse or
 //! Kafka. "In use" means a postgres or indicators target runs, or PostgreSQL was configured
 //! explicitly (`DATABASE_URL`, `--database-url`, a `POSTGRES_*` variable, or
-//! `MIGRATOR_LOCK_DATABASE_URL`); a ClickHouse- or Kafka-only deployment that configures no
-//! PostgreSQL runs without a lock, and says so in a warning.
+//! `MIGRATOR_LOCK_DATABASE_URL`). A run that uses no PostgreSQL but runs ClickHouse holds
+//! ClickHouse's own lock instead (`targets::clickhouse::RunLock`: a table only one migrator can
+//! create, across every node of a cluster); a Kafka-only run holds none, and says so in a
+//! warning.
 //!
 //! The lock's server is health-checked first like any target (`health::wait_for`, up to `--wait`,
 //! logged as `postgresql_migrator.started`), so a PostgreSQL that is still starting is waited
@@ -26,8 +28,10 @@ use std::time::Instant;
 use crate::config::{Config, PostgresConfig};
 use crate::health::{log_started, wait_for};
 use crate::outcome::{Applied, RunError};
+use crate::targets::checkpoint::RunLock;
 use crate::targets::checkpoint::Signals;
-use crate::targets::postgres::{working_application_name, PostgresTarget, RunLock};
+use crate::targets::clickhouse;
+use crate::targets::postgres::{self, working_application_name, PostgresTarget};
 use crate::targets::{error_chain, Checkpoint, Stop, TargetName};
 
 /// The run lock while a command runs (or nothing when no PostgreSQL is in use), and the
@@ -48,22 +52,31 @@ pub fn lock_database(config: &Config, postgres_runs: bool) -> Option<&PostgresCo
     }
 }
 
-/// Takes the run lock when PostgreSQL is in use, and starts listening for SIGINT and SIGTERM
+/// Takes the run lock when PostgreSQL is in use (or ClickHouse's when only ClickHouse is:
+/// `targets` are the ones the command changes), and starts listening for SIGINT and SIGTERM
 /// (see the module doc).
-pub async fn acquire(config: &Config, postgres_runs: bool) -> Result<Guard, RunError> {
+pub async fn acquire(config: &Config, targets: &[TargetName]) -> Result<Guard, RunError> {
+    let postgres_runs = targets.iter().any(|name| matches!(name, TargetName::Postgres | TargetName::Indicators));
+    let clickhouse_runs = targets.contains(&TargetName::Clickhouse);
     let signals = Signals::listen();
     let lock = tokio::select! {
-        lock = take(config, postgres_runs) => lock?,
+        lock = take(config, postgres_runs, clickhouse_runs) => lock?,
         signal = signals.wait() => {
             return Err(RunError::stopped(&Stop::Signal(signal), Applied::default(), Vec::new()));
         }
     };
-    let lock_pid = lock.as_ref().map(RunLock::pid);
+    let lock_pid = match &lock {
+        Some(RunLock::Postgres(lock)) => Some(lock.pid()),
+        _ => None,
+    };
     Ok(Guard { checkpoint: Checkpoint::new(lock, signals), lock_pid })
 }
 
-async fn take(config: &Config, postgres_runs: bool) -> Result<Option<RunLock>, RunError> {
+async fn take(config: &Config, postgres_runs: bool, clickhouse_runs: bool) -> Result<Option<RunLock>, RunError> {
     let Some(database) = lock_database(config, postgres_runs) else {
+        if clickhouse_runs {
+            return take_clickhouse(config).await.map(Some);
+        }
         tracing::warn!(
             event = "migrator.lock_skipped",
             "no PostgreSQL is configured, so this run holds no run lock; set DATABASE_URL (or \
@@ -77,10 +90,22 @@ async fn take(config: &Config, postgres_runs: bool) -> Result<Option<RunLock>, R
     wait_for(&mut server, &address, config.wait, Instant::now(), &Applied::default()).await?;
     // The health check's connection becomes the lock's.
     let lock = match server.into_connection() {
-        Some(connection) => RunLock::acquire_on(connection, database, config.lock.timeout).await,
-        None => RunLock::acquire(database, config.lock.timeout).await,
+        Some(connection) => postgres::RunLock::acquire_on(connection, database, config.lock.timeout).await,
+        None => postgres::RunLock::acquire(database, config.lock.timeout).await,
     };
-    lock.map(Some).map_err(RunError::Lock)
+    lock.map(|lock| Some(RunLock::Postgres(Box::new(lock)))).map_err(RunError::Lock)
+}
+
+/// ClickHouse's run lock, after the same health check as the target's.
+async fn take_clickhouse(config: &Config) -> Result<RunLock, RunError> {
+    let address = config.clickhouse.describe();
+    let mut server = clickhouse::ClickHouseTarget::new(&config.clickhouse);
+    log_started(TargetName::Clickhouse, &address);
+    wait_for(&mut server, &address, config.wait, Instant::now(), &Applied::default()).await?;
+    clickhouse::RunLock::acquire(&config.clickhouse, config.lock.timeout)
+        .await
+        .map(|lock| RunLock::ClickHouse(Box::new(lock)))
+        .map_err(|error| RunError::ClickHouseLock(Box::new(error)))
 }
 
 impl Guard {
@@ -107,15 +132,30 @@ impl Guard {
     /// session is gone then, and the lock with it, and the command's own outcome is what the
     /// exit code must tell.
     pub async fn release(self) {
-        if let Some(lock) = self.checkpoint.take_lock().await {
-            if let Err(error) = lock.release().await {
-                tracing::warn!(
-                    event = "postgresql_migrator.lock_release_failed",
-                    target = "postgres",
-                    error = error_chain(&error),
-                    "could not release the run lock cleanly; its session is closed, which releases it"
-                );
+        match self.checkpoint.take_lock().await {
+            Some(RunLock::Postgres(lock)) => {
+                if let Err(error) = (*lock).release().await {
+                    tracing::warn!(
+                        event = "postgresql_migrator.lock_release_failed",
+                        target = "postgres",
+                        error = error_chain(&error),
+                        "could not release the run lock cleanly; its session is closed, which releases it"
+                    );
+                }
             }
+            Some(RunLock::ClickHouse(lock)) => {
+                let server = lock.server().to_owned();
+                if let Err(reason) = (*lock).release().await {
+                    tracing::warn!(
+                        event = "clickhouse_migrator.lock_release_failed",
+                        target = "clickhouse",
+                        error = reason,
+                        "could not release the run lock of {server}: drop its table `migration_run_lock` by hand once \
+                         no migrator runs"
+                    );
+                }
+            }
+            None => {}
         }
     }
 }

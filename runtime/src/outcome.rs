@@ -79,6 +79,9 @@ pub enum RunError {
     /// connection is unusable); nothing ran.
     #[error("{0}; nothing was changed")]
     Lock(#[source] PostgresError),
+    /// ClickHouse's run lock could not be taken (`targets::clickhouse::RunLock`); nothing ran.
+    #[error("{0}; nothing was changed")]
+    ClickHouseLock(#[source] Box<crate::targets::clickhouse::ClickHouseError>),
     /// `migrate --backup` could not write its backup; the run stopped before any change.
     #[error("the backup before migrating failed: {0}; nothing was changed (fix it, or run without --backup)")]
     Backup(#[source] crate::backup::BackupError),
@@ -127,9 +130,16 @@ impl RunError {
             RunError::Stopped { code, .. } => *code,
             RunError::Unreachable { .. } | RunError::Refused { .. } => exit_code::UNREACHABLE,
             RunError::Lock(PostgresError::LockTimeout { .. }) => exit_code::LOCKED,
-            RunError::Failed { .. } | RunError::StatusFailed { .. } | RunError::Lock(_) | RunError::Backup(_) => {
-                exit_code::FAILED
+            RunError::ClickHouseLock(error)
+                if matches!(**error, crate::targets::clickhouse::ClickHouseError::LockTimeout { .. }) =>
+            {
+                exit_code::LOCKED
             }
+            RunError::Failed { .. }
+            | RunError::StatusFailed { .. }
+            | RunError::Lock(_)
+            | RunError::ClickHouseLock(_)
+            | RunError::Backup(_) => exit_code::FAILED,
         }
     }
 }

@@ -64,9 +64,7 @@ pub async fn migrate_with_backup(
         target_list(&request.targets),
         request.plan.fingerprint
     );
-    let postgres_runs =
-        request.targets.iter().any(|name| matches!(name, TargetName::Postgres | TargetName::Indicators));
-    let guard = lock::acquire(request.config, postgres_runs)
+    let guard = lock::acquire(request.config, &request.targets)
         .await
         .inspect_err(|error| log_stopped(request, TargetName::Postgres, started, error))?;
     let config = guard.working_config(request.config);

@@ -25,6 +25,7 @@ impl TestDatabase {
             password: Secret::new(std::env::var("CLICKHOUSE_PASSWORD").unwrap_or_default()),
             database: super::unique_name("tfm_test"),
             bounds: Bounds::default(),
+            cluster: None,
         };
         let client = server_client(&config).with_database(config.database.as_str());
         TestDatabase { config, client }

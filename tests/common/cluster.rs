@@ -108,6 +108,8 @@ impl Drop for ClusterDatabase<'_> {
 pub struct PrivateCluster {
     pub cluster: Cluster,
     ports: Vec<(&'static str, u16)>,
+    /// The nodes' `distributed_ddl_task_timeout` in seconds, when not the script's default.
+    ddl_timeout: Option<u32>,
     // Deleted on drop, after the servers stopped.
     dir: tempfile::TempDir,
 }
@@ -115,6 +117,16 @@ pub struct PrivateCluster {
 impl PrivateCluster {
     /// Starts ZooKeeper and both nodes; panics with the script's output when that fails.
     pub fn start() -> PrivateCluster {
+        PrivateCluster::start_with(None)
+    }
+
+    /// [`PrivateCluster::start`] with the nodes' `distributed_ddl_task_timeout` set to
+    /// `seconds`, so a test with a node down need not wait the default 20 s per statement.
+    pub fn start_with_ddl_timeout(seconds: u32) -> PrivateCluster {
+        PrivateCluster::start_with(Some(seconds))
+    }
+
+    fn start_with(ddl_timeout: Option<u32>) -> PrivateCluster {
         const PORTS: [&str; 7] = [
             "TFM_STACK_ZK_PORT",
             "TFM_STACK_CH1_HTTP_PORT",
@@ -135,7 +147,8 @@ impl PrivateCluster {
                 format!("http://127.0.0.1:{}", port("TFM_STACK_CH2_HTTP_PORT")),
             ],
         };
-        let private = PrivateCluster { cluster, ports, dir: tempfile::tempdir().expect("a temporary directory") };
+        let private =
+            PrivateCluster { cluster, ports, ddl_timeout, dir: tempfile::tempdir().expect("a temporary directory") };
         private.stack(&["cluster", "up"]);
         private
     }
@@ -155,6 +168,9 @@ impl PrivateCluster {
         command.args(args).env("TFM_STACK_DIR", self.dir.path()).env_remove("TFM_STACK_CLUSTER");
         for (name, port) in &self.ports {
             command.env(name, port.to_string());
+        }
+        if let Some(seconds) = self.ddl_timeout {
+            command.env("TFM_STACK_CLUSTER_DDL_TIMEOUT", seconds.to_string());
         }
         command
     }

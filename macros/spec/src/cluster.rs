@@ -3,10 +3,9 @@
 //!
 //! A statement meant for every replica carries `ON CLUSTER '{cluster}'`, the placeholder
 //! [`CLAUSE`], which every server of a cluster expands from its `cluster` macro. The runtime's
-//! `targets::clickhouse::cluster::render` (not wired into runs yet: cluster mode is the next step)
-//! fills in the configured cluster on a cluster and removes the clause on a single server, where a
-//! Replicated engine of such a statement also becomes its plain MergeTree (a single server has no
-//! ZooKeeper). Until then a single server refuses the clause. Replicated engine paths name
+//! `targets::clickhouse::cluster::render` fills in the configured cluster (`CLICKHOUSE_CLUSTER`)
+//! on a cluster and removes the clause on a single server, where a Replicated engine of such a
+//! statement also becomes its plain MergeTree (a single server has no ZooKeeper). Replicated engine paths name
 //! the server's macros, which ClickHouse (18.16 too) expands on each replica:
 //!
 //! ```sql

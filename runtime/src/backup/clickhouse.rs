@@ -69,7 +69,7 @@ async fn tables(config: &ClickHouseConfig) -> Result<Option<Vec<(String, String)
         config,
         "read system.tables".into(),
         client
-            .query("SELECT name, engine FROM system.tables WHERE database = ? ORDER BY name")
+            .query("SELECT name, engine FROM system.tables WHERE database = ? AND name != 'migration_run_lock' ORDER BY name")
             .bind(&config.database)
             .fetch_all::<(String, String)>(),
     )

@@ -139,8 +139,7 @@ pub async fn backup(
     targets: &[TargetName],
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
-    let postgres_runs = targets.iter().any(|name| matches!(name, TargetName::Postgres | TargetName::Indicators));
-    let guard = lock::acquire(config, postgres_runs).await?;
+    let guard = lock::acquire(config, targets).await?;
     let working = guard.working_config(config);
     let taken = backup::take(plan, &working, targets, settings, Reason::OnDemand).await;
     guard.release().await;
@@ -225,8 +224,9 @@ pub async fn restore(
         what.push_str("\n  ClickHouse and Kafka are not changed: the steps to restore them are printed");
     }
     confirmation.obtain(&what)?;
-    let postgres_runs = manifest.part("postgres").is_some();
-    let guard = lock::acquire(config, postgres_runs).await?;
+    // A restore changes PostgreSQL only (ClickHouse's and Kafka's steps are printed).
+    let changed: &[TargetName] = if manifest.part("postgres").is_some() { &[TargetName::Postgres] } else { &[] };
+    let guard = lock::acquire(config, changed).await?;
     let working = guard.working_config(config);
     let result = restore_locked(plan, &working, settings, &path, &manifest, &targets, &guard, out).await;
     guard.release().await;

@@ -135,12 +135,21 @@ macro_rules! with_sql_target {
 }
 pub(crate) use with_sql_target;
 
+/// The target a SQL target is.
+pub(crate) fn target_name(target: crate::plan::SqlTarget) -> TargetName {
+    match target {
+        crate::plan::SqlTarget::Postgres => TargetName::Postgres,
+        crate::plan::SqlTarget::ClickHouse => TargetName::Clickhouse,
+        crate::plan::SqlTarget::MongoDb => TargetName::Mongodb,
+    }
+}
+
 /// [`with_sql_target`] for a command that changes the database: the run lock is held from before
 /// the target is reached until after the body, and released whatever the body's outcome; the
 /// target asks the lock's checkpoint before each step.
 macro_rules! with_locked_sql_target {
     ($session:expr, $name:expr, |$target:ident, $address:ident| $body:expr) => {{
-        let guard = $crate::lock::acquire($session.config, $name == $crate::plan::SqlTarget::Postgres).await?;
+        let guard = $crate::lock::acquire($session.config, &[$crate::commands::target_name($name)]).await?;
         let result = $crate::commands::with_guarded_sql_target!(&guard, $session, $name, |$target, $address| $body);
         guard.release().await;
         result

@@ -2,22 +2,24 @@
 //! `alembic upgrade head --sql` of this tool). Migration SQL is printed as written, statement by
 //! statement with `;`; topics and indicators are not SQL (admin requests, and an upsert whose
 //! values are bound parameters), so they are described in `--` comments, one line each. Nothing
-//! here splices a value into SQL.
+//! here splices a value into SQL. ClickHouse statements are printed as they run: on a single
+//! server (`ON CLUSTER '{cluster}'` dropped, Replicated engines plain), or, given a cluster, with
+//! its name filled in (`targets::clickhouse::cluster`).
 
 use std::fmt::Write as _;
 
 use crate::plan::{Indicator, Migration, Plan, SqlTarget, Topic};
-use crate::targets::TargetName;
+use crate::targets::{clickhouse, TargetName};
 
 /// The printout for `targets` (in run order).
-pub fn render(plan: &Plan, targets: &[TargetName]) -> String {
+pub fn render(plan: &Plan, targets: &[TargetName], cluster: Option<&str>) -> String {
     let mut out = String::new();
     write_preamble(&mut out, plan);
     for &target in targets {
         match target {
-            TargetName::Postgres => write_migrations(&mut out, SqlTarget::Postgres, plan.postgres),
-            TargetName::Clickhouse => write_migrations(&mut out, SqlTarget::ClickHouse, plan.clickhouse),
-            TargetName::Mongodb => write_migrations(&mut out, SqlTarget::MongoDb, plan.mongodb),
+            TargetName::Postgres => write_migrations(&mut out, SqlTarget::Postgres, plan.postgres, None),
+            TargetName::Clickhouse => write_migrations(&mut out, SqlTarget::ClickHouse, plan.clickhouse, cluster),
+            TargetName::Mongodb => write_migrations(&mut out, SqlTarget::MongoDb, plan.mongodb, None),
             TargetName::Kafka => write_topics(&mut out, plan.topics),
             TargetName::Indicators => write_indicators(&mut out, &plan.indicators),
         }
@@ -33,8 +35,11 @@ fn write_preamble(out: &mut String, plan: &Plan) {
     let _ = writeln!(out, "-- `migrator baseline --target <postgres|clickhouse|mongodb> <version>`.");
 }
 
-fn write_migrations(out: &mut String, target: SqlTarget, migrations: &[Migration]) {
+fn write_migrations(out: &mut String, target: SqlTarget, migrations: &[Migration], cluster: Option<&str>) {
     let _ = writeln!(out, "\n-- {}: {} migrations", target.name(), migrations.len());
+    if let Some(cluster) = cluster {
+        let _ = writeln!(out, "-- (on the cluster `{cluster}`)");
+    }
     for migration in migrations {
         let _ = writeln!(out, "\n-- V{} {} ({})", migration.version, migration.description, migration.upgrade.path);
         if migration.is_data() {
@@ -52,7 +57,11 @@ fn write_migrations(out: &mut String, target: SqlTarget, migrations: &[Migration
             continue;
         }
         for statement in migration.upgrade.statements {
-            let _ = writeln!(out, "{}", terminated(statement));
+            let statement = match target {
+                SqlTarget::ClickHouse => clickhouse::cluster::render(statement, cluster),
+                SqlTarget::Postgres | SqlTarget::MongoDb => (*statement).into(),
+            };
+            let _ = writeln!(out, "{}", terminated(&statement));
         }
     }
 }

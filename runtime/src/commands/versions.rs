@@ -326,7 +326,8 @@ pub async fn repair(
         })?;
         confirmed.push(preview);
     }
-    let guard = lock::acquire(session.config, targets.contains(&SqlTarget::Postgres)).await?;
+    let changed: Vec<_> = targets.iter().map(|&target| super::target_name(target)).collect();
+    let guard = lock::acquire(session.config, &changed).await?;
     let mut result = Ok(());
     for (&target, confirmed) in targets.iter().zip(&confirmed) {
         result = with_guarded_sql_target!(&guard, session, target, |database, address| {

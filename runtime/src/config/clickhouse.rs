@@ -12,6 +12,19 @@ pub struct ClickHouseConfig {
     pub password: Secret,
     pub database: String,
     pub bounds: Bounds,
+    /// `--clickhouse-cluster` / `CLICKHOUSE_CLUSTER`: the cluster (as the servers' `remote_servers`
+    /// name it) that the database lives on; `None` for a single server.
+    pub cluster: Option<ClusterConfig>,
+}
+
+/// A ClickHouse cluster the configured server belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterConfig {
+    /// The name in `system.clusters`, written into every `ON CLUSTER '{cluster}'` clause.
+    pub name: String,
+    /// `--allow-lagging-replicas`: run even when a host of the cluster does not answer before the
+    /// run (its DDL waits in the queue until it is back).
+    pub allow_lagging_replicas: bool,
 }
 
 impl ClickHouseConfig {
@@ -35,6 +48,7 @@ pub(super) fn load_clickhouse(
         password: Secret::new(environment.get("CLICKHOUSE_PASSWORD")?.unwrap_or_default()),
         database: variable_or(environment, "CLICKHOUSE_DB", "default")?.to_owned(),
         bounds: Bounds::default(),
+        cluster: None,
     };
     match pick(overrides.clickhouse_url.as_deref(), "--clickhouse-url", environment, "CLICKHOUSE_URL")? {
         Some((setting, url)) => apply_clickhouse_url(&mut config, setting, url)?,
@@ -46,6 +60,14 @@ pub(super) fn load_clickhouse(
     }
     // A `?database=system` was refused above; this one can only come from the variable.
     check_clickhouse_database("CLICKHOUSE_DB", &config.database)?;
+    if let Some((setting, name)) =
+        pick(overrides.clickhouse_cluster.as_deref(), "--clickhouse-cluster", environment, "CLICKHOUSE_CLUSTER")?
+    {
+        config.cluster = Some(ClusterConfig {
+            name: check_cluster_name(setting, name)?.to_owned(),
+            allow_lagging_replicas: overrides.allow_lagging_replicas,
+        });
+    }
     Ok(config)
 }
 
@@ -102,4 +124,21 @@ fn check_clickhouse_database<'a>(setting: &'static str, database: &'a str) -> Re
         return Ok(database);
     };
     Err(ConfigError::InvalidUrlPart { setting, problem: problem.to_owned() })
+}
+
+/// A cluster name as `remote_servers` allows it: letters, digits, `_`, `-` and `.`, so that it
+/// reads the same in a message, in `system.clusters` and in a ZooKeeper path.
+fn check_cluster_name<'a>(setting: &'static str, name: &'a str) -> Result<&'a str, ConfigError> {
+    let name = name.trim();
+    let valid = !name.is_empty()
+        && name.chars().all(|character| character.is_ascii_alphanumeric() || matches!(character, '_' | '-' | '.'));
+    if valid {
+        return Ok(name);
+    }
+    Err(ConfigError::InvalidUrlPart {
+        setting,
+        problem: "must name a cluster of the servers' `remote_servers` (letters, digits, `_`, `-`, `.`), \
+                  as `SELECT cluster FROM system.clusters` lists it"
+            .to_owned(),
+    })
 }

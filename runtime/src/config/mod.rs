@@ -19,6 +19,7 @@
 //! |                             | `CLICKHOUSE_DB`              | `default`              |
 //! |                             | `CLICKHOUSE_USER`            | `default`              |
 //! |                             | `CLICKHOUSE_PASSWORD`        | empty                  |
+//! | `--clickhouse-cluster`      | `CLICKHOUSE_CLUSTER`         | none (a single server) |
 //! | `--kafka-bootstrap-servers` | `KAFKA_BOOTSTRAP_SERVERS`    | `localhost:9092`       |
 //! | `--kafka-config k=v` (many) | `KAFKA_CONFIG`               | none                   |
 //! |                             | `MONGO_HOST`                 | `localhost`            |
@@ -79,7 +80,7 @@ use std::time::Duration;
 use self::bounds::{load_bounds, load_wait, parse_duration};
 pub use self::bounds::{Bounds, DEFAULT_IO_TIMEOUT, DEFAULT_MIGRATION_LOCK_TIMEOUT, DEFAULT_WAIT};
 use self::clickhouse::load_clickhouse;
-pub use self::clickhouse::ClickHouseConfig;
+pub use self::clickhouse::{ClickHouseConfig, ClusterConfig};
 pub use self::environment::{Environment, MigrateSwitch};
 use self::kafka::load_kafka;
 pub use self::kafka::{is_credential_key, KafkaConfig};
@@ -141,6 +142,10 @@ pub struct Config {
 pub struct Overrides {
     pub database_url: Option<String>,
     pub clickhouse_url: Option<String>,
+    /// `--clickhouse-cluster`, winning over `CLICKHOUSE_CLUSTER`.
+    pub clickhouse_cluster: Option<String>,
+    /// `--allow-lagging-replicas`: go on when a host of the ClickHouse cluster does not answer.
+    pub allow_lagging_replicas: bool,
     pub kafka_bootstrap_servers: Option<String>,
     pub kafka_config: Vec<String>,
     /// As typed, in humantime form (`60s`, `2m`); `None` means the default of 60 seconds.

@@ -19,7 +19,33 @@ use std::time::Duration;
 
 use tokio::sync::{watch, Mutex};
 
-use super::postgres::RunLock;
+use super::{clickhouse, postgres};
+
+/// The run lock a command holds: PostgreSQL's advisory lock, or, when no PostgreSQL is in use
+/// and ClickHouse runs, ClickHouse's (`targets::clickhouse::RunLock`).
+#[derive(Debug)]
+pub enum RunLock {
+    /// Boxed, both: a PostgreSQL connection and ClickHouse's clients are large.
+    Postgres(Box<postgres::RunLock>),
+    ClickHouse(Box<clickhouse::RunLock>),
+}
+
+impl RunLock {
+    /// One round trip proving the lock is still held; the reason on loss.
+    async fn verify(&mut self) -> Result<(), String> {
+        match self {
+            RunLock::Postgres(lock) => lock.verify().await,
+            RunLock::ClickHouse(lock) => lock.verify().await,
+        }
+    }
+
+    fn server(&self) -> &str {
+        match self {
+            RunLock::Postgres(lock) => lock.server(),
+            RunLock::ClickHouse(lock) => lock.server(),
+        }
+    }
+}
 
 /// How long the lock session may take to answer before the lock counts as lost: a server that
 /// vanished (failover, cut network) never answers, and a migrator must not wait on it forever

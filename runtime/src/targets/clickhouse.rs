@@ -72,27 +72,37 @@
 //! the plan no longer has (a deleted or renumbered file: running around it could repeat or skip
 //! its changes), an applied migration whose file has changed, and (shared with PostgreSQL, in
 //! `targets::versioned`) gaps below the newest applied version and tables without any history. `status` lists every one of
-//! them. ClickHouse has no lock to take, so two runs at once against one database are not
-//! guarded against here: `migrate` runs once per deploy.
+//! them. Two runs at once are kept apart by the run lock (`crate::lock`): PostgreSQL's, or, when
+//! no PostgreSQL is in use, ClickHouse's own (`lock` submodule).
+//!
+//! # Clusters
+//!
+//! With `CLICKHOUSE_CLUSTER` set, the same target runs on a cluster through the configured node:
+//! statements are rendered for it (`cluster`), the history is one replicated table for the whole
+//! cluster, inserted with a quorum and read with sequential consistency (`history`,
+//! `Connection::history_client`), every host must answer before a run (`replicas`, from the
+//! health check), and an `ON CLUSTER` statement some host has not finished in time (Code 159) is
+//! recorded as queued and settled on the next run from every replica's catalog, never run twice.
 
 mod catalog;
-// Not called yet: the cluster runtime (issue 13) renders each statement through it.
-#[allow(dead_code)]
-mod cluster;
+pub mod cluster;
 mod connection;
 mod downgrade;
 mod drift;
 #[cfg(test)]
 mod fixtures;
 mod history;
+mod lock;
 mod read_timeout;
 mod repair;
+mod replicas;
 pub mod schema;
 mod script;
 mod upgrade;
 
 use self::connection::Connection;
 pub use self::history::{HistoryRow, MigrationState};
+pub use self::lock::RunLock;
 use self::script::{first_line, statement_location};
 use super::versioned::runner::Backend;
 use super::versioned::schedule::command;
@@ -204,6 +214,42 @@ pub enum ClickHouseError {
          statements: {reason}; run down with the release that applied V{version}, which has its downgrade file"
     )]
     StoredDowngrade { server: String, version: u64, description: String, reason: String },
+    #[error(
+        "`{server}` does not know the cluster `{cluster}` (`system.clusters` has no such cluster); check \
+         CLICKHOUSE_CLUSTER (or --clickhouse-cluster) against `SELECT DISTINCT cluster FROM system.clusters`"
+    )]
+    UnknownCluster { server: String, cluster: String },
+    #[error(
+        "{count} of the hosts of the cluster `{cluster}` do not answer through `{server}`: {hosts}; nothing was \
+         run. Start them (or wait longer with --wait), or run with --allow-lagging-replicas to go on without them: \
+         their DDL then waits in the cluster's queue and runs when they are back"
+    )]
+    ReplicasDown { server: String, cluster: String, count: usize, hosts: String },
+    /// An `ON CLUSTER` statement some host did not finish in time (Code 159), boxed to keep the
+    /// error small.
+    #[error(transparent)]
+    Queued(Box<QueuedError>),
+    #[error(
+        "{path}: statement {number}/{total} of V{version} (`{first_line}`) has run on some hosts of the cluster \
+         `{cluster}` but not yet on {lagging} (it waits in their DDL queue); it is never run twice. Wait until \
+         they catch up (check `system.replication_queue` and that they are up), then run migrate again; or run \
+         with --allow-lagging-replicas to go on now"
+    )]
+    Lagging {
+        cluster: String,
+        path: &'static str,
+        version: u64,
+        number: usize,
+        total: usize,
+        first_line: String,
+        lagging: String,
+    },
+    /// Another migrator held the ClickHouse run lock past `--lock-timeout` (`clickhouse/lock.rs`).
+    #[error(
+        "the run lock of `{server}` (table `{database}`.`migration_run_lock`) is still {holder}, after waiting \
+         {waited}; wait for that migrator to finish (or raise --lock-timeout)"
+    )]
+    LockTimeout { server: String, database: String, waited: String, holder: String },
     /// The run lock was lost or a signal asked to stop (see `targets::checkpoint`).
     #[error("{0}")]
     Stopped(#[from] Stop),
@@ -245,6 +291,27 @@ fn script(direction: Direction, version: u64) -> String {
         Direction::Upgrade => format!("V{version}"),
         Direction::Downgrade => format!("the downgrade of V{version}"),
     }
+}
+
+/// A statement queued on the cluster but not finished everywhere: [`ClickHouseError::Queued`].
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{path}: statement {number}/{total} of V{version} (`{first_line}`) was queued on the cluster `{cluster}` \
+     but not finished within distributed_ddl_task_timeout on every host ({reason}); {lagging}. It stays in \
+     the cluster's queue and runs there when they are back; `migration_history` records it as started \
+     (running), and the next migrate checks each replica's catalog and goes on once they have it (or at once \
+     with --allow-lagging-replicas)"
+)]
+pub struct QueuedError {
+    pub server: String,
+    pub cluster: String,
+    pub path: &'static str,
+    pub version: u64,
+    pub number: usize,
+    pub total: usize,
+    pub first_line: String,
+    pub lagging: String,
+    pub reason: String,
 }
 
 /// A downgrade statement ClickHouse refused: [`ClickHouseError::DowngradeStatement`], boxed
@@ -314,13 +381,44 @@ impl Target for ClickHouseTarget {
         self.checkpoint = checkpoint;
     }
 
+    /// `SELECT 1`; on a cluster also every host of it (`clickhouse/replicas.rs`), which sets the
+    /// history's insert quorum to the hosts that answered.
     async fn health_check(&mut self) -> Result<(), ClickHouseError> {
-        self.connection.health_check().await
+        self.connection.health_check().await?;
+        let Some(cluster) = self.connection.cluster_config().cloned() else {
+            return Ok(());
+        };
+        let survey = replicas::survey(&self.connection, &cluster.name).await?;
+        if !survey.down.is_empty() {
+            let hosts = survey
+                .down
+                .iter()
+                .map(|(host, reason)| format!("{} ({reason})", host.address))
+                .collect::<Vec<_>>()
+                .join("; ");
+            if !cluster.allow_lagging_replicas {
+                return Err(ClickHouseError::ReplicasDown {
+                    server: self.connection.server().to_owned(),
+                    cluster: cluster.name.clone(),
+                    count: survey.down.len(),
+                    hosts,
+                });
+            }
+            tracing::warn!(
+                event = "clickhouse_migrator.replicas_lagging",
+                target = "clickhouse",
+                "--allow-lagging-replicas: going on without {hosts}; their DDL waits in the queue of `{}`",
+                cluster.name
+            );
+        }
+        self.connection.set_quorum(u64::try_from(survey.answering.len()).unwrap_or(u64::MAX));
+        Ok(())
     }
 
-    /// Refused credentials: the server answered, and will answer the same until the settings change.
+    /// Refused credentials, or a cluster the server does not know: the server answered, and will
+    /// answer the same until the settings change.
     fn is_permanent(error: &ClickHouseError) -> bool {
-        matches!(error, ClickHouseError::Authentication { .. })
+        matches!(error, ClickHouseError::Authentication { .. } | ClickHouseError::UnknownCluster { .. })
     }
 
     async fn status(&mut self, plan: &Plan) -> Result<Status, ClickHouseError> {
@@ -337,6 +435,9 @@ impl Target for ClickHouseTarget {
             {
                 status.problems.push(refusal.to_string());
             }
+        }
+        if let Some(cluster) = self.connection.cluster() {
+            status.notes.extend(self.replica_notes(cluster, &history).await?);
         }
         Ok(status)
     }
@@ -380,6 +481,52 @@ impl VersionedTarget for ClickHouseTarget {
 }
 
 impl ClickHouseTarget {
+    /// One line per host of the cluster: whether its copy of `migration_history` has caught up
+    /// with the one this node reads (the newest row of every version), or why it cannot tell.
+    async fn replica_notes(&self, cluster: &str, history: &history::History) -> Result<Vec<String>, ClickHouseError> {
+        let connection = &self.connection;
+        let hosts = replicas::hosts(connection, cluster).await?;
+        if history.missing {
+            return Ok(vec![format!("cluster `{cluster}`: {} hosts, no history yet", hosts.len())]);
+        }
+        // What this status read (with sequential consistency: every quorum-written row), and the
+        // tables every replica should hold: those of the replicas that hold the most.
+        let newest = history.digest();
+        let mut copies = Vec::with_capacity(hosts.len());
+        for host in &hosts {
+            copies.push((replicas::history_digest(connection, host).await, replicas::tables(connection, host).await));
+        }
+        let all_tables: std::collections::BTreeSet<&String> =
+            copies.iter().filter_map(|(_, tables)| tables.as_ref()).flatten().collect();
+        Ok(hosts
+            .iter()
+            .zip(&copies)
+            .map(|(host, (digest, tables))| {
+                let state = match (digest, tables) {
+                    (Some(digest), Some(tables)) if *digest == newest => {
+                        let missing: Vec<&str> =
+                            all_tables.iter().filter(|name| !tables.contains(name)).map(|name| name.as_str()).collect();
+                        if missing.is_empty() {
+                            "caught up".to_owned()
+                        } else {
+                            format!(
+                                "behind: its DDL queue has not created {} yet (other replicas have it)",
+                                missing.join(", ")
+                            )
+                        }
+                    }
+                    (Some(_), Some(_)) => {
+                        "behind: its replication queue has not fetched every history row yet".to_owned()
+                    }
+                    _ => {
+                        "does not answer (or has no `migration_history` yet): it catches up when it is back".to_owned()
+                    }
+                };
+                format!("replica {} of `{cluster}`: {state}", host.address)
+            })
+            .collect())
+    }
+
     /// The row the engine's `entry` was read from.
     fn row(&self, version: u64) -> Option<&HistoryRow> {
         self.read.as_ref()?.rows.iter().find(|row| row.version == version)
@@ -486,7 +633,13 @@ impl Backend for ClickHouseTarget {
             Some(EntryState::Partial { done, .. }) => done as usize,
             _ => 0,
         };
-        migration.upgrade.statements.iter().skip(first).map(|statement| (*statement).to_owned()).collect()
+        migration
+            .upgrade
+            .statements
+            .iter()
+            .skip(first)
+            .map(|statement| self.connection.render(statement).into_owned())
+            .collect()
     }
 }
 

@@ -12,8 +12,12 @@ use hyper_util::rt::TokioExecutor;
 
 use super::read_timeout::ReadTimeoutConnector;
 use super::ClickHouseError;
-use crate::config::{Bounds, ClickHouseConfig};
+use crate::config::{Bounds, ClickHouseConfig, ClusterConfig};
 use crate::targets::human_duration;
+
+/// TIMEOUT_EXCEEDED from `distributed_ddl_task_timeout`: an `ON CLUSTER` statement was queued on
+/// every host and some have not finished it yet.
+pub(super) const DDL_TIMEOUT: u32 = 159;
 
 /// The codes ClickHouse answers a bad user or password with: UNKNOWN_USER, WRONG_PASSWORD and
 /// REQUIRED_PASSWORD (18.x), AUTHENTICATION_FAILED (19.x and later).
@@ -26,6 +30,7 @@ pub(super) struct Connection {
     /// `http://user@host:port/database`, for messages.
     server: String,
     user: String,
+    password: crate::config::Secret,
     database: String,
     bounds: Bounds,
     /// Without a database: the health check, `CREATE DATABASE` and `system.*` queries must work
@@ -35,13 +40,27 @@ pub(super) struct Connection {
     client: Client,
     /// In the configured database, reads unbounded: migration statements.
     statement_client: Client,
+    /// The cluster the database lives on, if any (see `clickhouse/cluster.rs`).
+    cluster: Option<ClusterConfig>,
+    /// How many replicas must confirm each history insert on a cluster (`insert_quorum`): the
+    /// replicas that answered before the run (`replicas::check`); 0 on a single server.
+    quorum: u64,
 }
 
 impl Connection {
     pub(super) fn new(config: &ClickHouseConfig) -> Self {
-        let server_client = logged_in(http_client(Some(config.bounds.io_timeout)), config);
+        let mut server_client = logged_in(http_client(Some(config.bounds.io_timeout)), config);
+        let mut statement_client = logged_in(http_client(None), config);
+        if config.cluster.is_some() {
+            // An `ON CLUSTER` statement streams one row per host as each finishes; an error
+            // raised after the first rows (Code 159 when some host lags) would come after the
+            // HTTP 200 and read as success. The server buffers the whole answer instead, so
+            // the error is the answer's status.
+            server_client = server_client.with_setting("wait_end_of_query", "1");
+            statement_client = statement_client.with_setting("wait_end_of_query", "1");
+        }
         let client = server_client.clone().with_database(config.database.as_str());
-        let mut statement_client = logged_in(http_client(None), config).with_database(config.database.as_str());
+        let mut statement_client = statement_client.with_database(config.database.as_str());
         if let Some(timeout) = config.bounds.statement_timeout {
             // Whole seconds, the setting's unit; at least one, since 0 means no limit.
             statement_client =
@@ -50,16 +69,89 @@ impl Connection {
         Connection {
             server: config.describe(),
             user: config.user.clone(),
+            password: config.password.clone(),
             database: config.database.clone(),
             bounds: config.bounds,
             server_client,
             client,
             statement_client,
+            cluster: config.cluster.clone(),
+            quorum: 0,
         }
+    }
+
+    /// The cluster's name, or `None` on a single server.
+    pub(super) fn cluster(&self) -> Option<&str> {
+        self.cluster.as_ref().map(|cluster| cluster.name.as_str())
+    }
+
+    pub(super) fn cluster_config(&self) -> Option<&ClusterConfig> {
+        self.cluster.as_ref()
+    }
+
+    pub(super) fn set_quorum(&mut self, quorum: u64) {
+        self.quorum = quorum;
+    }
+
+    /// `result` of the migrator's own `ON CLUSTER` DDL (the database, `migration_history`), with
+    /// a Code 159 (some host did not finish within `distributed_ddl_task_timeout`) taken as done
+    /// when `--allow-lagging-replicas` let the run go on without some hosts: the live hosts ran
+    /// it, and the others run it from the queue when they are back.
+    pub(super) fn lagging_allowed(&self, result: Result<(), ClientError>, what: &str) -> Result<(), ClientError> {
+        match result {
+            Err(error)
+                if error_code(&error) == Some(DDL_TIMEOUT)
+                    && self.cluster.as_ref().is_some_and(|cluster| cluster.allow_lagging_replicas) =>
+            {
+                tracing::warn!(
+                    event = "clickhouse_migrator.ddl_queued",
+                    target = "clickhouse",
+                    "{what}: queued for the hosts that lag (--allow-lagging-replicas): {}",
+                    describe_error(&error)
+                );
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    /// `statement` as this server runs it: `{cluster}` filled in on a cluster, the clause and
+    /// Replicated engines made single-server otherwise (`clickhouse/cluster.rs`).
+    pub(super) fn render<'a>(&self, statement: &'a str) -> std::borrow::Cow<'a, str> {
+        super::cluster::render(statement, self.cluster())
+    }
+
+    /// The client for `migration_history`. On a cluster its inserts wait until `quorum`
+    /// replicas have the row (`insert_quorum`, bounded by `--io-timeout`), and its reads see
+    /// every quorum-written row or fail (`select_sequential_consistency`), so a run through any
+    /// node reads the history the last run wrote through another, never an older one.
+    pub(super) fn history_client(&self) -> Client {
+        if self.cluster.is_none() {
+            return self.client.clone();
+        }
+        let client = self.client.clone().with_setting("select_sequential_consistency", "1");
+        if self.quorum < 2 {
+            // One replica (or a run that let the others lag): a quorum of one is what any insert
+            // gets; asked anyway, so that the sequential reads of later runs see it.
+            return client.with_setting("insert_quorum", "1");
+        }
+        let timeout_ms = u64::try_from(self.bounds.io_timeout.as_millis()).unwrap_or(u64::MAX).max(1);
+        client
+            .with_setting("insert_quorum", self.quorum.to_string())
+            .with_setting("insert_quorum_timeout", timeout_ms.to_string())
     }
 
     pub(super) fn server(&self) -> &str {
         &self.server
+    }
+
+    pub(super) fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// For `remote()`'s arguments only (`clickhouse/replicas.rs`).
+    pub(super) fn password(&self) -> &str {
+        self.password.expose()
     }
 
     pub(super) fn database(&self) -> &str {
@@ -82,13 +174,18 @@ impl Connection {
     /// Creates the configured database unless it exists. Looking first means a user allowed
     /// to use an existing database, but not to create databases, can still migrate it.
     /// `CREATE DATABASE IF NOT EXISTS`, once a read has found the database missing.
+    /// On a cluster, `ON CLUSTER`: every replica gets it.
     pub(super) async fn create_database(&self) -> Result<(), ClickHouseError> {
-        self.server_client
-            .query("CREATE DATABASE IF NOT EXISTS ?")
-            .bind(Identifier(&self.database))
-            .execute()
-            .await
-            .map_err(|error| self.error(&format!("create database `{}`", self.database), &error))
+        let query = match self.cluster() {
+            Some(cluster) => self
+                .server_client
+                .query("CREATE DATABASE IF NOT EXISTS ? ON CLUSTER ?")
+                .bind(Identifier(&self.database))
+                .bind(cluster),
+            None => self.server_client.query("CREATE DATABASE IF NOT EXISTS ?").bind(Identifier(&self.database)),
+        };
+        let created = self.lagging_allowed(query.execute().await, "create the database");
+        created.map_err(|error| self.error(&format!("create database `{}`", self.database), &error))
     }
 
     /// Runs one migration statement. It may rightly run silent for long, so instead of a read
@@ -96,9 +193,12 @@ impl Connection {
     /// the server still runs it (by its `query_id`). The server not answering that, or no longer
     /// running the statement twice in a row while its answer has not come, is a stalled
     /// connection, and ends the statement with an error naming the bound.
+    ///
+    /// The statement is rendered for this server first ([`Connection::render`]).
     pub(super) async fn execute(&self, statement: &str) -> Result<(), ClientError> {
+        let statement = self.render(statement);
         let query_id = next_query_id();
-        let running = self.statement_client.query_raw(statement).with_setting("query_id", query_id.as_str()).execute();
+        let running = self.statement_client.query_raw(&statement).with_setting("query_id", query_id.as_str()).execute();
         tokio::select! {
             result = running => result,
             reason = self.watch(&query_id) => Err(ClientError::Other(reason.into())),
@@ -294,6 +394,7 @@ mod tests {
             password: crate::config::Secret::new("hunter2"),
             database: "analytics".to_owned(),
             bounds: crate::config::Bounds::default(),
+            cluster: None,
         };
         let connection = Connection::new(&config);
         let error = connection.error("run `SELECT 1`", &ClientError::BadResponse(WRONG_PASSWORD_18.to_owned()));

@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use clickhouse::error::Error as ClientError;
+use clickhouse::sql::Identifier;
 
 use super::connection::{error_code, Connection};
 use super::ClickHouseError;
@@ -32,10 +33,17 @@ const STATUS_TYPE: &str = "Enum8('partial' = 1, 'applied' = 2, 'reverting' = 3, 
 
 /// Plain types only (no `DateTime64`, `LowCardinality`, TTL), so the same table works from
 /// 18.16 to current releases.
-fn create_table() -> String {
-    format!(
-        "CREATE TABLE IF NOT EXISTS migration_history
-(
+///
+/// On a cluster the table is created `ON CLUSTER` on every replica as a
+/// `ReplicatedReplacingMergeTree` with the same columns and key, so every replica holds every
+/// row (inserts with `insert_quorum`, reads with `select_sequential_consistency`: see
+/// `Connection::history_client`). Its ZooKeeper path is the migrator's own, named after the
+/// cluster and the database (not the servers' `{shard}` macro: the history is one for the whole
+/// cluster), and `{replica}` is each server's macro. A single server keeps the plain
+/// `ReplacingMergeTree`, so databases created before read as they are.
+fn create_table(connection: &Connection) -> clickhouse::query::Query {
+    let columns = format!(
+        "(
     version          UInt64,
     description      String,
     checksum         String,
@@ -47,10 +55,28 @@ fn create_table() -> String {
     downgrade_sql    String,
     error            String,
     sequence         UInt64
-)
-ENGINE = ReplacingMergeTree(sequence)
+)"
+    );
+    let database = Identifier(connection.database());
+    match connection.cluster() {
+        Some(cluster) => {
+            let path = format!("/clickhouse/tradeforge-migrator/{cluster}/{}/{TABLE}", connection.database());
+            connection
+                .client()
+                .query(&format!(
+                    "CREATE TABLE IF NOT EXISTS ?.{TABLE} ON CLUSTER ? {columns}
+ENGINE = ReplicatedReplacingMergeTree(?, '{{replica}}', sequence)
 ORDER BY version"
-    )
+                ))
+                .bind(database)
+                .bind(cluster)
+                .bind(path.as_str())
+        }
+        None => connection
+            .client()
+            .query(&format!("CREATE TABLE IF NOT EXISTS ?.{TABLE} {columns}\nENGINE = ReplacingMergeTree(sequence)\nORDER BY version"))
+            .bind(database),
+    }
 }
 
 const READ: &str = "SELECT ?fields FROM migration_history FINAL ORDER BY version";
@@ -199,6 +225,17 @@ impl History {
     }
 }
 
+impl History {
+    /// The newest `sequence` of every version as ClickHouse prints
+    /// `toString(groupArray((version, sequence)))` (`[(1,3),(2,5)]`), to compare with a
+    /// replica's copy (`replicas::history_digest`).
+    pub fn digest(&self) -> String {
+        let pairs: Vec<String> =
+            self.sequences.iter().map(|(version, sequence)| format!("({version},{sequence})")).collect();
+        format!("[{}]", pairs.join(","))
+    }
+}
+
 #[cfg(test)]
 impl History {
     /// A history of these current rows, and of reverted versions with their last `sequence`.
@@ -233,7 +270,7 @@ enum Missing {
 
 /// The history, or what is missing: one request either way.
 async fn try_read(connection: &Connection) -> Result<Result<History, Missing>, ClickHouseError> {
-    match connection.client().query(READ).fetch_all::<Record>().await {
+    match connection.history_client().query(READ).fetch_all::<Record>().await {
         Ok(records) => history_of(connection, records).map(Ok),
         Err(error) => match error_code(&error) {
             Some(UNKNOWN_TABLE) => Ok(Err(Missing::Table)),
@@ -260,12 +297,8 @@ pub(super) async fn prepare(connection: &Connection) -> Result<History, ClickHou
 }
 
 async fn create(connection: &Connection) -> Result<(), ClickHouseError> {
-    connection
-        .client()
-        .query(&create_table())
-        .execute()
-        .await
-        .map_err(|error| connection.error("create `migration_history`", &error))
+    let created = connection.lagging_allowed(create_table(connection).execute().await, "create `migration_history`");
+    created.map_err(|error| connection.error("create `migration_history`", &error))
 }
 
 /// Adds `reverting`, `reverted` and `running` to a `status` column created before them. A column
@@ -282,14 +315,15 @@ pub(super) async fn extend_status(connection: &Connection) -> Result<(), ClickHo
     if column_type.contains("'running' = 5") {
         return Ok(());
     }
-    connection
-        .client()
-        .query(&format!("ALTER TABLE migration_history MODIFY COLUMN status {STATUS_TYPE}"))
-        .execute()
-        .await
-        .map_err(|error| {
-            connection.error("add `reverting`, `reverted` and `running` to `migration_history.status`", &error)
-        })
+    let alter = format!("ALTER TABLE ?.{TABLE} ON CLUSTER ? MODIFY COLUMN status {STATUS_TYPE}");
+    let query = match connection.cluster() {
+        Some(cluster) => connection.client().query(&alter).bind(Identifier(connection.database())).bind(cluster),
+        None => connection.client().query(&alter.replace(" ON CLUSTER ?", "")).bind(Identifier(connection.database())),
+    };
+    let altered = connection.lagging_allowed(query.execute().await, "extend `migration_history.status`");
+    altered.map_err(|error| {
+        connection.error("add `reverting`, `reverted` and `running` to `migration_history.status`", &error)
+    })
 }
 
 /// The current row of every version, reverted ones left out, in ascending version order; empty
@@ -330,7 +364,7 @@ pub(super) async fn write_reverted(connection: &Connection, row: &HistoryRow) ->
 }
 
 async fn write_records(connection: &Connection, records: &[Record]) -> Result<(), ClientError> {
-    let mut insert = connection.client().insert::<Record>(TABLE).await?;
+    let mut insert = connection.history_client().insert::<Record>(TABLE).await?;
     for record in records {
         insert.write(record).await?;
     }

@@ -16,12 +16,12 @@ use super::ClickHouseError;
 use crate::config::ClickHouseConfig;
 
 const TABLES: &str = "SELECT name, engine, create_table_query FROM system.tables \
-                      WHERE database = ? AND name != 'migration_history'";
+                      WHERE database = ? AND name NOT IN ('migration_history', 'migration_run_lock')";
 
 /// No `ORDER BY`: the server lists a table's columns in their order, which the dump keeps as
 /// each column's position (18.x has no `position` column).
 const COLUMNS: &str = "SELECT table, name, type, default_kind, default_expression, comment FROM system.columns \
-                       WHERE database = ? AND table != 'migration_history'";
+                       WHERE database = ? AND table NOT IN ('migration_history', 'migration_run_lock')";
 
 /// The schema of the configured database as sorted lines; empty when it does not exist.
 pub(super) async fn dump(connection: &Connection) -> Result<String, ClickHouseError> {
@@ -68,15 +68,12 @@ fn fold_white_space(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Creates an empty database `tfm_verify_<random>` on `config`'s server and returns `config`
-/// pointing at it.
+/// Creates an empty database `tfm_verify_<random>` on `config`'s server (on every replica of its
+/// cluster, `ON CLUSTER`) and returns `config` pointing at it.
 pub async fn create_scratch_database(config: &ClickHouseConfig) -> Result<ClickHouseConfig, ClickHouseError> {
     let scratch = ClickHouseConfig { database: crate::targets::versioned::scratch_name(), ..config.clone() };
     let connection = Connection::new(&scratch);
-    connection
-        .server_client()
-        .query("CREATE DATABASE ?")
-        .bind(Identifier(scratch.database.as_str()))
+    on_cluster(&connection, "CREATE DATABASE ?")
         .execute()
         .await
         .map_err(|error| connection.error(&format!("create the scratch database `{}`", scratch.database), &error))?;
@@ -86,13 +83,22 @@ pub async fn create_scratch_database(config: &ClickHouseConfig) -> Result<ClickH
 /// Drops the scratch database `scratch` names, with everything in it.
 pub async fn drop_scratch_database(scratch: &ClickHouseConfig) -> Result<(), ClickHouseError> {
     let connection = Connection::new(scratch);
-    connection
-        .server_client()
-        .query("DROP DATABASE IF EXISTS ?")
-        .bind(Identifier(scratch.database.as_str()))
+    on_cluster(&connection, "DROP DATABASE IF EXISTS ?")
         .execute()
         .await
         .map_err(|error| connection.error(&format!("drop the scratch database `{}`", scratch.database), &error))
+}
+
+/// `statement` (which names the database with its one `?`) for the connection's database, with
+/// `ON CLUSTER` on a cluster.
+fn on_cluster(connection: &Connection, statement: &str) -> clickhouse::query::Query {
+    let database = Identifier(connection.database());
+    match connection.cluster() {
+        Some(cluster) => {
+            connection.server_client().query(&format!("{statement} ON CLUSTER ?")).bind(database).bind(cluster)
+        }
+        None => connection.server_client().query(statement).bind(database),
+    }
 }
 
 #[cfg(test)]

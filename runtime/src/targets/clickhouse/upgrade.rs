@@ -6,7 +6,7 @@ use std::time::Instant;
 use chrono::Utc;
 
 use super::catalog;
-use super::connection::{describe_error, error_code, Connection};
+use super::connection::{describe_error, error_code, Connection, DDL_TIMEOUT};
 use super::drift::Step;
 use super::history::{self, HistoryRow, MigrationState};
 use super::script::first_line;
@@ -103,12 +103,23 @@ pub(super) async fn apply_migration(
         let statement_started = Instant::now();
         if let Err(error) = connection.execute(statement).await {
             let reason = describe_error(&error);
-            // ClickHouse refused it: it did not run. Without an answer (a cut connection, a
-            // timeout) it may have run, and the intent row stays for the next run to settle.
-            if error_code(&error).is_some() {
-                record_failure(connection, &mut progress, &reason).await;
+            if error_code(&error) == Some(DDL_TIMEOUT) && connection.cluster().is_some() {
+                // Queued, not failed. With --allow-lagging-replicas, and the statement seen to
+                // have run on some replica, the run goes on (the others run it from the queue);
+                // otherwise the intent row stays (`running`), with why, for the next run to
+                // settle from every replica's catalog.
+                match queued(connection, &mut progress, index, statement, reason).await {
+                    Queued::GoOn => {}
+                    Queued::Stop(error) => return Err(error),
+                }
+            } else {
+                // ClickHouse refused it: it did not run. Without an answer (a cut connection, a
+                // timeout) it may have run, and the intent row stays for the next run to settle.
+                if error_code(&error).is_some() {
+                    record_failure(connection, &mut progress, &reason).await;
+                }
+                return Err(statement_error(connection, migration, index, reason, resumed && index == first));
             }
-            return Err(statement_error(connection, migration, index, reason, resumed && index == first));
         }
         let statement_ms = elapsed_ms(statement_started);
         run_ms += statement_ms;
@@ -146,10 +157,45 @@ async fn settle(connection: &Connection, row: &HistoryRow, progress: &mut Progre
         return Ok(());
     };
     let outcome = match effect::effect_of(statement, effect::Server::ClickHouse) {
-        Ok(Some(effect)) => {
-            let seen = catalog::seen(connection, &effect.object).await?;
-            effect::settle(&effect, seen)
-        }
+        Ok(Some(effect)) => match connection.cluster_config() {
+            // On a cluster the statement ran `ON CLUSTER`: every replica's catalog must agree.
+            Some(cluster) => match catalog::seen_on_cluster(connection, &cluster.name, &effect.object).await? {
+                catalog::SeenOnCluster::Everywhere(seen) => effect::settle(&effect, seen),
+                catalog::SeenOnCluster::Lagging { present, absent } => {
+                    // It ran on some replicas, so it was issued and sits in the others' queue: it is
+                    // never run again.
+                    let creates = effect::settle(&effect, effect::Seen::Present) == Ok(Settled::Ran);
+                    let lagging = if creates { absent } else { present };
+                    if !cluster.allow_lagging_replicas {
+                        return Err(ClickHouseError::Lagging {
+                            cluster: cluster.name.clone(),
+                            path: migration.upgrade.path,
+                            version: migration.version,
+                            number: index + 1,
+                            total: migration.upgrade.statements.len(),
+                            first_line: first_line(statement).to_owned(),
+                            lagging: lagging.join(", "),
+                        });
+                    }
+                    tracing::warn!(
+                        event = "clickhouse_migrator.statement_lagging",
+                        target = "clickhouse",
+                        version = migration.version,
+                        statement = index + 1,
+                        "V{} statement {}/{} has not run yet on {} (queued); --allow-lagging-replicas: going on",
+                        migration.version,
+                        index + 1,
+                        migration.upgrade.statements.len(),
+                        lagging.join(", ")
+                    );
+                    Ok(Settled::Ran)
+                }
+            },
+            None => {
+                let seen = catalog::seen(connection, &effect.object).await?;
+                effect::settle(&effect, seen)
+            }
+        },
         // A statement that changes nothing (`SELECT`) simply runs again.
         Ok(None) => Ok(Settled::NotRun),
         Err(unreadable) => Err(unreadable),
@@ -228,6 +274,80 @@ fn log_applied(migration: &Migration, execution_ms: u64) {
         migration.version,
         migration.description
     );
+}
+
+/// The error of a statement the cluster queued but some hosts have not run yet (Code 159), after
+/// recording that in a new `running` row: which hosts lag, read from their catalogs where the
+/// statement's effect can be read there.
+async fn queued(
+    connection: &Connection,
+    progress: &mut Progress,
+    index: usize,
+    statement: &str,
+    reason: String,
+) -> Queued {
+    let migration = progress.migration;
+    let cluster = connection.cluster().unwrap_or_default().to_owned();
+    let allowed = connection.cluster_config().is_some_and(|cluster| cluster.allow_lagging_replicas);
+    let lagging = match effect::effect_of(statement, effect::Server::ClickHouse) {
+        Ok(Some(effect)) => match catalog::seen_on_cluster(connection, &cluster, &effect.object).await {
+            Ok(catalog::SeenOnCluster::Lagging { present, absent }) => {
+                let creates = effect::settle(&effect, effect::Seen::Present) == Ok(Settled::Ran);
+                let behind = if creates { absent } else { present }.join(", ");
+                if allowed {
+                    tracing::warn!(
+                        event = "clickhouse_migrator.statement_lagging",
+                        target = "clickhouse",
+                        version = migration.version,
+                        statement = index + 1,
+                        "V{} statement {}/{} ran on the answering replicas and waits in the queue of {behind} \
+                         (--allow-lagging-replicas): going on",
+                        migration.version,
+                        index + 1,
+                        migration.upgrade.statements.len()
+                    );
+                    return Queued::GoOn;
+                }
+                format!("it has not run yet on {behind}")
+            }
+            Ok(catalog::SeenOnCluster::Everywhere(_)) => {
+                "every answering host's catalog agrees by now; the next migrate settles it".to_owned()
+            }
+            Err(error) => format!("the lagging hosts could not be read ({error})"),
+        },
+        _ => "which hosts lag cannot be read from the catalog for this statement".to_owned(),
+    };
+    let error = format!("queued on the cluster, not finished everywhere: {lagging}; {reason}");
+    let row = progress.next_row(MigrationState::Running, error);
+    if let Err(write) = history::write(connection, &row).await {
+        tracing::warn!(
+            event = "clickhouse_migrator.history_not_written",
+            target = "clickhouse",
+            version = migration.version,
+            error = %describe_error(&write),
+            "could not record that V{} statement {} is queued; its intent row stays",
+            migration.version,
+            index + 1
+        );
+    }
+    Queued::Stop(ClickHouseError::Queued(Box::new(super::QueuedError {
+        server: connection.server().to_owned(),
+        cluster,
+        path: migration.upgrade.path,
+        version: migration.version,
+        number: index + 1,
+        total: migration.upgrade.statements.len(),
+        first_line: first_line(statement).to_owned(),
+        lagging,
+        reason,
+    })))
+}
+
+/// What a statement queued on the cluster (Code 159) means for the run.
+enum Queued {
+    /// It ran on the answering replicas and lagging ones were allowed: the next statement runs.
+    GoOn,
+    Stop(ClickHouseError),
 }
 
 /// Keeps ClickHouse's error in the history as a `partial` row: the statement did not run. If this
@@ -319,6 +439,7 @@ mod tests {
             password: crate::config::Secret::new("hunter2"),
             database: "analytics".to_owned(),
             bounds: crate::config::Bounds::default(),
+            cluster: None,
         };
         let connection = Connection::new(&config);
         let reason = "Code: 60, DB::Exception: Table analytics.a doesn't exist.".to_owned();
