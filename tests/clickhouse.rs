@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::clickhouse::TestDatabase;
 use common::plan::{leak, plan_of};
 use tradeforge_migrator::config::{ClickHouseConfig, Secret};
@@ -301,6 +303,7 @@ async fn an_unreachable_server_is_named_with_what_to_check() {
         password: Secret::new("secret-7"),
         database: "tfm_unreachable".to_owned(),
         bounds: tradeforge_migrator::config::Bounds::default(),
+        cluster: None,
     };
     let mut target = ClickHouseTarget::new(&config);
 
@@ -346,7 +349,10 @@ async fn a_statement_the_server_is_too_old_for_stops_the_run_with_the_history_ho
 async fn https_against_a_plain_http_port_is_refused_naming_the_server() {
     let database = TestDatabase::new();
     let url = database.config.url.replacen("http://", "https://", 1);
-    let config = ClickHouseConfig { url, ..database.config.clone() };
+    // The server may answer the TLS handshake with an error, or wait for the end of a request it
+    // cannot parse: then the connect bound (--io-timeout) ends it.
+    let bounds = tradeforge_migrator::config::Bounds { io_timeout: Duration::from_secs(2), ..database.config.bounds };
+    let config = ClickHouseConfig { url, bounds, ..database.config.clone() };
     let mut target = ClickHouseTarget::new(&config);
 
     let error = target.health_check().await.expect_err("the stack's ClickHouse speaks plain HTTP");

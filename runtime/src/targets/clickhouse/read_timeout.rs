@@ -1,5 +1,5 @@
-//! A connector for the ClickHouse HTTP client whose connections fail a read that waits longer
-//! than a bound (`--io-timeout`): a stalled connection or server then ends the request with an
+//! A connector for the ClickHouse HTTP client whose connections fail a read (or the connecting
+//! itself, TLS handshake included) that waits longer than a bound (`--io-timeout`): a stalled connection or server then ends the request with an
 //! error naming the bound, instead of hanging while the run lock is held. The clickhouse crate
 //! and hyper have no such timeout of their own.
 //!
@@ -50,8 +50,25 @@ where
     fn call(&mut self, uri: Uri) -> Self::Future {
         let timeout = self.timeout;
         let connecting = self.inner.call(uri);
+        // Connecting is bounded too: a TLS handshake sent to a plain HTTP port can wait forever
+        // for an answer the server never sends (it waits for the end of "headers" it cannot
+        // parse), and the bound on reads only starts once the connection is made.
         Box::pin(async move {
-            let inner = connecting.await.map_err(Into::into)?;
+            let inner = match tokio::time::timeout(timeout, connecting).await {
+                Ok(connected) => connected.map_err(Into::into)?,
+                Err(_) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!(
+                            "connecting (TCP, and TLS for https://) got no answer within {} (--io-timeout, \
+                             MIGRATOR_IO_TIMEOUT): check the scheme and port, or raise --io-timeout if the \
+                             server is only slow",
+                            crate::targets::human_duration(timeout)
+                        ),
+                    )
+                    .into())
+                }
+            };
             Ok(ReadTimeoutIo { inner, timeout, deadline: None })
         })
     }
