@@ -242,12 +242,15 @@ async fn ch_tables(database: &common::clickhouse::TestDatabase) -> Vec<(String, 
     dump.into_iter().map(|(name, engine, query)| (name, engine, query.replace(database.name(), "<db>"))).collect()
 }
 
+/// No PostgreSQL is configured, so a run holds ClickHouse's own run lock (a table in the
+/// database); a short `--lock-timeout` lets a test see a lock left behind refused quickly.
 fn clickhouse_config(url: &str, database: &common::clickhouse::TestDatabase) -> Config {
     config(&[
         ("CLICKHOUSE_URL", url),
         ("CLICKHOUSE_USER", &database.config.user),
         ("CLICKHOUSE_PASSWORD", database.config.password.expose()),
         ("CLICKHOUSE_DB", database.name()),
+        ("MIGRATOR_LOCK_TIMEOUT", "1s"),
     ])
 }
 
@@ -286,9 +289,17 @@ async fn clickhouse_connection_cut_inside_a_multi_statement_migration() {
     // No answer came, so statement 2 may have run: its intent row stays for the next run to settle
     // (a `SELECT` changes nothing, so the next run simply runs it again).
     assert_eq!(progress, [(1, "applied", 1, 1), (2, "running", 1, 3)], "the intent of the statement in flight");
-    assert_eq!(faulted.table_names().await, ["base", "first_copy", "migration_history"]);
-
+    // Cut off from the server, the run could not drop its lock table: ClickHouse's run lock has no
+    // lease (a long statement must not outlive one), so it stays until an operator frees it. The
+    // next run refuses it, naming the `DROP TABLE` that frees it.
+    assert_eq!(faulted.table_names().await, ["base", "first_copy", "migration_history", "migration_run_lock"]);
     proxy.restore();
+    let refused = migrate(plan, &faulted_config, TargetName::Clickhouse).await.expect_err("the lock left behind");
+    let message = run::error_chain(&refused);
+    assert!(message.contains("DROP TABLE"), "names how to free the lock: {message}");
+    assert_eq!(ch_history(&faulted).await.len(), 2, "nothing ran while the lock was held: {message}");
+    faulted.execute("DROP TABLE migration_run_lock").await;
+
     let applied =
         migrate(plan, &faulted_config, TargetName::Clickhouse).await.expect("the run after the fault succeeds");
 
