@@ -53,7 +53,15 @@ async fn verify_with(
 }
 
 fn stack_env(command: &mut Command) -> &mut Command {
-    for variable in ["DATABASE_URL", "CLICKHOUSE_URL", "CLICKHOUSE_DB", "CLICKHOUSE_USER", "CLICKHOUSE_PASSWORD"] {
+    for variable in [
+        "DATABASE_URL",
+        "CLICKHOUSE_URL",
+        "CLICKHOUSE_DB",
+        "CLICKHOUSE_USER",
+        "CLICKHOUSE_PASSWORD",
+        "MONGO_HOST",
+        "MONGO_PORT",
+    ] {
         if let Ok(value) = std::env::var(variable) {
             command.env(variable, value);
         }
@@ -80,7 +88,7 @@ fn the_repository_downgrades_undo_their_upgrades_on_scratch_databases() {
     let stdout = String::from_utf8(output.stdout).expect("UTF-8 stdout");
     let stderr = String::from_utf8(output.stderr).expect("UTF-8 stderr");
     assert_eq!(output.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
-    for target in ["postgres", "clickhouse"] {
+    for target in ["postgres", "clickhouse", "mongodb"] {
         assert!(
             stdout.contains(&format!("{target}: every downgrade undoes its upgrade")),
             "no verdict for {target}:\n{stdout}"
@@ -88,11 +96,13 @@ fn the_repository_downgrades_undo_their_upgrades_on_scratch_databases() {
         assert!(stdout.contains(&format!("{target}: dropped scratch database `tfm_verify_")), "{stdout}");
     }
     let steps = stderr.lines().filter(|line| line.contains("\"event\":\"verify.step\"")).count();
-    let migrations = tradeforge_migrator::PLAN.postgres.len() + tradeforge_migrator::PLAN.clickhouse.len();
+    let plan = &tradeforge_migrator::PLAN;
+    let migrations = plan.postgres.len() + plan.clickhouse.len() + plan.mongodb.len();
     assert_eq!(steps, 3 * migrations, "up, down and up again per migration:\n{stderr}");
 
     let names = scratch_names(&stdout);
-    assert_eq!(names.len(), 2, "{stdout}");
+    // MongoDB creates a database on first write: it says "using scratch database" instead.
+    assert_eq!(names.len(), 2, "postgres and clickhouse: {stdout}");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         let admin = std::env::var("TFM_STACK_ADMIN_DATABASE_URL").expect("TFM_STACK_ADMIN_DATABASE_URL");
