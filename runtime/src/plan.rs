@@ -1,5 +1,5 @@
 //! The plan types. The `plan!()` macro builds a `static PLAN` of these from the sources at
-//! compile time (see `crate::compiled`); the runtime only ever reads that plan, never the
+//! compile time (in the root crate's `src/lib.rs`); the runtime only ever reads that plan, never the
 //! source files.
 
 use std::fmt::{self, Write};
